@@ -1,0 +1,43 @@
+# formkit developer commands. `make demo` and `make test` do all set-up on a fresh machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck venv templates samples look bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python tools/demo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests tools benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src tests/typing_client.py
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+templates: $(STAMP)
+	$(BIN)/python tools/build_templates.py
+
+samples: $(STAMP)
+	$(BIN)/python tools/make_samples.py
+
+look: $(STAMP)
+	$(BIN)/python tools/look.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_batch.py
+	$(BIN)/python benchmarks/bench_ledger.py
+
+clean:
+	rm -rf $(VENV) out build dist .pytest_cache .mypy_cache .ruff_cache

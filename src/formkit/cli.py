@@ -1,0 +1,133 @@
+"""The ``formkit`` command line. Each command parses arguments, makes one library call
+and renders the result; no business logic lives here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+
+from . import __version__
+from .errors import FormkitError, Problem, RecordError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _echo_err(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def handle_errors(func: F) -> F:
+    """Turn formkit errors into Chinese messages and exit codes; never show a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RecordError as exc:
+            _echo_err(f"错误：{exc}")
+            sys.exit(EXIT_FINDINGS)
+        except FormkitError as exc:
+            _echo_err(f"错误：{exc}")
+            sys.exit(EXIT_UNUSABLE)
+        except KeyboardInterrupt:
+            _echo_err("已中断。已写完的文件保留，未写完的不会留下半个文件。")
+            sys.exit(130)
+        except Exception as exc:  # a bug: still no traceback for the clerk
+            if os.environ.get("FORMKIT_DEBUG"):
+                raise
+            _echo_err(
+                f"内部错误（{type(exc).__name__}）：{exc}。这是 formkit 的缺陷，请把命令和输入文件报告给维护人员；"
+                "设置环境变量 FORMKIT_DEBUG=1 可看到详细信息。"
+            )
+            sys.exit(EXIT_UNUSABLE)
+
+    return cast(F, wrapper)
+
+
+def _problem_lines(problems: list[Problem]) -> list[str]:
+    return [
+        f"  - [{p.code}] {p.field}：{p.message}" + (f"（值：{p.value}）" if p.value else "") for p in problems
+    ]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="formkit", message="%(prog)s %(version)s")
+def cli() -> None:
+    """formkit：控辍保学文书生成与台账检查工具。
+
+    生成辍学报告单、返校通知书、敦返复学通知书、限期入学(复学)通知书、责任书、家访记录表，
+    并检查数据是否正确。退出码：0 正常，1 数据有错，2 文件无法使用或用法错误。
+    """
+
+
+@cli.command("forms")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（供其他程序使用）。")
+@handle_errors
+def forms_cmd(as_json: bool) -> None:
+    """列出可以生成的文书。"""
+    from .forms import forms
+
+    items = forms()
+    if as_json:
+        click.echo(json.dumps([f.to_dict() for f in items], ensure_ascii=False, indent=2))
+        return
+    width = max(len(f.name) for f in items)
+    for f in items:
+        click.echo(f"{f.name.ljust(width)}  {f.title}　—　{f.description}")
+
+
+@cli.command("validate")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--form", "form_name", required=True, help="表单名称，见 formkit forms。")
+@handle_errors
+def validate_cmd(data: Path, form_name: str) -> None:
+    """检查一条记录（JSON 文件）是否符合某个表单的要求。"""
+    from .forms import read_json_record, record_warnings, validate_record
+
+    raw = read_json_record(data)
+    record = validate_record(form_name, raw, where=str(data))
+    warnings = record_warnings(record)
+    if warnings:
+        click.echo("数据有效，但有需要核对的地方：")
+        click.echo("\n".join(_problem_lines(warnings)))
+    else:
+        click.echo(f"{data}：数据有效，可以生成“{form_name}”。")
+
+
+@cli.command("render")
+@click.argument("form_name", metavar="FORM")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="输出文件（.docx；以 .pdf 结尾则生成 PDF）。")
+@click.option("--pdf", "also_pdf", is_flag=True, help="同时生成同名 PDF（需要 LibreOffice）。")
+@click.option("--template", type=click.Path(path_type=Path), help="使用自己修改过的 Word 模板。")
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
+@handle_errors
+def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, template: Path | None, force: bool) -> None:
+    """用一条记录（JSON）生成一份文书。"""
+    from .forms import read_json_record
+    from .render import render_document
+
+    raw = read_json_record(data)
+    written = render_document(form_name, raw, output, pdf=also_pdf, template=template, force=force,
+                              where=str(data))
+    for path in written:
+        click.echo(f"已生成：{path}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="formkit")
+
+
+if __name__ == "__main__":
+    main()

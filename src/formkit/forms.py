@@ -1,0 +1,245 @@
+"""The forms registry: every document formkit produces, its template, model and rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from . import models as m
+from .enums import enum
+from .errors import Problem, RecordError, UsageError
+from .resources import template_bytes
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """One form: machine name, Chinese title, template file, data model and requirements.
+
+    ``requires`` lists dotted paths that must be filled for this form even when the
+    model itself allows them empty (``case.dropout_date`` on a return notice, say).
+    ``filename`` is a ``str.format`` pattern over ``seq``, ``school``, ``name``, ``title``.
+    """
+
+    name: str
+    title: str
+    template: str
+    model: type[BaseModel]
+    requires: tuple[str, ...] = ()
+    filename: str = "{seq}_{school}_{name}_{title}.docx"
+    numbered: bool = False
+    description: str = ""
+    extra_check: Callable[[Any], list[Problem]] | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "template": self.template,
+            "model": self.model.__name__,
+            "numbered": self.numbered,
+            "description": self.description,
+        }
+
+
+def _two_attempts(record: m.NoticeRecord) -> list[Problem]:
+    if len(record.case.attempts) >= 2:
+        return []
+    return [
+        Problem(
+            "required",
+            "辍学情况.劝返记录",
+            f"敦返复学通知书要写明两次组织劝返的日期，现在只有 {len(record.case.attempts)} 次。请补填第一次、第二次劝返时间。",
+        )
+    ]
+
+
+def _one_visit(record: m.CaseRecord) -> list[Problem]:
+    if record.visits:
+        return []
+    return [Problem("required", "家访记录", "家访记录表至少需要一次家访（家访时间等）。请补填。")]
+
+
+_FORMS: tuple[FormSpec, ...] = (
+    FormSpec(
+        "dropout-report",
+        "辍学报告单",
+        "dropout-report.docx",
+        m.DropoutReportRecord,
+        requires=("school.grade", "school.class_name", "guardian.name", "case.dropout_date", "teacher"),
+        description="班主任家访一周无果后填写，报学校并由学校报乡镇人民政府",
+    ),
+    FormSpec(
+        "return-notice",
+        "辍学生返校通知书",
+        "return-notice.docx",
+        m.NoticeRecord,
+        requires=("guardian.name", "case.dropout_date"),
+        numbered=True,
+        description="乡镇（村）向监护人发出，含存根和回执",
+    ),
+    FormSpec(
+        "compel-notice",
+        "敦返复学通知书",
+        "compel-notice.docx",
+        m.NoticeRecord,
+        requires=("guardian.name", "case.dropout_date"),
+        numbered=True,
+        description="两次劝返无效后由乡镇人民政府责令限期复学，含存根和回执",
+        extra_check=_two_attempts,
+    ),
+    FormSpec(
+        "deadline-notice",
+        "限期入学(复学)通知书",
+        "deadline-notice.docx",
+        m.NoticeRecord,
+        requires=("guardian.name",),
+        numbered=True,
+        description="开学时向适龄未入学、未报名、辍学、小升初未入学儿童的监护人发出，含回执",
+    ),
+    FormSpec(
+        "pledge-teacher",
+        "控辍保学目标责任书(学校—班主任)",
+        "pledge-teacher.docx",
+        m.PledgeTeacherRecord,
+        requires=("school.grade", "school.class_name"),
+        filename="{seq}_{school}_{name}_{title}.docx",
+        description="校长与班主任每学年签订",
+    ),
+    FormSpec(
+        "pledge-parent",
+        "控辍保学责任书(学校—家长)",
+        "pledge-parent.docx",
+        m.PledgeParentRecord,
+        requires=("guardian.name",),
+        description="学校与学生监护人签订",
+    ),
+    FormSpec(
+        "home-visit",
+        "家访记录表",
+        "home-visit.docx",
+        m.CaseRecord,
+        description="班主任家访后填写",
+        extra_check=_one_visit,
+    ),
+)
+
+_BY_NAME = {f.name: f for f in _FORMS}
+
+
+def forms() -> list[FormSpec]:
+    """Every form formkit can produce, in the order of the workflow."""
+    return list(_FORMS)
+
+
+def get_form(name: str) -> FormSpec:
+    """Look a form up by machine name; raise ``UsageError`` listing the valid names."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        names = "、".join(_BY_NAME)
+        raise UsageError(f"没有名为“{name}”的表单。可用的表单：{names}。") from None
+
+
+def _get_path(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if obj is None:
+            return None
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def _path_label(model: type[BaseModel], path: str) -> str:
+    labels: list[str] = []
+    current: Any = model
+    for part in path.split("."):
+        info = current.model_fields.get(part) if current is not None else None
+        labels.append(info.title if info and info.title else part)
+        current = m._inner_model(info.annotation) if info else None
+    return ".".join(labels)
+
+
+def validate_record(form: FormSpec | str, data: object, *, where: str = "") -> BaseModel:
+    """Validate one record for ``form``; raise :class:`RecordError` listing every problem."""
+    spec = get_form(form) if isinstance(form, str) else form
+    record = m.validate_model(spec.model, data, where=where)
+    problems = [
+        Problem("required", _path_label(spec.model, path), "本表单必须填写这一项。请补填。")
+        for path in spec.requires
+        if _get_path(record, path) in (None, "")
+    ]
+    if spec.extra_check:
+        problems += spec.extra_check(record)
+    if problems:
+        prefix = f"{where}：" if where else ""
+        raise RecordError(f"{prefix}数据有 {len(problems)} 处问题：", problems, where=where)
+    return record
+
+
+def record_warnings(record: BaseModel) -> list[Problem]:
+    """Warnings a valid record still deserves (e.g. ``xjh-mismatch``)."""
+    warn = getattr(record, "warnings", None)
+    return list(warn()) if callable(warn) else []
+
+
+def _blank_model(model: type[BaseModel]) -> dict[str, Any]:
+    return {name: None for name in model.model_fields}
+
+
+def build_context(spec: FormSpec, record: BaseModel, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Jinja context for one record: its fields (objects kept), empty sub-records as blanks."""
+    context: dict[str, Any] = {}
+    for name, info in type(record).model_fields.items():
+        value = getattr(record, name)
+        inner = m._inner_model(info.annotation)
+        if value is None and inner is not None:
+            value = _blank_model(inner)
+        context[name] = value
+    context["form_title"] = spec.title
+    # Checkbox lists on the report slip follow the county's enumeration table.
+    context["reasons"] = list(enum("reason").canonical)
+    context["today"] = date.today()
+    if extra:
+        context.update(extra)
+    return context
+
+
+@cache
+def load_template_bytes(spec_name: str) -> bytes:
+    """The shipped template of a form (cached: it never changes while running)."""
+    return template_bytes("docx", get_form(spec_name).template)
+
+
+def read_json_record(path: Path) -> object:
+    """Read one record from a JSON file (an object, or a list holding exactly one object)."""
+    from .errors import InputFileError
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(f"找不到文件：{path}。请检查路径。", path=str(path), code="file-missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"无法读取文件 {path}：{exc}。请确认它是 UTF-8 编码的 JSON。", path=str(path)) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(
+            f"{path} 不是有效的 JSON（第{exc.lineno}行第{exc.colno}列：{exc.msg}）。请修正格式。",
+            path=str(path),
+            code="json-invalid",
+        ) from None
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
+    if not isinstance(data, dict):
+        raise InputFileError(
+            f"{path} 应包含一条记录（一个 JSON 对象）。多条记录请用 formkit batch。",
+            path=str(path),
+            code="json-shape",
+        )
+    return data

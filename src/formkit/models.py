@@ -1,0 +1,425 @@
+"""Domain models (pydantic v2) for students, guardians, schools, cases and notices.
+
+Field names are English; every field's ``title`` is its Chinese label, and the Chinese
+label is accepted as an input key (``{"姓名": "张三"}`` loads like ``{"name": "张三"}``).
+Values pass through formkit's own validators *before* pydantic sees them, so dates such
+as ``20240305`` or an Excel serial never become Unix timestamps, and every failure carries
+a stable code (``id-checksum``, ``date-format``, …) that :func:`problems_from_error` turns
+into Chinese, masked :class:`~formkit.errors.Problem` items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from . import validators as v
+from .enums import enum, normalize_text
+from .errors import Problem, RecordError, ValueProblem
+
+T = TypeVar("T")
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not normalize_text(value))
+
+
+def _adapt(fn: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    """Wrap a ``validators`` function for pydantic: blanks become None, problems keep their code."""
+
+    def run(value: Any) -> T | None:
+        if _blank(value):
+            return None
+        try:
+            return fn(value)
+        except ValueProblem as p:
+            raise PydanticCustomError(p.code, p.message, {"shown": p.value}) from None
+
+    return run
+
+
+def _text(value: object) -> str:
+    # Free text keeps its full-width punctuation (，：（）): NFKC would turn it into ASCII.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _enum(name: str) -> Callable[[Any], str]:
+    return lambda value: enum(name).match(value)
+
+
+Text = Annotated[str, BeforeValidator(_adapt(_text))]
+IdNumber = Annotated[str, BeforeValidator(_adapt(v.normalize_id))]
+StudentNumber = Annotated[str, BeforeValidator(_adapt(lambda x: v.parse_xjh(x).number))]
+Phone = Annotated[str, BeforeValidator(_adapt(v.normalize_phone))]
+CnDate = Annotated[date, BeforeValidator(_adapt(v.parse_date))]
+YesNo = Annotated[bool, BeforeValidator(lambda x: False if _blank(x) else _adapt(v.parse_yes_no)(x))]
+Count = Annotated[int, BeforeValidator(_adapt(v.parse_count))]
+Sex = Annotated[str, BeforeValidator(_adapt(_enum("sex")))]
+Ethnicity = Annotated[str, BeforeValidator(_adapt(_enum("ethnicity")))]
+Relation = Annotated[str, BeforeValidator(_adapt(_enum("relation")))]
+Reason = Annotated[str, BeforeValidator(_adapt(_enum("reason")))]
+Status = Annotated[str, BeforeValidator(_adapt(_enum("status")))]
+Placement = Annotated[str, BeforeValidator(_adapt(_enum("placement")))]
+Category = Annotated[str, BeforeValidator(_adapt(_enum("category")))]
+Destination = Annotated[str, BeforeValidator(_adapt(_enum("destination")))]
+Grade = Annotated[str, BeforeValidator(_adapt(_enum("grade")))]
+
+
+def label(title: str, name: str, *, default: Any = ..., extra: tuple[str, ...] = ()) -> Any:
+    """A field whose Chinese ``title`` (and any ``extra`` wordings) are accepted as input keys."""
+    return Field(default, title=title, validation_alias=AliasChoices(name, title, *extra))
+
+
+class FormkitModel(BaseModel):
+    """Common configuration: unknown keys are an error (they are usually typos)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+
+def _fail(code: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(code, message, {"shown": ""})
+
+
+class Student(FormkitModel):
+    """A student (or a child of school age who never enrolled)."""
+
+    name: Text = label("姓名", "name", extra=("学生姓名",))
+    sex: Sex | None = label("性别", "sex", default=None)
+    ethnicity: Ethnicity | None = label("民族", "ethnicity", default=None)
+    birth_date: CnDate | None = label("出生日期", "birth_date", default=None)
+    id_number: IdNumber | None = label("身份证号", "id_number", default=None, extra=("身份证号码", "公民身份号码"))
+    xjh: StudentNumber | None = label("学籍号", "xjh", default=None, extra=("全国学籍号",))
+
+    @model_validator(mode="after")
+    def _agree_with_id(self) -> Student:
+        if not self.id_number:
+            return self
+        info = v.parse_id(self.id_number)
+        if self.sex is None:
+            self.sex = info.sex
+        elif self.sex != info.sex:
+            raise _fail(
+                "id-sex-mismatch",
+                f"性别填的是“{self.sex}”，但身份证号第17位表示“{info.sex}”。请核对性别或身份证号。",
+            )
+        if self.birth_date is None:
+            self.birth_date = info.birth_date
+        elif self.birth_date != info.birth_date:
+            raise _fail(
+                "id-birth-mismatch",
+                f"出生日期填的是{v.format_date(self.birth_date)}，但身份证号中是{v.format_date(info.birth_date)}。请核对。",
+            )
+        return self
+
+    def warnings(self) -> list[Problem]:
+        """Things that may be right but need a clerk to confirm (e.g. G-学籍号 differs from the ID)."""
+        out: list[Problem] = []
+        if self.xjh:
+            info = v.parse_xjh(self.xjh)
+            if self.id_number and not v.xjh_matches_id(info, self.id_number):
+                out.append(
+                    Problem(
+                        "xjh-mismatch",
+                        "学生.学籍号",
+                        "G字头学籍号应为“G+身份证号”，与本人身份证号不一致。若身份证号变更过属正常，否则请核对。",
+                        v.mask_id(self.xjh),
+                        "warning",
+                    )
+                )
+            elif info.kind in "JL" and self.birth_date and info.birth_date != self.birth_date:
+                out.append(
+                    Problem(
+                        "xjh-mismatch",
+                        "学生.学籍号",
+                        "学籍号中的出生日期与本人出生日期不一致，请核对。",
+                        v.mask_id(self.xjh),
+                        "warning",
+                    )
+                )
+        return out
+
+
+class Guardian(FormkitModel):
+    """A parent or other legal guardian."""
+
+    name: Text = label("监护人姓名", "name", extra=("家长姓名", "监护人"))
+    relation: Relation | None = label("与学生关系", "relation", default=None, extra=("关系",))
+    phone: Phone | None = label("联系电话", "phone", default=None, extra=("监护人电话", "家长电话"))
+    address: Text | None = label("家庭住址", "address", default=None, extra=("住址", "家庭地址"))
+
+
+class School(FormkitModel):
+    """Where the student belongs: county, township, school, grade and class."""
+
+    county: Text | None = label("县(市、区)", "county", default=None, extra=("县", "县区", "县(区)"))
+    township: Text | None = label("乡镇(街道)", "township", default=None, extra=("乡镇", "乡(镇)"))
+    school: Text = label("学校", "school", extra=("学校名称", "就读学校"))
+    grade: Grade | None = label("年级", "grade", default=None)
+    class_name: Text | None = label("班级", "class_name", default=None)
+
+
+class Attempt(FormkitModel):
+    """One organised persuasion visit (劝返)."""
+
+    date: CnDate = label("劝返时间", "date")
+    by: Text | None = label("劝返人员", "by", default=None)
+    result: Text | None = label("劝返结果", "result", default=None)
+
+
+class HomeVisit(FormkitModel):
+    """A 班主任's home visit (家访)."""
+
+    date: CnDate = label("家访时间", "date")
+    visitors: Text | None = label("家访人员", "visitors", default=None)
+    met: Text | None = label("接待人", "met", default=None)
+    situation: Text | None = label("家庭情况", "situation", default=None)
+    reason: Text | None = label("了解到的原因", "reason", default=None)
+    result: Text | None = label("家访结果", "result", default=None)
+    next_step: Text | None = label("下一步措施", "next_step", default=None)
+
+
+class DropoutCase(FormkitModel):
+    """A dropout case as the ledger tracks it."""
+
+    category: Category = label("对象类别", "category", default="辍学")
+    dropout_date: CnDate | None = label("辍学(失学)时间", "dropout_date", default=None, extra=("辍学时间",))
+    reason: Reason | None = label("辍学原因", "reason", default=None)
+    destination: Destination | None = label("去向", "destination", default=None)
+    poverty: YesNo = label("是否建档立卡贫困户", "poverty", default=False, extra=("建档立卡",))
+    disability: YesNo = label("是否残疾", "disability", default=False)
+    responsible: Text | None = label("劝返责任人", "responsible", default=None)
+    responsible_phone: Phone | None = label("责任人电话", "responsible_phone", default=None)
+    attempts: list[Attempt] = label("劝返记录", "attempts", default=[])
+    compel_issued: YesNo = label("是否下达敦返通知书", "compel_issued", default=False)
+    compel_date: CnDate | None = label("通知书下达时间", "compel_date", default=None)
+    status: Status = label("劝返状态", "status", default="劝返中")
+    return_date: CnDate | None = label("复学时间", "return_date", default=None)
+    placement: Placement | None = label("安置方式", "placement", default=None)
+    closed_date: CnDate | None = label("消帐时间", "closed_date", default=None)
+    note: Text | None = label("备注", "note", default=None)
+
+    @model_validator(mode="after")
+    def _workflow(self) -> DropoutCase:
+        start = self.dropout_date
+        if start and self.return_date and self.return_date < start:
+            raise _fail("date-order", "复学时间早于辍学时间，请核对两个日期。")
+        previous: date | None = None
+        for i, attempt in enumerate(self.attempts, 1):
+            if start and attempt.date < start:
+                raise _fail("date-order", f"第{i}次劝返时间早于辍学时间，请核对。")
+            if previous and attempt.date < previous:
+                raise _fail("date-order", f"第{i}次劝返时间早于第{i - 1}次，请按先后顺序填写。")
+            previous = attempt.date
+        status = enum("status")
+        if self.status in status.returned and not (self.return_date and self.placement):
+            raise _fail("status-incomplete", f"劝返状态为“{self.status}”时，必须填写复学时间和安置方式。")
+        if self.status == "已消帐":
+            if not self.closed_date:
+                raise _fail("status-incomplete", "劝返状态为“已消帐”时，必须填写消帐时间。")
+            if self.return_date and self.closed_date < self.return_date:
+                raise _fail("date-order", "消帐时间早于复学时间，请核对。")
+        if self.status in status.needs_note and not self.note:
+            raise _fail("status-incomplete", f"劝返状态为“{self.status}”时，必须在备注中写明情况和依据。")
+        return self
+
+    @property
+    def returned(self) -> bool:
+        return self.status in enum("status").returned
+
+
+class Issuer(FormkitModel):
+    """Who issues a notice, its number and dates (the batch-level context of a notice)."""
+
+    body: Text = label("发文单位", "body", extra=("发文机关", "issuer"))
+    title: Text | None = label("通知书标题", "title", default=None)
+    doc_number: Text | None = label("文号", "doc_number", default=None)
+    issue_date: CnDate = label("发文日期", "issue_date")
+    deadline: CnDate | None = label("返校期限", "deadline", default=None, extra=("截止日期",))
+    contact: Text | None = label("联系人", "contact", default=None)
+    contact_phone: Phone | None = label("联系电话", "contact_phone", default=None)
+    report_to: Text | None = label("报到学校", "report_to", default=None)
+    village: Text | None = label("村(居)委会", "village", default=None)
+
+
+class CaseRecord(FormkitModel):
+    """One student's case: what a roster or ledger row holds."""
+
+    seq: Count | None = label("序号", "seq", default=None)
+    student: Student = label("学生", "student")
+    guardian: Guardian | None = label("监护人", "guardian", default=None)
+    school: School = label("学校信息", "school")
+    case: DropoutCase = Field(
+        default_factory=DropoutCase, title="辍学情况", validation_alias=AliasChoices("case", "辍学情况")
+    )
+    teacher: Text | None = label("班主任", "teacher", default=None)
+    teacher_phone: Phone | None = label("班主任电话", "teacher_phone", default=None)
+    visits: list[HomeVisit] = label("家访记录", "visits", default=[])
+
+    def warnings(self) -> list[Problem]:
+        return self.student.warnings()
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _labels_for(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    current: Any = model
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"第{item + 1}项")
+            continue
+        fields = getattr(current, "model_fields", None) if isinstance(current, type) else None
+        info = None
+        if fields:
+            info = fields.get(item)
+            if info is None:
+                info = next(
+                    (
+                        f
+                        for f in fields.values()
+                        if isinstance(f.validation_alias, AliasChoices) and item in f.validation_alias.choices
+                    ),
+                    None,
+                )
+        if info is None:
+            parts.append(str(item))
+            current = None
+            continue
+        parts.append(info.title or str(item))
+        current = _inner_model(info.annotation)
+    return ".".join(parts)
+
+
+def _inner_model(annotation: Any) -> Any:
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+        for inner in getattr(candidate, "__args__", ()):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return None
+
+
+_BUILTIN_MESSAGES = {
+    "missing": ("required", "必填项，不能为空。请补填。"),
+    "extra_forbidden": ("unknown-field", "不认识这一项，可能是列名或键名写错了。请对照表单字段说明。"),
+}
+
+
+def problems_from_error(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
+    """Turn a pydantic ``ValidationError`` into Chinese :class:`Problem` items (values masked)."""
+    out: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        field = _labels_for(model, loc) if loc else model.__doc__ or model.__name__
+        kind = err["type"]
+        ctx = err.get("ctx") or {}
+        if kind in _BUILTIN_MESSAGES:
+            code, message = _BUILTIN_MESSAGES[kind]
+            shown = ""
+        elif "shown" in ctx:
+            code, message, shown = kind, err["msg"], str(ctx["shown"])
+        elif kind in ("none_required", "string_type") and err.get("input") is None:
+            code, message, shown = "required", "必填项，不能为空。请补填。", ""
+        else:
+            code = "type"
+            shown = _safe_shown(err.get("input"))
+            message = "格式不对，请按字段说明填写。"
+        if kind == "missing" or (code == "required"):
+            shown = ""
+        out.append(Problem(code, field or "记录", message, shown))
+    return out
+
+
+def _safe_shown(value: object) -> str:
+    if isinstance(value, dict | list):
+        return ""
+    text = normalize_text(value) if value is not None else ""
+    # Anything long and digit-heavy may be an ID or phone number: never echo it whole.
+    if sum(c.isdigit() for c in text) >= 7:
+        return v.mask_id(text)
+    return text[:40]
+
+
+def validate_model(model: type[M], data: object, *, where: str = "") -> M:
+    """Validate ``data`` as ``model``; raise :class:`RecordError` listing every problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from_error(exc, model)
+        prefix = f"{where}：" if where else ""
+        raise RecordError(f"{prefix}数据有 {len(problems)} 处问题：", problems, where=where) from None
+
+
+# --- Records of each form -------------------------------------------------------------
+
+
+class NoticeRecord(CaseRecord):
+    """A case plus who issues the notice (return, compel and deadline notices)."""
+
+    issuer: Issuer = label("发文信息", "issuer")
+
+    @model_validator(mode="after")
+    def _default_deadline(self) -> NoticeRecord:
+        # A school or township return notice commonly gives seven days.
+        if self.issuer.deadline is None:
+            self.issuer.deadline = self.issuer.issue_date + timedelta(days=7)
+        if self.issuer.deadline < self.issuer.issue_date:
+            raise _fail("date-order", "返校期限早于发文日期，请核对。")
+        return self
+
+
+class DropoutReportRecord(CaseRecord):
+    """The 辍学报告单: a case as the 班主任 reports it to the school."""
+
+    report_date: CnDate | None = label("报告日期", "report_date", default=None, extra=("填报日期",))
+    school_opinion: Text | None = label("学校意见", "school_opinion", default=None)
+
+
+class PledgeParentRecord(CaseRecord):
+    """The school–guardian responsibility pledge for one child."""
+
+    school_year: Text = label("学年", "school_year")
+    sign_date: CnDate | None = label("签订日期", "sign_date", default=None)
+
+
+def _percent(value: object) -> float:
+    text = normalize_text(value).removesuffix("%").removesuffix("％")
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueProblem("number-format", f"“{text}”不是百分数，请写成 1 或 0.6 这样的数字。", text) from None
+    if not 0 <= number <= 100:
+        raise ValueProblem("number-format", "百分比应在0到100之间。", text)
+    return number
+
+
+Percent = Annotated[float, BeforeValidator(_adapt(_percent))]
+
+
+class PledgeTeacherRecord(FormkitModel):
+    """The principal–班主任 target responsibility pledge for one class and school year."""
+
+    school_year: Text = label("学年", "school_year")
+    school: School = label("学校信息", "school")
+    teacher: Text = label("班主任", "teacher")
+    principal: Text | None = label("校长", "principal", default=None)
+    enrolled: Count = label("在籍学生数", "enrolled", extra=("班级人数",))
+    dropout_rate_max: Percent = label("辍学率控制目标", "dropout_rate_max", default=1.0)
+    retention_min: Percent = label("巩固率目标", "retention_min", default=99.0)
+    sign_date: CnDate | None = label("签订日期", "sign_date", default=None)

@@ -1,0 +1,119 @@
+"""Render one record of one form to DOCX (or PDF) bytes/files."""
+
+from __future__ import annotations
+
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from .docx_engine import CompiledTemplate
+from .errors import InputFileError
+from .fileio import atomic_write
+from .forms import FormSpec, build_context, get_form, load_template_bytes, validate_record
+
+
+@cache
+def compiled_form(name: str) -> CompiledTemplate:
+    """The shipped template of ``name``, compiled once per process."""
+    spec = get_form(name)
+    return CompiledTemplate(load_template_bytes(name), spec.template)
+
+
+def compile_template_file(path: Path) -> CompiledTemplate:
+    """Compile a user-supplied template (read once)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"找不到模板文件：{path}。", path=str(path), code="file-missing") from None
+    except OSError as exc:
+        raise InputFileError(f"无法读取模板文件 {path}：{exc.strerror}。", path=str(path)) from None
+    return CompiledTemplate(data, path.name)
+
+
+def _as_record(spec: FormSpec, record: BaseModel | object) -> BaseModel:
+    if isinstance(record, spec.model):
+        return record
+    if isinstance(record, BaseModel):
+        record = record.model_dump()
+    return validate_record(spec, record)
+
+
+def render(
+    form: str,
+    record: BaseModel | dict[str, Any],
+    *,
+    context: dict[str, Any] | None = None,
+    template: Path | CompiledTemplate | None = None,
+) -> bytes:
+    """Validate ``record`` for ``form`` and return the rendered .docx as bytes.
+
+    ``context`` adds or overrides template variables; ``template`` replaces the shipped
+    template (a path, or an already compiled template for repeated use). Raises
+    ``RecordError`` for invalid data and ``TemplateError`` for a broken template.
+    """
+    spec = get_form(form)
+    model = _as_record(spec, record)
+    if template is None:
+        compiled = compiled_form(spec.name)
+    elif isinstance(template, CompiledTemplate):
+        compiled = template
+    else:
+        compiled = compile_template_file(Path(template))
+    return compiled.render(build_context(spec, model, context))
+
+
+def render_to(
+    path: Path | str,
+    form: str,
+    record: BaseModel | dict[str, Any],
+    *,
+    context: dict[str, Any] | None = None,
+    template: Path | CompiledTemplate | None = None,
+) -> Path:
+    """Render to ``path`` (replacing it); a ``.pdf`` suffix converts through LibreOffice."""
+    render_document(form, record, Path(path), context=context, template=template, force=True)
+    return Path(path)
+
+
+def render_document(
+    form: str,
+    data: BaseModel | dict[str, Any] | object,
+    output: Path,
+    *,
+    pdf: bool = False,
+    template: Path | CompiledTemplate | None = None,
+    context: dict[str, Any] | None = None,
+    force: bool = False,
+    where: str = "",
+) -> list[Path]:
+    """Validate, render and write one document (and its PDF when asked); return the paths.
+
+    Existing files are kept unless ``force``: a clerk may have edited them by hand.
+    """
+    from .errors import OutputError
+    from .pdf import convert_to_pdf
+
+    spec = get_form(form)
+    record = data if isinstance(data, spec.model) else validate_record(spec, data, where=where)
+    wants_pdf_only = output.suffix.lower() == ".pdf"
+    docx_path = output if not wants_pdf_only else output.with_suffix(".docx")
+    targets = [output] if wants_pdf_only else [docx_path] + ([docx_path.with_suffix(".pdf")] if pdf else [])
+    if not force:
+        existing = [str(p) for p in targets if p.exists()]
+        if existing:
+            raise OutputError(f"文件已存在：{'、'.join(existing)}。它可能被手工修改过；确认要覆盖请加 --force。")
+    payload = render(spec.name, record, template=template, context=context)
+    if wants_pdf_only:
+        with tempfile.TemporaryDirectory(prefix="formkit-render-") as work:
+            tmp_docx = Path(work) / (output.stem + ".docx")
+            tmp_docx.write_bytes(payload)
+            (made,) = convert_to_pdf([tmp_docx], Path(work) / "pdf")
+            atomic_write(output, made.read_bytes())
+        return [output]
+    atomic_write(docx_path, payload)
+    if pdf:
+        convert_to_pdf([docx_path], docx_path.parent)
+    return targets

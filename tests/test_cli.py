@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import formkit
+from formkit.cli import cli
+from formkit.docx_engine import docx_text
+from tests.conftest import SAMPLES, sample
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_version_and_help(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["--version"])
+    assert result.exit_code == 0 and "formkit" in result.output
+    result = runner.invoke(cli, ["--help"])
+    assert result.exit_code == 0 and "控辍保学" in result.output
+
+
+def test_every_command_has_chinese_help(runner: CliRunner) -> None:
+    for name, command in cli.commands.items():
+        assert command.help and any("\u4e00" <= c <= "\u9fff" for c in command.help), name
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0
+
+
+def test_forms_lists_registry(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["forms"])
+    assert result.exit_code == 0
+    for form in formkit.forms():
+        assert form.name in result.output and form.title in result.output
+    result = runner.invoke(cli, ["forms", "--json"])
+    assert json.loads(result.output) == [f.to_dict() for f in formkit.forms()]
+
+
+def test_validate_ok(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["validate", str(SAMPLES / "return-notice.json"), "--form", "return-notice"])
+    assert result.exit_code == 0, result.output
+    assert "有效" in result.output
+
+
+def test_validate_bad_check_digit_exits_1_with_masked_value(runner: CliRunner, tmp_path: Path) -> None:
+    data = sample("return-notice")
+    idn = data["student"]["id_number"]
+    bad = idn[:17] + ("1" if idn[17] != "1" else "2")
+    data["student"]["id_number"] = bad
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(cli, ["validate", str(path), "--form", "return-notice"])
+    assert result.exit_code == 1
+    assert "身份证号" in result.output and bad[:4] + "*" * 10 + bad[-4:] in result.output
+    assert bad not in result.output
+    assert "Traceback" not in result.output and str(path) in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [(None, "找不到文件"), ("{not json", "不是有效的 JSON"), ("[1, 2]", "一条记录"), (b"\xff\xfe\x00bad", "无法读取")],
+)
+def test_validate_unusable_input_exits_2_without_traceback(
+    runner: CliRunner, tmp_path: Path, content: str | bytes | None, needle: str
+) -> None:
+    path = tmp_path / "input.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content, encoding="utf-8")
+    result = runner.invoke(cli, ["validate", str(path), "--form", "return-notice"])
+    assert result.exit_code == 2, result.output
+    assert needle in result.output and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_unknown_form_and_bad_usage_exit_2(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["validate", str(SAMPLES / "return-notice.json"), "--form", "nope"])
+    assert result.exit_code == 2 and "没有名为" in result.output
+    assert runner.invoke(cli, ["validate"]).exit_code == 2
+    assert runner.invoke(cli, ["no-such-command"]).exit_code == 2
+
+
+def test_render_docx_and_refuse_overwrite(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "notice.docx"
+    args = ["render", "return-notice", str(SAMPLES / "return-notice.json"), "-o", str(out)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "王小明" in docx_text(out.read_bytes())
+    out.write_bytes(b"clerk edited this")
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2 and "--force" in result.output
+    assert out.read_bytes() == b"clerk edited this"
+    assert runner.invoke(cli, [*args, "--force"]).exit_code == 0
+    assert "王小明" in docx_text(out.read_bytes())
+
+
+def test_render_invalid_record_exits_1(runner: CliRunner, tmp_path: Path) -> None:
+    data = sample("compel-notice")
+    data["case"]["attempts"] = []
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(cli, ["render", "compel-notice", str(path), "-o", str(tmp_path / "c.docx")])
+    assert result.exit_code == 1 and "劝返" in result.output
+    assert not (tmp_path / "c.docx").exists()
+
+
+def test_render_missing_soffice_gives_install_hint(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORMKIT_SOFFICE", str(tmp_path / "no-soffice"))
+    result = runner.invoke(
+        cli, ["render", "return-notice", str(SAMPLES / "return-notice.json"), "-o", str(tmp_path / "n.pdf")]
+    )
+    assert result.exit_code == 2
+    assert "libreoffice-writer-nogui" in result.output and "Traceback" not in result.output

@@ -1,0 +1,38 @@
+"""`make demo`: render every form from the bundled samples and say where the output went."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import formkit
+from formkit.errors import ConversionError
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "out" / "demo"
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    print("formkit 演示：用 samples/ 中的示例数据生成全部文书")
+    made: list[Path] = []
+    for form in formkit.forms():
+        data = json.loads((ROOT / "samples" / f"{form.name}.json").read_text(encoding="utf-8"))
+        target = OUT / f"{form.name}.docx"
+        formkit.render_to(target, form.name, data)
+        made.append(target)
+        print(f"  {form.title}：{target.relative_to(ROOT)}")
+    try:
+        from formkit.pdf import convert_to_pdf
+
+        pdfs = convert_to_pdf(made, OUT)
+        print(f"  PDF：已转换 {len(pdfs)} 份，在 {OUT.relative_to(ROOT)}/ 下（*.pdf）")
+    except ConversionError as exc:
+        print(f"  未生成 PDF：{exc}")
+    print(f"\n输出目录：{OUT}\n用 Word/WPS 打开 .docx 可修改后打印；PDF 可直接打印。")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
