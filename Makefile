@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/python tools/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tools benchmarks
+	$(BIN)/ruff check src tests tools $(wildcard benchmarks)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src tests/typing_client.py

@@ -432,6 +432,16 @@ BUILDERS = {
 }
 
 
+def build_xlsx() -> None:
+    sys.path.insert(0, str(OUT.parents[1] / "src"))
+    from formkit.xlsx_writer import build_ledger_template
+
+    target = OUT.parent / "xlsx" / "ledger.xlsx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    build_ledger_template().save(str(target))
+    print(f"wrote {target.relative_to(OUT.parents[1])}")
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, build in BUILDERS.items():
@@ -441,6 +451,7 @@ def main() -> int:
         doc.core_properties.title = name
         doc.save(str(path))
         print(f"wrote {path.relative_to(OUT.parents[1])}")
+    build_xlsx()
     return 0
 
 

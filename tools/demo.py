@@ -31,7 +31,20 @@ def main() -> int:
     except ConversionError as exc:
         print(f"  未生成 PDF：{exc}")
     print(f"\n输出目录：{OUT}\n用 Word/WPS 打开 .docx 可修改后打印；PDF 可直接打印。")
+    check_sample_ledger()
     return 0
+
+
+def check_sample_ledger() -> None:
+    from datetime import date
+
+    from formkit.checker import annotate, check_ledger, format_report
+
+    print("\n检查示例台账 samples/ledger-filled.xlsx（按 2024-05-01 判断）：")
+    report = check_ledger(ROOT / "samples" / "ledger-filled.xlsx", date(2024, 5, 1))
+    print(format_report(report))
+    for path in annotate(report, OUT):
+        print(f"标注副本（错误标红、提醒标黄、批注写明改法）：{path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

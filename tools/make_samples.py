@@ -91,8 +91,57 @@ def record(i: int, p: tuple) -> dict:
             "attempts": [{"date": d.isoformat()} for d in attempts], "status": status,
             "return_date": ret.isoformat() if ret else None, "placement": place,
             "closed_date": closed.isoformat() if closed else None, "note": note or None,
+            **_compel(attempts, status),
         },
     }
+
+
+def _compel(attempts: list[date], status: str) -> dict:
+    # Two failed persuasion visits oblige the township to issue the compel notice.
+    if len(attempts) >= 2 and status == "劝返中":
+        return {"compel_issued": True, "compel_date": date.fromordinal(attempts[1].toordinal() + 3).isoformat()}
+    return {}
+
+
+def write_ledgers(records: list[dict]) -> None:
+    """samples/roster.xlsx, ledger-clean.xlsx (no findings) and ledger-filled.xlsx (typical mistakes)."""
+    from openpyxl import load_workbook
+
+    from formkit.xlsx_writer import new_ledger, set_text
+
+    school_a = [r for r in records if r["school"]["school"] == "石门镇中心小学"]
+    school_b = [r for r in records if r["school"]["school"] == "龙井乡中学"]
+    new_ledger(SAMPLES / "roster.xlsx", records, county="青山县", fill_date=date(2024, 4, 30))
+    new_ledger(SAMPLES / "ledger-clean.xlsx", school_a, school="石门镇中心小学", county="青山县", township="石门镇",
+               fill_date=date(2024, 4, 30))
+    new_ledger(SAMPLES / "ledger-b.xlsx", school_b, school="龙井乡中学", county="青山县", township="龙井乡",
+               fill_date=date(2024, 4, 30))
+    filled = SAMPLES / "ledger-filled.xlsx"
+    new_ledger(filled, [*school_b, school_b[0]], school="龙井乡中学", county="青山县", township="龙井乡",
+               fill_date=date(2024, 4, 30))
+    wb = load_workbook(filled)
+    ws = wb["台账"]
+    # Each line plants one typical mistake (see tests/test_checker.py for the expected findings).
+    idn = ws["I6"].value
+    set_text(ws["I6"], idn[:17] + ("1" if idn[17] != "1" else "2"))    # id-checksum (row 6)
+    ws["I7"] = float(ws["I7"].value)                                     # id-precision-lost (row 7)
+    ws["I7"].number_format = "General"
+    ws["J7"] = None
+    set_text(ws["F8"], "男")                                             # id-sex-mismatch (row 8)
+    set_text(ws["P9"], "1288522001")                                     # phone-format (row 9)
+    set_text(ws["T10"], "2024-02-30")                                    # date-format (row 10)
+    set_text(ws["U5"], "家庭经济特别困难")                               # enum (row 5), suggests 因贫
+    ws["N11"] = None                                                     # required (row 11: 监护人姓名)
+    ws["AE9"] = None                                                     # status-incomplete (row 9: 已复学 without 复学时间)
+    set_text(ws["AA8"], "2")                                             # attempt-count (row 8: 2 times, no dates)
+    ws["Y6"] = date(2024, 3, 1)                                          # date-order (row 6: 劝返 before 辍学)
+    ws["AC10"] = date(2030, 1, 1)                                        # date-future (row 10)
+    # Valid but unusual writings that must NOT be reported:
+    set_text(ws["T5"], "2024.3.11")
+    set_text(ws["Q5"], "√")
+    set_text(ws["P5"], "１３６８８５２０００７ ")
+    set_text(ws["E5"], "龙飞　")
+    wb.save(filled)
 
 
 ISSUER_A = {"body": "石门镇人民政府", "doc_number": "石镇教复〔2024〕15号", "issue_date": "2024-04-08",
@@ -126,7 +175,8 @@ def main() -> int:
     }
     for form, data in per_form.items():
         (SAMPLES / f"{form}.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {len(per_form) + 1} JSON files to samples/")
+    write_ledgers(records)
+    print(f"wrote {len(per_form) + 1} JSON files and 4 workbooks to samples/")
     return 0
 
 

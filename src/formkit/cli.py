@@ -124,6 +124,61 @@ def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, templat
         click.echo(f"已生成：{path}")
 
 
+@cli.group("ledger")
+def ledger_group() -> None:
+    """辍学生台账：新建台账模板、检查填好的台账。"""
+
+
+@ledger_group.command("new")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="新台账文件（.xlsx）。")
+@click.option("--roster", type=click.Path(path_type=Path), help="用学生名单（.xlsx/.csv/.json）预先填好各行。")
+@click.option("--school", help="填报学校。")
+@click.option("--county", help="县(市、区)。")
+@click.option("--township", help="乡镇(街道)。")
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
+@handle_errors
+def ledger_new_cmd(output: Path, roster: Path | None, school: str | None, county: str | None,
+                   township: str | None, force: bool) -> None:
+    """新建一份辍学生台账（含下拉列表、文本格式的身份证号列和填表说明）。"""
+    from .ledger import create_ledger
+
+    path, count = create_ledger(output, roster=roster, school=school, county=county, township=township, force=force)
+    click.echo(f"已生成台账：{path}" + (f"（已预填 {count} 行）" if count else ""))
+
+
+@ledger_group.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出检查结果。")
+@click.option("--annotate", "annotate_dir", type=click.Path(path_type=Path),
+              help="把标注了问题的副本（*.checked.xlsx）写到这个文件夹；原文件不会被修改。")
+@click.option("--as-of", "as_of", help="按这个日期判断“晚于今天”和“应下达”（默认今天），如 2024-05-01。")
+@click.option("--sheet", help="指定要检查的工作表名称。")
+@handle_errors
+def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, as_of: str | None,
+                     sheet: str | None) -> None:
+    """检查填好的台账（文件或文件夹），列出每个问题所在的行、单元格和改法。"""
+    from .checker import annotate, check_ledger, format_report
+
+    report = check_ledger(list(paths), _as_of(as_of), sheet=sheet)
+    click.echo(report.to_json() if as_json else format_report(report))
+    if annotate_dir is not None:
+        for written in annotate(report, annotate_dir):
+            _echo_err(f"已写出标注副本：{written}")
+    sys.exit(EXIT_UNUSABLE if not report.readable else EXIT_FINDINGS if not report.valid else EXIT_OK)
+
+
+def _as_of(text: str | None) -> Any:
+    if text is None:
+        return None
+    from .errors import UsageError, ValueProblem
+    from .validators import parse_date
+
+    try:
+        return parse_date(text)
+    except ValueProblem as exc:
+        raise UsageError(f"--as-of：{exc}") from None
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="formkit")

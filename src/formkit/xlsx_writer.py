@@ -1,0 +1,308 @@
+"""Writing Excel workbooks: the ledger template, pre-filled ledgers, annotated copies.
+
+This is the only module that uses openpyxl. Every string value is written as text, so
+a value such as ``=cmd|' /c calc'!A0`` is never stored as a formula, and ID, 学籍号 and
+phone columns are formatted as text (``@``) so Excel cannot turn an ID into a float.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .columns import LEDGER_COLUMNS, Column
+from .enums import load_enums
+from .fileio import atomic_write
+
+LEDGER_SHEET = "台账"
+HELP_SHEET = "填表说明"
+ENUM_SHEET = "枚举"
+TITLE_ROW, INFO_ROW, GROUP_ROW, HEADER_ROW = 1, 2, 3, 4
+FIRST_DATA_ROW = 5
+TEMPLATE_ROWS = 500
+"""Rows of the template that carry formats and dropdowns (Excel extends them when filled)."""
+
+_THIN = Side(style="thin", color="000000")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+_RED = PatternFill("solid", fgColor="FFC7CE")
+_YELLOW = PatternFill("solid", fgColor="FFEB9C")
+_TEXT_KINDS = {"text", "name", "id", "xjh", "phone"}
+_DATE_KINDS = {"date", "month"}
+
+
+def set_text(cell: Cell, value: object) -> None:
+    """Store ``value`` so that Excel shows it literally: never a formula, never a number."""
+    if value is None:
+        return
+    cell.value = str(value)
+    cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
+
+
+def write_value(cell: Cell, value: object) -> None:
+    """Write a typed value: dates and numbers as such, every string as plain text."""
+    if value is None or value == "":
+        return
+    if isinstance(value, bool):
+        set_text(cell, "是" if value else "否")
+    elif isinstance(value, date | int | float):
+        cell.value = value
+    else:
+        set_text(cell, value)
+
+
+def _number_format(column: Column) -> str:
+    if column.kind in _TEXT_KINDS or column.enum_name or column.kind == "bool":
+        return "@"
+    if column.kind in _DATE_KINDS:
+        return "yyyy-mm-dd"
+    return "General"
+
+
+def build_ledger_template() -> Workbook:
+    """The blank ledger workbook: title, two-row header, formats, dropdowns, help, print setup."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = LEDGER_SHEET
+    n = len(LEDGER_COLUMNS)
+    last = get_column_letter(n)
+    ws.merge_cells(f"A{TITLE_ROW}:{last}{TITLE_ROW}")
+    ws.cell(TITLE_ROW, 1, "控辍保学辍学生台账").font = Font(name="黑体", size=16, bold=True)
+    ws.cell(TITLE_ROW, 1).alignment = Alignment(horizontal="center", vertical="center")
+    ws.row_dimensions[TITLE_ROW].height = 30
+    for c, text in ((1, "填报学校："), (8, "县(市、区)："), (14, "乡镇(街道)："), (20, "填报日期：")):
+        ws.cell(INFO_ROW, c, text).font = Font(name="宋体", size=10, bold=True)
+    enums = load_enums()
+    help_ws = wb.create_sheet(HELP_SHEET)
+    enum_ws = wb.create_sheet(ENUM_SHEET)
+    enum_ws.sheet_state = "hidden"
+    enum_col = 0
+    group_start: dict[str, int] = {}
+    for idx, column in enumerate(LEDGER_COLUMNS, 1):
+        letter = get_column_letter(idx)
+        ws.column_dimensions[letter].width = column.width
+        # A two-row header: grouped columns carry the group above their own header; the
+        # others are merged down, and a merged range keeps only its top cell's text.
+        head = ws.cell(HEADER_ROW, idx, column.header if column.group else None)
+        group = ws.cell(GROUP_ROW, idx, column.group or column.header)
+        for cell in (head, group):
+            cell.font = Font(name="黑体", size=10, bold=True)
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            cell.fill = _HEAD_FILL
+            cell.border = _BORDER
+        if column.group:
+            group_start.setdefault(column.group, idx)
+        else:
+            ws.merge_cells(start_row=GROUP_ROW, start_column=idx, end_row=HEADER_ROW, end_column=idx)
+        fmt = _number_format(column)
+        for r in range(FIRST_DATA_ROW, FIRST_DATA_ROW + TEMPLATE_ROWS):
+            cell = ws.cell(r, idx)
+            cell.number_format = fmt
+            cell.border = _BORDER
+        values: Sequence[str] = ()
+        if column.enum_name:
+            values = enums[column.enum_name].canonical
+        elif column.kind == "bool":
+            values = ("是", "否")
+        if values:
+            enum_col += 1
+            enum_ws.cell(1, enum_col, column.header)
+            for i, value in enumerate(values, 2):
+                enum_ws.cell(i, enum_col, value)
+            col_letter = get_column_letter(enum_col)
+            dv = DataValidation(
+                type="list",
+                formula1=f"={ENUM_SHEET}!${col_letter}$2:${col_letter}${len(values) + 1}",
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle="请从下拉列表选择",
+                error=f"{column.header}只能填写规定的值，请从下拉列表中选择。",
+            )
+            dv.add(f"{letter}{FIRST_DATA_ROW}:{letter}{FIRST_DATA_ROW + TEMPLATE_ROWS - 1}")
+            ws.add_data_validation(dv)
+    for group, start in group_start.items():
+        end = max(i for i, c in enumerate(LEDGER_COLUMNS, 1) if c.group == group)
+        ws.merge_cells(start_row=GROUP_ROW, start_column=start, end_row=GROUP_ROW, end_column=end)
+    ws.row_dimensions[HEADER_ROW].height = 42
+    ws.freeze_panes = ws.cell(FIRST_DATA_ROW, 6)  # keep 序号…学生姓名 and the header in view
+    ws.print_title_rows = f"{GROUP_ROW}:{HEADER_ROW}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    _write_help(help_ws)
+    return wb
+
+
+def _write_help(ws: Worksheet) -> None:
+    ws.column_dimensions["A"].width = 22
+    ws.column_dimensions["B"].width = 12
+    ws.column_dimensions["C"].width = 70
+    ws.append(["列名", "是否必填", "填写要求"])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    kinds = {
+        "id": "18位身份证号，该列已设为文本格式，请勿改成数字格式；末位X用大写。",
+        "xjh": "全国学籍号19位：G+身份证号，或J/L开头的学籍系统编号。",
+        "phone": "11位手机号，或带区号的固定电话，如0851-8612345。",
+        "date": "日期，如2024-03-05或2024年3月5日。",
+        "month": "日期，也可只写到月，如2012年3月或2012.03。",
+        "count": "阿拉伯数字，如2。",
+        "bool": "填“是”或“否”。",
+        "seq": "从1开始连续编号。",
+    }
+    for column in LEDGER_COLUMNS:
+        note = "从下拉列表选择。" if column.enum_name else kinds.get(column.kind, "如实填写。")
+        if column.help:
+            note = f"{column.help}。{note}"
+        ws.append([column.header, "必填" if column.required else "", note])
+    ws.append([])
+    ws.append(["规则", "", "劝返状态为“已复学”或“已消帐”时，须填复学时间和安置方式；“已消帐”还须填消帐时间。"])
+    ws.append(["规则", "", "两次劝返仍未返校的，应下达敦返复学通知书，并填写下达时间。"])
+    ws.append(["规则", "", "延缓入学、休学、转学、出国(境)、死亡、信息错误等情况，须在备注中写明依据。"])
+    for row in ws.iter_rows(min_row=2):
+        row[2].alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def workbook_bytes(wb: Workbook) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _cell_value(record: dict[str, Any], column: Column) -> object:
+    if not column.path:
+        attempts = record.get("case", {}).get("attempts") or []
+        return len(attempts) if attempts else None
+    value: Any = record
+    for part in column.path.split("."):
+        if isinstance(value, list):
+            idx = int(part)
+            value = value[idx] if idx < len(value) else None
+        elif isinstance(value, dict):
+            value = value.get(part)
+        else:
+            return None
+        if value is None:
+            return None
+    return value
+
+
+def new_ledger(
+    path: Path | str,
+    records: Iterable[dict[str, Any]] = (),
+    *,
+    school: str | None = None,
+    county: str | None = None,
+    township: str | None = None,
+    template: bytes | None = None,
+    fill_date: date | None = None,
+) -> Path:
+    """Write a ledger workbook to ``path``, pre-filled with ``records`` (nested dicts).
+
+    ``template`` is the blank ledger to start from (the shipped one by default). The
+    file is written atomically; an existing file is replaced (callers check first).
+    """
+    from .resources import template_bytes
+
+    data = template if template is not None else template_bytes("xlsx", "ledger.xlsx")
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb[LEDGER_SHEET]
+    for c, info in ((2, school), (9, county), (15, township)):
+        if info:
+            set_text(ws.cell(INFO_ROW, c), info)
+    set_text(ws.cell(INFO_ROW, 21), f"{(fill_date or date.today()):%Y-%m-%d}")
+    if school:
+        set_text(ws.cell(TITLE_ROW, 1), f"{school}控辍保学辍学生台账")
+    for i, record in enumerate(records):
+        r = FIRST_DATA_ROW + i
+        for idx, column in enumerate(LEDGER_COLUMNS, 1):
+            # A new ledger is numbered afresh: 序号 gaps are a finding, so never copy them in.
+            value: object = i + 1 if column.key == "seq" else _cell_value(record, column)
+            if isinstance(value, str) and column.kind in _DATE_KINDS:
+                value = _iso_or_text(value)
+            cell = ws.cell(r, idx)
+            write_value(cell, value)
+            cell.border = _BORDER
+            cell.number_format = _number_format(column)
+    target = Path(path)
+    atomic_write(target, workbook_bytes(wb))
+    return target
+
+
+def _iso_or_text(value: str) -> object:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return value
+
+
+def annotate_workbook(
+    source: Path,
+    target: Path,
+    findings: Sequence[Any],
+    sheet: str,
+) -> Path:
+    """Write a copy of ``source`` with findings marked: red/yellow fills, comments, a 检查结果 sheet.
+
+    ``findings`` are :class:`formkit.checker.Finding` objects (duck-typed here to keep
+    this module free of checker imports). The source file is only read.
+    """
+    is_xlsx = source.suffix.lower() in (".xlsx", ".xlsm")
+    if is_xlsx:
+        wb = load_workbook(source)
+        ws = wb[sheet] if sheet in wb.sheetnames else None
+    else:  # .xls: openpyxl cannot edit it; the copy holds the findings list only
+        wb = Workbook()
+        ws = None
+        assert wb.active is not None
+        wb.remove(wb.active)
+    for finding in findings:
+        if ws is None or not finding.cell:
+            continue
+        cell = ws[finding.cell]
+        if isinstance(cell, tuple):
+            continue
+        cell.fill = _RED if finding.severity == "error" else _YELLOW
+        text = f"[{finding.code}] {finding.message}"
+        if cell.comment is not None:
+            text = cell.comment.text + "\n" + text
+        comment = Comment(text, "formkit")
+        comment.width, comment.height = 320, 120
+        cell.comment = comment
+    name = "检查结果"
+    if name in wb.sheetnames:
+        del wb[name]
+    out = wb.create_sheet(name, 0)
+    out.append(["文件", "工作表", "行", "列", "单元格", "代码", "级别", "说明", "值"])
+    for cell in out[1]:
+        cell.font = Font(bold=True)
+    for finding in findings:
+        out.append([None] * 9)
+        r = out.max_row
+        values = [finding.file, finding.sheet, finding.row, finding.column, finding.cell, finding.code,
+                  "错误" if finding.severity == "error" else "提醒", finding.message, finding.value]
+        for c, value in enumerate(values, 1):
+            write_value(out.cell(r, c), value)
+        if ws is not None and finding.cell:
+            link = out.cell(r, 5)
+            link.hyperlink = f"#'{sheet}'!{finding.cell}"
+            link.font = Font(color="0563C1", underline="single")
+    for letter, width in zip("ABCDEFGHI", (24, 10, 6, 16, 8, 18, 6, 70, 22), strict=True):
+        out.column_dimensions[letter].width = width
+    atomic_write(target, workbook_bytes(wb))
+    return target
