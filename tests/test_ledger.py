@@ -3,6 +3,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from formkit.ledger_reader import column_letter, read_ledger
 from formkit.records import read_rows
 from formkit.validators import id_check_char
 from formkit.xlsx_writer import new_ledger
-from tests.conftest import SAMPLES, make_id
+from tests.conftest import SAMPLES, make_id, needs_soffice
 
 AS_OF = date(2024, 5, 1)
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
@@ -244,3 +245,49 @@ def test_unusable_files_exit_2(tmp_path: Path, content: bytes, code: str) -> Non
     assert err.value.code == code and str(path) in str(err.value)
     result = CliRunner().invoke(cli, ["ledger", "check", str(path)])
     assert result.exit_code == 2 and "Traceback" not in result.output and str(path) in result.output
+
+
+@needs_soffice
+def test_xls_files_are_read(tmp_path: Path) -> None:
+    import subprocess
+
+    from formkit.pdf import find_soffice
+
+    src = tmp_path / "clean.xlsx"
+    src.write_bytes((SAMPLES / "ledger-clean.xlsx").read_bytes())
+    subprocess.run([find_soffice(), f"-env:UserInstallation={(tmp_path / 'p').as_uri()}", "--headless",
+                    "--convert-to", "xls", "--outdir", str(tmp_path), str(src)], check=True, capture_output=True,
+                   timeout=120)
+    report = checker.check_ledger(tmp_path / "clean.xls", AS_OF)
+    assert report.readable and report.files[0].rows == 6
+    assert report.findings == []
+
+
+def test_password_protected_workbook_is_refused(tmp_path: Path) -> None:
+    # An encrypted .xlsx is an OLE compound file holding an "EncryptedPackage" stream.
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 64)
+    with pytest.raises(InputFileError) as err:
+        read_ledger(path)
+    assert err.value.code == "file-encrypted" and "密码" in str(err.value)
+
+
+def test_huge_dimension_is_refused_before_parsing(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "huge.xlsx"
+    wb = Workbook()
+    wb.save(path)
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    assert re.search(r"<sheetData\s*/>|<sheetData></sheetData>", sheet)
+    sheet = re.sub(r"<sheetData\s*/>|<sheetData></sheetData>", '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
+                          '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>y</t></is></c></row></sheetData>', sheet)
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    with pytest.raises(InputFileError) as err:
+        read_ledger(path)
+    assert err.value.code == "file-too-large" and "1048576" in str(err.value)
