@@ -31,8 +31,26 @@ def main() -> int:
     except ConversionError as exc:
         print(f"  未生成 PDF：{exc}")
     print(f"\n输出目录：{OUT}\n用 Word/WPS 打开 .docx 可修改后打印；PDF 可直接打印。")
+    batch_sample_roster()
     check_sample_ledger()
     return 0
+
+
+def batch_sample_roster() -> None:
+    from formkit.batch import batch, format_batch, load_settings
+
+    print("\n批量生成：samples/roster.xlsx 中每名学生一份返校通知书（DOCX + PDF + 合并打印文件）")
+    target = OUT / "batch-return-notice"
+    try:
+        result = batch("return-notice", ROOT / "samples" / "roster.xlsx", target,
+                       settings=load_settings(ROOT / "samples" / "batch.toml"), pdf=True, merge=True,
+                       register=OUT / "register.sqlite")
+    except ConversionError as exc:
+        result = batch("return-notice", ROOT / "samples" / "roster.xlsx", target,
+                       settings=load_settings(ROOT / "samples" / "batch.toml"), merge=True,
+                       register=OUT / "register.sqlite")
+        print(f"  未生成 PDF：{exc}")
+    print(format_batch(result))
 
 
 def check_sample_ledger() -> None:

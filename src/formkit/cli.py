@@ -124,6 +124,51 @@ def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, templat
         click.echo(f"已生成：{path}")
 
 
+@cli.command("batch")
+@click.argument("form_name", metavar="FORM")
+@click.argument("roster", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True, help="输出文件夹。")
+@click.option("--set", "sets", multiple=True, metavar="键=值",
+              help="发文信息，如 --set body=石门镇人民政府 --set issue_date=2024-04-08 --set number_prefix=石镇教复。")
+@click.option("--config", type=click.Path(path_type=Path), help="TOML 配置文件（[issuer] 表中写发文信息）。")
+@click.option("--pdf", is_flag=True, help="同时转换为 PDF（需要 LibreOffice）。")
+@click.option("--merge", is_flag=True, help="合并成一个文件打印：有 --pdf 时为带书签的 merged.pdf，否则为 merged.docx。")
+@click.option("--jobs", type=click.IntRange(1, 64), help="并行进程数（默认 CPU 核数）。")
+@click.option("--skip-invalid", is_flag=True, help="跳过有错误的行，其余照常生成（跳过的行记入清单）。")
+@click.option("--force", is_flag=True, help="覆盖已存在且被修改过的文件。")
+@click.option("--dry-run", is_flag=True, help="只检查数据、列出将生成的文件和文号，不写任何文件。")
+@click.option("--register", type=click.Path(path_type=Path), help="文号登记簿（SQLite）位置。")
+@click.option("--template", type=click.Path(path_type=Path), help="使用自己修改过的 Word 模板。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果。")
+@handle_errors
+def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...], config: Path | None, pdf: bool,
+              merge: bool, jobs: int | None, skip_invalid: bool, force: bool, dry_run: bool, register: Path | None,
+              template: Path | None, as_json: bool) -> None:
+    """按名单批量生成文书：每名学生一份，另可生成 PDF 和合并打印文件。"""
+    from .batch import batch, format_batch, load_settings
+
+    settings = load_settings(config, sets)
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="生成中", file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    show = progress if sys.stderr.isatty() and not as_json else None
+    try:
+        result = batch(form_name, roster, out_dir, settings=settings, pdf=pdf, merge=merge, jobs=jobs,
+                       skip_invalid=skip_invalid, force=force, dry_run=dry_run, register=register,
+                       template=template, progress=show)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    click.echo(result.to_json() if as_json else format_batch(result))
+    sys.exit(EXIT_FINDINGS if result.invalid or result.counts.get("kept-edited") else EXIT_OK)
+
+
 @cli.group("ledger")
 def ledger_group() -> None:
     """辍学生台账：新建台账模板、检查填好的台账。"""

@@ -230,7 +230,10 @@ class CompiledTemplate:
         buf.seek(0, io.SEEK_END)
         with zipfile.ZipFile(buf, "a", zipfile.ZIP_DEFLATED) as out:
             for part, payload in rendered:
-                out.writestr(part, payload)
+                # A fixed timestamp makes equal input give equal bytes, so re-runs can compare hashes.
+                info = zipfile.ZipInfo(part, date_time=(2000, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                out.writestr(info, payload)
         return buf.getvalue()
 
 
@@ -249,3 +252,19 @@ def docx_text(data: bytes) -> str:
                 seen.add(id(cell._tc))
                 lines.extend(p.text for p in cell.paragraphs)
     return "\n".join(lines)
+
+
+def merge_docx(paths: list[Any]) -> bytes:
+    """Concatenate .docx files into one, each starting on a new page (docxcompose)."""
+    import docx
+    from docx.enum.text import WD_BREAK
+    from docxcompose.composer import Composer
+
+    master = docx.Document(str(paths[0]))
+    composer = Composer(master)
+    for path in paths[1:]:
+        master.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        composer.append(docx.Document(str(path)))
+    buf = io.BytesIO()
+    composer.save(buf)
+    return buf.getvalue()

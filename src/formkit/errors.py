@@ -55,11 +55,14 @@ class Problem:
     message: str
     value: str = ""
     severity: str = "error"
+    path: str = ""
+    """The field's English dotted path (``student.id_number``), for mapping back to a column."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "field": self.field,
+            "path": self.path,
             "message": self.message,
             "value": self.value,
             "severity": self.severity,

@@ -56,6 +56,7 @@ def _two_attempts(record: m.NoticeRecord) -> list[Problem]:
             "required",
             "辍学情况.劝返记录",
             f"敦返复学通知书要写明两次组织劝返的日期，现在只有 {len(record.case.attempts)} 次。请补填第一次、第二次劝返时间。",
+            path="case.attempts",
         )
     ]
 
@@ -170,7 +171,7 @@ def validate_record(form: FormSpec | str, data: object, *, where: str = "") -> B
     spec = get_form(form) if isinstance(form, str) else form
     record = m.validate_model(spec.model, data, where=where)
     problems = [
-        Problem("required", _path_label(spec.model, path), "本表单必须填写这一项。请补填。")
+        Problem("required", _path_label(spec.model, path), "本表单必须填写这一项。请补填。", path=path)
         for path in spec.requires
         if _get_path(record, path) in (None, "")
     ]

@@ -342,8 +342,26 @@ def problems_from_error(exc: ValidationError, model: type[BaseModel]) -> list[Pr
             message = "格式不对，请按字段说明填写。"
         if kind == "missing" or (code == "required"):
             shown = ""
-        out.append(Problem(code, field or "记录", message, shown))
+        out.append(Problem(code, field or "记录", message, shown, path=_english_path(model, loc)))
     return out
+
+
+def _english_path(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """Map a location that may use Chinese aliases back to English field names."""
+    parts: list[str] = []
+    current: Any = model
+    for item in loc:
+        fields = getattr(current, "model_fields", None) if isinstance(current, type) else None
+        if isinstance(item, int) or not fields:
+            parts.append(str(item))
+            continue
+        name = item if item in fields else next(
+            (n for n, f in fields.items()
+             if isinstance(f.validation_alias, AliasChoices) and item in f.validation_alias.choices), str(item))
+        parts.append(name)
+        info = fields.get(name)
+        current = _inner_model(info.annotation) if info else None
+    return ".".join(parts)
 
 
 def _safe_shown(value: object) -> str:

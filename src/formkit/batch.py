@@ -1,0 +1,509 @@
+"""Batch generation: a roster in, one document per student out, plus a print-ready file.
+
+Order of work, each step safe to interrupt:
+1. read the roster and validate **every** row before writing anything;
+2. give each notice its document number from the register (same student and form → same number);
+3. render in worker processes (each compiles the template once) and write each file
+   atomically; an existing file is replaced only if it is formkit's own unchanged output
+   (its hash is in the manifest) or ``force`` is given — a clerk's edits are never lost;
+4. journal every finished document, so a killed batch resumes where it stopped;
+5. convert to PDF with one LibreOffice process per worker, and merge with bookmarks.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from .columns import LEDGER_COLUMNS
+from .errors import FormkitError, InputFileError, Problem, RecordError, UsageError
+from .fileio import TEMP_PREFIX, atomic_write, inside, safe_component
+from .forms import FormSpec, build_context, get_form, validate_record
+from .validators import mask_id
+
+MANIFEST = "manifest.json"
+JOURNAL = ".formkit-journal.jsonl"
+ISSUER_KEYS = {"body", "title", "doc_number", "issue_date", "deadline", "contact", "contact_phone", "report_to",
+               "village"}
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BatchItem:
+    """One planned or produced document."""
+
+    row: int
+    name: str
+    id_masked: str
+    file: str
+    doc_number: str = ""
+    sha256: str = ""
+    status: str = ""
+    """written / unchanged / updated / kept-edited / skipped-invalid / planned."""
+    pdf: str = ""
+
+
+@dataclass
+class BatchResult:
+    """What a batch did; ``to_json()`` is what ``formkit batch --json`` prints."""
+
+    form: str
+    out_dir: str
+    items: list[BatchItem] = field(default_factory=list)
+    invalid: list[tuple[int, list[Problem]]] = field(default_factory=list)
+    merged: str = ""
+    dry_run: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for item in self.items:
+            out[item.status] = out.get(item.status, 0) + 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "form": self.form,
+            "out_dir": self.out_dir,
+            "dry_run": self.dry_run,
+            "counts": self.counts,
+            "items": [asdict(i) for i in self.items],
+            "invalid": [{"row": r, "problems": [p.to_dict() for p in ps]} for r, ps in self.invalid],
+            "merged": self.merged,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the render pass needs to know about one valid row (the model itself is dropped)."""
+
+    row: int
+    index: int
+    seq: int
+    school: str
+    name: str
+    id_masked: str
+    student_key: str
+    year: int
+    doc_number: str
+
+
+def _plan_of(row: int, index: int, record: BaseModel) -> _Plan:
+    student = getattr(record, "student", None)
+    issuer = getattr(record, "issuer", None)
+    return _Plan(
+        row, index, int(getattr(record, "seq", None) or index + 1),
+        str(getattr(getattr(record, "school", None), "school", "") or ""), _display_name(record),
+        mask_id(student.id_number) if student is not None and student.id_number else "", _student_key(record),
+        issuer.issue_date.year if issuer is not None else 0, str(getattr(issuer, "doc_number", "") or ""),
+    )
+
+
+class InvalidRosterError(RecordError):
+    """Some roster rows are invalid; ``rows`` holds (row number, problems) for each."""
+
+    code = "invalid-roster"
+
+    def __init__(self, message: str, rows: list[tuple[int, list[Problem]]], source: str) -> None:
+        super().__init__(message, [p for _, ps in rows for p in ps], where=source)
+        self.rows = rows
+        self.source = source
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        for row, problems in self.rows:
+            for p in problems:
+                column = _column_for(p.path)
+                where = f"第{row}行" + (f"“{column}”列" if column else f"（{p.field}）")
+                shown = f"（值：{p.value}）" if p.value else ""
+                lines.append(f"  - {where}：{p.message}{shown} [{p.code}]")
+        return "\n".join(lines)
+
+
+_PATH_TO_HEADER = {c.path: c.header for c in LEDGER_COLUMNS if c.path}
+
+
+def _column_for(path: str) -> str:
+    return _PATH_TO_HEADER.get(path, "")
+
+
+def load_settings(config: Path | None, sets: Sequence[str] = ()) -> dict[str, Any]:
+    """Issue-level values: a TOML config (``[issuer]`` table and top-level keys), then ``--set`` pairs."""
+    settings: dict[str, Any] = {}
+    if config is not None:
+        try:
+            raw = tomllib.loads(config.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputFileError(f"找不到配置文件：{config}。", path=str(config), code="file-missing") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            raise InputFileError(f"配置文件 {config} 格式不对：{exc}。", path=str(config), code="config-invalid") from None
+        for key, value in raw.items():
+            if isinstance(value, dict):
+                for sub, inner in value.items():
+                    settings[f"{key}.{sub}"] = inner
+            else:
+                settings[key] = value
+    for pair in sets:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set 应写成 键=值，例如 --set issuer.body=石门镇人民政府；收到的是“{pair}”。")
+        settings[key.strip()] = value.strip()
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, date):
+            value = value.isoformat()
+        bare = key.removeprefix("issuer.")
+        out[f"issuer.{bare}" if bare in ISSUER_KEYS or bare == "number_prefix" else key] = value
+    return out
+
+
+def _apply_settings(record: dict[str, Any], spec: FormSpec, settings: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = json.loads(json.dumps(record, default=str))
+    wants_issuer = "issuer" in spec.model.model_fields
+    for key, value in settings.items():
+        if key == "issuer.number_prefix":
+            continue
+        if key.startswith("issuer."):
+            if wants_issuer:
+                merged.setdefault("issuer", {}).setdefault(key.split(".", 1)[1], value)
+            continue
+        node = merged
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node.setdefault(parts[-1], value)
+    return merged
+
+
+def read_records(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """Roster rows as (row number, nested dict); see :func:`formkit.records.read_rows`."""
+    from .records import read_rows
+
+    return read_rows(path)
+
+
+def _student_key(record: BaseModel) -> str:
+    student = getattr(record, "student", None)
+    if student is not None and student.id_number:
+        return str(student.id_number)
+    school = getattr(getattr(record, "school", None), "school", "")
+    name = getattr(student, "name", "") or getattr(record, "teacher", "")
+    birth = getattr(student, "birth_date", "") if student is not None else ""
+    return f"{school}|{name}|{birth}"
+
+
+def _display_name(record: BaseModel) -> str:
+    student = getattr(record, "student", None)
+    return str(student.name) if student is not None else str(getattr(record, "teacher", ""))
+
+
+def _load_manifest(out_dir: Path) -> dict[str, str]:
+    """file name → sha256 of what formkit last wrote there (manifest plus journal)."""
+    hashes: dict[str, str] = {}
+    manifest = out_dir / MANIFEST
+    if manifest.is_file():
+        try:
+            for item in json.loads(manifest.read_text(encoding="utf-8")).get("items", []):
+                if item.get("sha256"):
+                    hashes[item["file"]] = item["sha256"]
+        except (json.JSONDecodeError, OSError, AttributeError):
+            pass  # a damaged manifest only means fewer files count as formkit's own
+    journal = out_dir / JOURNAL
+    if journal.is_file():
+        for line in journal.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+                hashes[entry["file"]] = entry["sha256"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue  # the last line of a killed run may be cut short
+    return hashes
+
+
+# --- worker side --------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(form: str, template: bytes | None) -> None:
+    from .docx_engine import CompiledTemplate
+    from .render import compiled_form
+
+    spec = get_form(form)
+    _WORKER["spec"] = spec
+    _WORKER["compiled"] = CompiledTemplate(template, spec.template) if template is not None else compiled_form(form)
+
+
+def _render_one(task: tuple[int, dict[str, Any], str, str, str, bool]) -> tuple[int, str, str]:
+    """Render one document and write it if allowed; returns (index, sha256, status).
+
+    ``known`` is the hash formkit recorded for this file last time ("" if none): a file
+    that still has it is formkit's own output and may be replaced; any other is a clerk's.
+    """
+    index, data, target, doc_number, known, force = task
+    spec: FormSpec = _WORKER["spec"]
+    record = validate_record(spec, data)
+    if doc_number and hasattr(record, "issuer"):
+        record.issuer.doc_number = doc_number
+    payload = _WORKER["compiled"].render(build_context(spec, record))
+    digest = hashlib.sha256(payload).hexdigest()
+    path = Path(target)
+    if path.exists():
+        current = hashlib.sha256(path.read_bytes()).hexdigest()
+        if current == digest:
+            return index, digest, "unchanged"
+        if not force and known != current:
+            return index, current, "kept-edited"
+        atomic_write(path, payload)
+        return index, digest, "updated"
+    atomic_write(path, payload)
+    return index, digest, "written"
+
+
+def _run_tasks(form: str, template: bytes | None, tasks: Iterable[Any], total: int, jobs: int,
+               progress: Progress | None) -> Iterable[tuple[int, str, str]]:
+    """Yield results as they finish; at most a few tasks per worker are in flight at once."""
+    done = 0
+    if jobs <= 1 or total < 8:
+        _init_worker(form, template)
+        for task in tasks:
+            done += 1
+            yield _render_one(task)
+            if progress:
+                progress(done, total)
+        return
+    window = jobs * 4
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(form, template)) as pool:
+        pending: set[Future[tuple[int, str, str]]] = set()
+        iterator = iter(tasks)
+        while True:
+            while len(pending) < window:
+                task = next(iterator, None)
+                if task is None:
+                    break
+                pending.add(pool.submit(_render_one, task))
+            if not pending:
+                break
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done += 1
+                yield future.result()
+                if progress:
+                    progress(done, total)
+
+
+def _plan_names(plans: list[_Plan], spec: FormSpec, out_dir: Path) -> list[str]:
+    used: set[str] = set()
+    names = []
+    for plan in plans:
+        stem = spec.filename.removesuffix(".docx").format(
+            seq=f"{plan.seq:03d}", school=safe_component(plan.school, limit=30),
+            name=safe_component(plan.name, limit=20), title=safe_component(spec.title, limit=30),
+        )
+        stem = safe_component(stem, limit=120)
+        candidate, n = stem, 2
+        while candidate.lower() in used:
+            candidate, n = f"{stem}_{n}", n + 1
+        used.add(candidate.lower())
+        inside(out_dir, Path(candidate + ".docx"))
+        names.append(candidate + ".docx")
+    return names
+
+
+def batch(
+    form: str,
+    records_or_path: Path | str | Iterable[dict[str, Any]],
+    out_dir: Path | str,
+    *,
+    settings: dict[str, Any] | None = None,
+    pdf: bool = False,
+    merge: bool = False,
+    jobs: int | None = None,
+    skip_invalid: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+    register: Path | str | None = None,
+    template: Path | str | None = None,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Generate ``form`` for every record; see the module docstring for the guarantees.
+
+    ``records_or_path`` is a roster file (.xlsx/.xls/.csv/.json) or nested record dicts.
+    ``settings`` holds issue-level values (``issuer.body``, ``issuer.issue_date``,
+    ``issuer.number_prefix``, …; see :func:`load_settings`). Raises ``InvalidRosterError``
+    (a ``RecordError``) listing every invalid row unless ``skip_invalid``.
+    """
+    spec = get_form(form)
+    settings = dict(settings or {})
+    source = str(records_or_path) if isinstance(records_or_path, str | Path) else "记录列表"
+    if isinstance(records_or_path, str | Path):
+        rows = read_records(Path(records_or_path))
+    else:
+        rows = list(enumerate(records_or_path, 1))
+    if not rows:
+        raise InputFileError(f"{source} 中没有任何记录行。", path=source, code="no-rows")
+    # Pass 1 validates every row and keeps only a small plan per row: memory does not grow
+    # with models or rendered documents, only with the roster itself.
+    plans: list[_Plan] = []
+    invalid: list[tuple[int, list[Problem]]] = []
+    for index, (row, raw) in enumerate(rows):
+        try:
+            plans.append(_plan_of(row, index, validate_record(spec, _apply_settings(raw, spec, settings))))
+        except RecordError as exc:
+            invalid.append((row, exc.problems))
+    if invalid and not skip_invalid:
+        raise InvalidRosterError(
+            f"{source}：{len(invalid)} 行数据有问题，未生成任何文书。请改正后重试（或加 --skip-invalid 跳过这些行）：",
+            invalid, source)
+    out = Path(out_dir)
+    template_bytes = Path(template).read_bytes() if template is not None else None
+    if template is not None:
+        from .docx_engine import CompiledTemplate
+
+        CompiledTemplate(template_bytes or b"", Path(template).name)  # fail early, in the main process
+    names = _plan_names(plans, spec, out)
+    result = BatchResult(spec.name, str(out), invalid=invalid, dry_run=dry_run)
+    numbers = _assign_numbers(spec, plans, settings, register, dry_run)
+    for plan, name, number in zip(plans, names, numbers, strict=True):
+        result.items.append(BatchItem(plan.row, plan.name, plan.id_masked, name, number, status="planned"))
+    for row, _ in invalid:
+        result.items.append(BatchItem(row, "", "", "", status="skipped-invalid"))
+    if dry_run:
+        return result
+    out.mkdir(parents=True, exist_ok=True)
+    for leftover in out.glob(TEMP_PREFIX + "*"):
+        leftover.unlink(missing_ok=True)  # a killed earlier run's half-written temp files
+    known = _load_manifest(out)
+    tasks = (
+        (i, _apply_settings(rows[plan.index][1], spec, settings), str(out / name), number, known.get(name, ""), force)
+        for i, (plan, name, number) in enumerate(zip(plans, names, numbers, strict=True))
+    )
+    journal = (out / JOURNAL).open("a", encoding="utf-8")
+    try:
+        for index, digest, status in _run_tasks(spec.name, template_bytes, tasks, len(plans),
+                                                jobs or os.cpu_count() or 1, progress):
+            item = result.items[index]
+            item.sha256, item.status = digest, status
+            if status != "kept-edited":
+                journal.write(json.dumps({"file": item.file, "sha256": digest}, ensure_ascii=False) + "\n")
+                journal.flush()
+    finally:
+        journal.close()
+    produced = [i for i in result.items if i.file]
+    if pdf:
+        _convert(out, produced, jobs or os.cpu_count() or 1)
+    if merge:
+        result.merged = _merge(out, produced, pdf)
+    _write_manifest(out, result)
+    (out / JOURNAL).unlink(missing_ok=True)
+    return result
+
+
+def _assign_numbers(spec: FormSpec, plans: list[_Plan], settings: dict[str, Any], register: Path | str | None,
+                    dry_run: bool) -> list[str]:
+    prefix = str(settings.get("issuer.number_prefix") or "")
+    if not spec.numbered or not prefix:
+        return [plan.doc_number for plan in plans]
+    from .register import NumberRegister, default_register_path, format_number
+
+    numbers = []
+    with NumberRegister(Path(register) if register else default_register_path()) as reg:
+        for plan in plans:
+            if plan.doc_number:  # a number written in the roster wins
+                numbers.append(plan.doc_number)
+                continue
+            n = reg.number_for(prefix, plan.year, spec.name, plan.student_key, dry_run=dry_run)
+            numbers.append(format_number(prefix, plan.year, n) if n else f"{prefix}〔{plan.year}〕（待分配）号")
+    return numbers
+
+
+def _convert(out: Path, items: list[BatchItem], jobs: int) -> None:
+    from .pdf import convert_to_pdf
+
+    todo = []
+    for item in items:
+        docx_path = out / item.file
+        pdf_path = docx_path.with_suffix(".pdf")
+        item.pdf = pdf_path.name
+        stale = not pdf_path.exists() or pdf_path.stat().st_mtime < docx_path.stat().st_mtime
+        if stale:
+            todo.append(docx_path)
+    if not todo:
+        return
+    workers = max(1, min(jobs, len(todo)))
+    chunks = [todo[i::workers] for i in range(workers)]
+    # One LibreOffice process per worker: start-up dominates the cost of a page.
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(convert_to_pdf, chunk, out) for chunk in chunks]:
+            future.result()
+
+
+def _merge(out: Path, items: list[BatchItem], pdf: bool) -> str:
+    if pdf:
+        from .pdf import merge_pdfs
+
+        target = out / "merged.pdf"
+        merge_pdfs([(out / i.pdf, f"{i.file.split('_', 1)[0]} {i.name}") for i in items], target)
+        return target.name
+    from .docx_engine import merge_docx
+
+    target = out / "merged.docx"
+    atomic_write(target, merge_docx([out / i.file for i in items]))
+    return target.name
+
+
+def _write_manifest(out: Path, result: BatchResult) -> None:
+    data = result.to_dict()
+    atomic_write(out / MANIFEST, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["行号", "学生", "身份证号", "文号", "文件", "PDF", "SHA-256", "状态"])
+    for item in result.items:
+        writer.writerow([item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256,
+                         item.status])
+    # utf-8-sig: Excel in China opens a BOM-less UTF-8 CSV as GBK and shows mojibake.
+    atomic_write(out / "manifest.csv", buf.getvalue().encode("utf-8-sig"))
+
+
+__all__ = ["BatchItem", "BatchResult", "FormkitError", "InvalidRosterError", "batch", "load_settings", "read_records"]
+
+
+_STATUS_CN = {"written": "新生成", "unchanged": "未变化", "updated": "已更新", "kept-edited": "已被手工修改，保留未覆盖",
+              "skipped-invalid": "数据有误，已跳过", "planned": "将生成"}
+
+
+def format_batch(result: BatchResult) -> str:
+    """Chinese summary of a batch for the terminal."""
+    lines = []
+    if result.dry_run:
+        lines.append(f"试运行：以下 {len(result.items)} 份文书将写到 {result.out_dir}（未写任何文件）。")
+        for item in result.items:
+            lines.append(f"  第{item.row}行 {item.name} → {item.file or '（跳过）'} {item.doc_number}")
+    for row, problems in result.invalid:
+        for p in problems:
+            column = _column_for(p.path)
+            shown = f"（值：{p.value}）" if p.value else ""
+            lines.append(f"  跳过第{row}行：{column or p.field}：{p.message}{shown} [{p.code}]")
+    kept = [i for i in result.items if i.status == "kept-edited"]
+    for item in kept:
+        lines.append(f"  {item.file} 已被手工修改，未覆盖（确认要覆盖请加 --force）。")
+    if not result.dry_run:
+        counts = "，".join(f"{_STATUS_CN.get(k, k)} {v} 份" for k, v in result.counts.items())
+        lines.append(f"完成：{counts}。输出在 {result.out_dir}，清单见 manifest.json / manifest.csv。")
+        if result.merged:
+            lines.append(f"合并打印文件：{Path(result.out_dir) / result.merged}")
+    return "\n".join(lines)

@@ -1,0 +1,89 @@
+"""The document-number register (文号登记簿), kept in SQLite.
+
+Each notice gets the next number for its prefix and year (``石镇教复〔2024〕16号``).
+The same student and form asking again gets the number already given; a number once
+given is never given to anybody else, because the counter only moves forward.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from .errors import InputFileError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (prefix TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,
+                                     PRIMARY KEY (prefix, year));
+CREATE TABLE IF NOT EXISTS assigned (prefix TEXT NOT NULL, year INTEGER NOT NULL, form TEXT NOT NULL,
+                                     student TEXT NOT NULL, number INTEGER NOT NULL,
+                                     PRIMARY KEY (prefix, year, form, student),
+                                     UNIQUE (prefix, year, number));
+"""
+
+
+def default_register_path() -> Path:
+    """``register.sqlite`` in the user's data directory (platformdirs)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("formkit", appauthor=False)) / "register.sqlite"
+
+
+def format_number(prefix: str, year: int, number: int) -> str:
+    """``石镇教复〔2024〕16号``."""
+    return f"{prefix}〔{year}〕{number}号"
+
+
+class NumberRegister:
+    """Hands out document numbers; safe against concurrent batches (SQLite transactions)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise InputFileError(f"无法打开文号登记簿 {path}：{exc}。可用 --register 指定其他位置。", path=str(path),
+                                 code="register") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> NumberRegister:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def number_for(self, prefix: str, year: int, form: str, student: str, *, dry_run: bool = False) -> int:
+        """The number of ``student``'s ``form`` for ``prefix``/``year``: reused, or the next free one.
+
+        With ``dry_run`` nothing is recorded and an unassigned student gets 0 ("to be assigned").
+        """
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                "SELECT number FROM assigned WHERE prefix=? AND year=? AND form=? AND student=?",
+                (prefix, year, form, student),
+            ).fetchone()
+            if row:
+                db.execute("COMMIT")
+                return int(row[0])
+            last = db.execute("SELECT last FROM counters WHERE prefix=? AND year=?", (prefix, year)).fetchone()
+            if dry_run:
+                db.execute("ROLLBACK")
+                return 0
+            number = (int(last[0]) if last else 0) + 1
+            db.execute(
+                "INSERT INTO counters(prefix, year, last) VALUES(?,?,?) "
+                "ON CONFLICT(prefix, year) DO UPDATE SET last=excluded.last",
+                (prefix, year, number),
+            )
+            db.execute("INSERT INTO assigned VALUES(?,?,?,?,?)", (prefix, year, form, student, number))
+            db.execute("COMMIT")
+            return number
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
