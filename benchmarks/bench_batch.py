@@ -49,7 +49,7 @@ def rss_of_batch(n: int) -> float:
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
     )
     out = subprocess.run([sys.executable, "-c", code, str(n), str(Path(__file__).parent),
-                          str(ROOT / "samples" / "batch.toml")], capture_output=True, text=True, check=True)
+                          str(ROOT / "samples" / "formkit.toml")], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -68,7 +68,7 @@ def main() -> int:
     from formkit.forms import build_context, get_form, validate_record
     from formkit.render import compiled_form
 
-    settings = load_settings(ROOT / "samples" / "batch.toml")
+    settings = load_settings(ROOT / "samples" / "formkit.toml")
     settings.pop("issuer.number_prefix")
     recs = records(n)
     spec = get_form("return-notice")

@@ -136,14 +136,16 @@ def test_pdf_and_bookmarked_merge(tmp_path: Path) -> None:
 
 
 def test_cli_batch_and_json_parity(tmp_path: Path) -> None:
-    args = ["batch", "return-notice", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "out"),
+    roster = tmp_path / "roster.xlsx"  # away from samples/formkit.toml, so only --set applies
+    roster.write_bytes((SAMPLES / "roster.xlsx").read_bytes())
+    args = ["batch", "return-notice", str(roster), "-o", str(tmp_path / "out"),
             "--set", "body=石门镇人民政府", "--set", "issue_date=2024-04-08", "--set", "number_prefix=石镇教复",
             "--register", str(tmp_path / "reg.sqlite"), "--jobs", "1"]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
     assert "新生成 12 份" in first.output
     again = CliRunner().invoke(cli, [*args, "--json"])
-    lib = run(tmp_path / "out", tmp_path / "reg.sqlite")
+    lib = run(tmp_path / "out", tmp_path / "reg.sqlite", source=roster)
     assert json.loads(again.output) == lib.to_dict()
     bad = CliRunner().invoke(cli, [*args[:3], "-o", str(tmp_path / "x"), "--set", "oops"])
     assert bad.exit_code == 2 and "键=值" in bad.output
@@ -184,3 +186,18 @@ def test_kill_midway_then_rerun_equals_clean_run(tmp_path: Path) -> None:
     assert key == [(i["file"], i["sha256"], i["doc_number"]) for i in want["items"]]
     leftovers = [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".formkit")]
     assert leftovers == []
+
+
+def test_config_found_next_to_roster_and_missing_issuer_is_one_clear_error(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.xlsx"
+    roster.write_bytes((SAMPLES / "roster.xlsx").read_bytes())
+    base = ["batch", "return-notice", str(roster), "-o", str(tmp_path / "out"), "--register", str(tmp_path / "r.sqlite"),
+            "--jobs", "1"]
+    missing = CliRunner().invoke(cli, base)
+    assert missing.exit_code == 2 and "发文单位、发文日期" in missing.output and "--set" in missing.output
+    (tmp_path / "formkit.toml").write_text((SAMPLES / "formkit.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    found = CliRunner().invoke(cli, base)
+    assert found.exit_code == 0, found.output
+    assert "formkit.toml" in found.output and "新生成 12 份" in found.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["items"][0]["doc_number"] == "石镇教复〔2024〕1号"

@@ -43,11 +43,11 @@ def batch_sample_roster() -> None:
     target = OUT / "batch-return-notice"
     try:
         result = batch("return-notice", ROOT / "samples" / "roster.xlsx", target,
-                       settings=load_settings(ROOT / "samples" / "batch.toml"), pdf=True, merge=True,
+                       settings=load_settings(ROOT / "samples" / "formkit.toml"), pdf=True, merge=True,
                        register=OUT / "register.sqlite")
     except ConversionError as exc:
         result = batch("return-notice", ROOT / "samples" / "roster.xlsx", target,
-                       settings=load_settings(ROOT / "samples" / "batch.toml"), merge=True,
+                       settings=load_settings(ROOT / "samples" / "formkit.toml"), merge=True,
                        register=OUT / "register.sqlite")
         print(f"  未生成 PDF：{exc}")
     print(format_batch(result))

@@ -142,6 +142,18 @@ def _column_for(path: str) -> str:
     return _PATH_TO_HEADER.get(path, "")
 
 
+CONFIG_NAME = "formkit.toml"
+
+
+def find_config(search: Sequence[Path]) -> Path | None:
+    """The first ``formkit.toml`` in ``search`` (e.g. the roster's folder, then the working folder)."""
+    for folder in search:
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def load_settings(config: Path | None, sets: Sequence[str] = ()) -> dict[str, Any]:
     """Issue-level values: a TOML config (``[issuer]`` table and top-level keys), then ``--set`` pairs."""
     settings: dict[str, Any] = {}
@@ -356,6 +368,7 @@ def batch(
         rows = list(enumerate(records_or_path, 1))
     if not rows:
         raise InputFileError(f"{source} 中没有任何记录行。", path=source, code="no-rows")
+    _require_issuer(spec, rows, settings)
     # Pass 1 validates every row and keeps only a small plan per row: memory does not grow
     # with models or rendered documents, only with the roster itself.
     plans: list[_Plan] = []
@@ -411,6 +424,21 @@ def batch(
     _write_manifest(out, result)
     (out / JOURNAL).unlink(missing_ok=True)
     return result
+
+
+def _require_issuer(spec: FormSpec, rows: list[tuple[int, dict[str, Any]]], settings: dict[str, Any]) -> None:
+    """One clear message when no row and no setting says who issues the notices."""
+    if "issuer" not in spec.model.model_fields:
+        return
+    labels = {"body": "发文单位", "issue_date": "发文日期"}
+    missing = [k for k in labels if f"issuer.{k}" not in settings
+               and not any((raw.get("issuer") or {}).get(k) for _, raw in rows)]
+    if missing:
+        example = " ".join(f"--set {k}=…" for k in missing)
+        raise UsageError(
+            f"缺少发文信息：{'、'.join(labels[k] for k in missing)}。请用 {example} 指定，"
+            f"或写在 formkit.toml 的 [issuer] 中（可参考 samples/formkit.toml）。"
+        )
 
 
 def _assign_numbers(spec: FormSpec, plans: list[_Plan], settings: dict[str, Any], register: Path | str | None,

@@ -130,7 +130,8 @@ def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, templat
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True, help="输出文件夹。")
 @click.option("--set", "sets", multiple=True, metavar="键=值",
               help="发文信息，如 --set body=石门镇人民政府 --set issue_date=2024-04-08 --set number_prefix=石镇教复。")
-@click.option("--config", type=click.Path(path_type=Path), help="TOML 配置文件（[issuer] 表中写发文信息）。")
+@click.option("--config", type=click.Path(path_type=Path),
+              help="TOML 配置文件（[issuer] 表中写发文信息）；不指定时自动使用名单所在文件夹或当前文件夹中的 formkit.toml。")
 @click.option("--pdf", is_flag=True, help="同时转换为 PDF（需要 LibreOffice）。")
 @click.option("--merge", is_flag=True, help="合并成一个文件打印：有 --pdf 时为带书签的 merged.pdf，否则为 merged.docx。")
 @click.option("--jobs", type=click.IntRange(1, 64), help="并行进程数（默认 CPU 核数）。")
@@ -145,8 +146,11 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
               merge: bool, jobs: int | None, skip_invalid: bool, force: bool, dry_run: bool, register: Path | None,
               template: Path | None, as_json: bool) -> None:
     """按名单批量生成文书：每名学生一份，另可生成 PDF 和合并打印文件。"""
-    from .batch import batch, format_batch, load_settings
+    from .batch import batch, find_config, format_batch, load_settings
 
+    config = config or find_config([roster.parent, Path.cwd()])
+    if config is not None and not as_json:
+        _echo_err(f"使用配置文件：{config}")
     settings = load_settings(config, sets)
     bar: Any = None
 
