@@ -59,7 +59,7 @@ def test_filled_sample_reports_every_planted_mistake() -> None:
     report = checker.check_ledger(SAMPLES / "ledger-filled.xlsx", AS_OF)
     got = {(f.cell, f.code) for f in report.findings}
     assert got == {
-        ("I5", "duplicate-id"), ("U5", "enum"), ("I6", "id-checksum"), ("Y6", "date-order"),
+        ("I5", "duplicate-id"), ("U7", "enum"), ("AB5", "compel-notice-due"), ("I6", "id-checksum"), ("Y6", "date-order"),
         ("I7", "id-precision-lost"), ("F8", "id-sex-mismatch"), ("AA8", "attempt-count"),
         ("AB8", "compel-notice-due"), ("P9", "phone-format"), ("AE9", "status-incomplete"),
         ("T10", "date-format"), ("AC10", "date-future"), ("I11", "duplicate-id"), ("N11", "required"),

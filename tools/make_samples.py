@@ -130,12 +130,14 @@ def write_ledgers(records: list[dict]) -> None:
     set_text(ws["F8"], "男")                                             # id-sex-mismatch (row 8)
     set_text(ws["P9"], "1288522001")                                     # phone-format (row 9)
     set_text(ws["T10"], "2024-02-30")                                    # date-format (row 10)
-    set_text(ws["U5"], "家庭经济特别困难")                               # enum (row 5), suggests 因贫
+    set_text(ws["U7"], "家庭经济特别困难")                               # enum (row 7), suggests 因贫
     ws["N11"] = None                                                     # required (row 11: 监护人姓名)
     ws["AE9"] = None                                                     # status-incomplete (row 9: 已复学 without 复学时间)
     set_text(ws["AA8"], "2")                                             # attempt-count (row 8: 2 times, no dates)
     ws["Y6"] = date(2024, 3, 1)                                          # date-order (row 6: 劝返 before 辍学)
     ws["AC10"] = date(2030, 1, 1)                                        # date-future (row 10)
+    set_text(ws["AB5"], "否")                                            # compel-notice-due (row 5: two attempts, no notice)
+    ws["AC5"] = None
     # Valid but unusual writings that must NOT be reported:
     set_text(ws["T5"], "2024.3.11")
     set_text(ws["Q5"], "√")

@@ -338,7 +338,7 @@ def _plan_names(plans: list[_Plan], spec: FormSpec, out_dir: Path) -> list[str]:
 
 def batch(
     form: str,
-    records_or_path: Path | str | Iterable[dict[str, Any]],
+    records_or_path: Path | str | Iterable[dict[str, Any]] | Iterable[tuple[int, dict[str, Any]]],
     out_dir: Path | str,
     *,
     settings: dict[str, Any] | None = None,
@@ -365,7 +365,8 @@ def batch(
     if isinstance(records_or_path, str | Path):
         rows = read_records(Path(records_or_path))
     else:
-        rows = list(enumerate(records_or_path, 1))
+        # Plain dicts are numbered from 1; (row, dict) pairs keep the caller's row numbers.
+        rows = [item if isinstance(item, tuple) else (n, item) for n, item in enumerate(records_or_path, 1)]
     if not rows:
         raise InputFileError(f"{source} 中没有任何记录行。", path=source, code="no-rows")
     _require_issuer(spec, rows, settings)
@@ -419,7 +420,7 @@ def batch(
     produced = [i for i in result.items if i.file]
     if pdf:
         _convert(out, produced, jobs or os.cpu_count() or 1)
-    if merge:
+    if merge and produced:
         result.merged = _merge(out, produced, pdf)
     _write_manifest(out, result)
     (out / JOURNAL).unlink(missing_ok=True)

@@ -216,6 +216,61 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
     sys.exit(EXIT_UNUSABLE if not report.readable else EXIT_FINDINGS if not report.valid else EXIT_OK)
 
 
+@ledger_group.command("due")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--as-of", "as_of", help="按这个日期计算（默认今天），如 2024-05-01。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出待办清单。")
+@click.option("--generate", "out_dir", type=click.Path(path_type=Path), help="把待办文书生成到这个文件夹（按表单分子文件夹）。")
+@click.option("--set", "sets", multiple=True, metavar="键=值", help="发文信息，同 formkit batch。")
+@click.option("--config", type=click.Path(path_type=Path), help="TOML 配置文件；默认使用台账旁边的 formkit.toml。")
+@click.option("--pdf", is_flag=True, help="同时生成 PDF。")
+@click.option("--merge", is_flag=True, help="每种文书合并成一个打印文件。")
+@click.option("--register", type=click.Path(path_type=Path), help="文号登记簿（SQLite）位置。")
+@click.option("--deadline-days", type=click.IntRange(1, 365), default=7, show_default=True,
+              help="敦返通知书下达后的复学期限（天），过期未返校即列为需上报。")
+@handle_errors
+def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, out_dir: Path | None,
+                   sets: tuple[str, ...], config: Path | None, pdf: bool, merge: bool, register: Path | None,
+                   deadline_days: int) -> None:
+    """列出每个未结案例下一步应办的文书（报告单、返校通知书、敦返通知书）和逾期需上报的情况。"""
+    from datetime import date
+
+    from .batch import find_config, format_batch, load_settings
+    from .due import due, due_json, format_due, generate_due
+
+    when = _as_of(as_of) or date.today()
+    items = due(list(paths), when, deadline_days=deadline_days)
+    click.echo(due_json(items) if as_json else format_due(items, when))
+    if out_dir is not None:
+        first = paths[0] if paths[0].is_dir() else paths[0].parent
+        config = config or find_config([first, Path.cwd()])
+        results = generate_due(items, out_dir, settings=load_settings(config, sets), as_of=when, pdf=pdf,
+                               merge=merge, register=register)
+        for form, result in results.items():
+            _echo_err(f"{form}：\n{format_batch(result)}")
+    sys.exit(EXIT_FINDINGS if items else EXIT_OK)
+
+
+@ledger_group.command("summary")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="汇总表（.xlsx）。")
+@click.option("--month", help="月报的月份，如 2024-04（默认：台账中最近的月份）。")
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
+@handle_errors
+def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None, force: bool) -> None:
+    """把多份台账汇总成一个工作簿：按学校、年级、原因、类别统计，月报，未返校明细和图表。"""
+    from .errors import OutputError
+    from .summary import summary
+
+    if output.exists() and not force:
+        raise OutputError(f"文件已存在：{output}。确认要覆盖请加 --force。")
+    figures = summary(list(paths), output, month)
+    totals = figures.totals()
+    for path, count in figures.files_with_errors:
+        _echo_err(f"注意：{path} 有 {count} 个错误，汇总数可能不准确。")
+    click.echo(f"已生成汇总表：{output}（{totals['cases']} 个案例，已复学 {totals['returned']}，仍未返校 {totals['out']}）")
+
+
 def _as_of(text: str | None) -> Any:
     if text is None:
         return None

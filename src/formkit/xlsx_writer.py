@@ -306,3 +306,107 @@ def annotate_workbook(
         out.column_dimensions[letter].width = width
     atomic_write(target, workbook_bytes(wb))
     return target
+
+
+def write_summary(out: Path, figures: Any, unreadable: Sequence[tuple[str, str]] = ()) -> Path:
+    """The township/county summary workbook: 汇总, 月报 and 明细 sheets with native charts."""
+    from openpyxl.chart import BarChart, Reference
+
+    from .summary import COUNT_KEYS, HEADERS
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "汇总"
+    bold = Font(bold=True)
+    ws.append(["控辍保学辍学生汇总"])
+    ws["A1"].font = Font(name="黑体", size=14, bold=True)
+    for path, count in figures.files_with_errors:
+        ws.append([f"注意：{Path(path).name} 有 {count} 个错误，相关数字可能不准确，请先按检查结果改正。"])
+        ws.cell(ws.max_row, 1).font = Font(color="C00000", bold=True)
+    for path, error in unreadable:
+        ws.append([f"注意：{Path(path).name} 无法读取，未计入汇总：{error}"])
+        ws.cell(ws.max_row, 1).font = Font(color="C00000", bold=True)
+    ws.append(["劝返率 = 已复学 ÷（案例数 − 其他去向）；其他去向指休学、转学、出国(境)、死亡、信息错误、延缓入学。"])
+    charts: list[tuple[str, int, int]] = []
+    for title, attr in (("按学校", "school"), ("按年级", "grade"), ("按辍学原因", "reason"), ("按对象类别", "category")):
+        ws.append([])
+        ws.append([title])
+        ws.cell(ws.max_row, 1).font = bold
+        header_row = ws.max_row + 1
+        ws.append([title.removeprefix("按"), *[HEADERS[c] for c in COUNT_KEYS], "劝返率"])
+        for cell in ws[header_row]:
+            cell.font = bold
+            cell.fill = _HEAD_FILL
+        groups = figures.by(attr)
+        for key, counts in groups:
+            ws.append([key, *[counts[c] for c in COUNT_KEYS], _rate(counts)])
+        totals = figures.totals()
+        ws.append(["合计", *[totals[c] for c in COUNT_KEYS], _rate(totals)])
+        ws.cell(ws.max_row, 1).font = bold
+        for row in ws.iter_rows(min_row=header_row + 1, max_row=ws.max_row, min_col=8, max_col=8):
+            row[0].number_format = "0.0%"
+        charts.append((attr, header_row, len(groups)))
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.column_dimensions["A"].width = 22
+    for letter in "BCDEFGH":
+        ws.column_dimensions[letter].width = 10
+    anchor_row = 2
+    for attr, header_row, n in charts:
+        if attr == "reason" and n:
+            chart = BarChart()
+            chart.title = "辍学原因分布"
+            chart.y_axis.title = "人数"
+            chart.add_data(Reference(ws, min_col=2, min_row=header_row, max_row=header_row + n), titles_from_data=True)
+            chart.set_categories(Reference(ws, min_col=1, min_row=header_row + 1, max_row=header_row + n))
+            ws.add_chart(chart, f"J{anchor_row}")
+            anchor_row += 18
+        if attr == "school" and n:
+            chart = BarChart()
+            chart.type = "col"
+            chart.title = "各校已复学与仍未返校"
+            chart.add_data(Reference(ws, min_col=3, min_row=header_row, max_row=header_row + n), titles_from_data=True)
+            chart.add_data(Reference(ws, min_col=6, min_row=header_row, max_row=header_row + n), titles_from_data=True)
+            chart.set_categories(Reference(ws, min_col=1, min_row=header_row + 1, max_row=header_row + n))
+            ws.add_chart(chart, f"J{anchor_row}")
+            anchor_row += 18
+    month_ws = wb.create_sheet("月报")
+    if figures.month:
+        y, m = figures.month
+        monthly = figures.monthly()
+        month_ws.append([f"{y}年{m}月控辍保学月报"])
+        month_ws["A1"].font = Font(name="黑体", size=14, bold=True)
+        month_ws.append(["本月新增辍学", monthly["new"]])
+        month_ws.append(["本月劝返复学", monthly["returned"]])
+        month_ws.append(["月末仍未返校", monthly["out_at_end"]])
+        month_ws.column_dimensions["A"].width = 18
+    detail = wb.create_sheet("明细")
+    detail.append(["学校", "学生姓名", "身份证号", "年级", "辍学原因", "辍学时间", "劝返状态", "劝返责任人", "责任人电话",
+                   "建档立卡", "来源文件", "行号"])
+    for cell in detail[1]:
+        cell.font = bold
+        cell.fill = _HEAD_FILL
+    for case in figures.cases:
+        if not case.out:
+            continue
+        detail.append([None] * 12)
+        r = detail.max_row
+        for c, value in enumerate([case.school, case.name, case.id_masked, case.grade, case.reason, case.dropout,
+                                   case.status, case.responsible, case.responsible_phone,
+                                   "是" if case.poverty else "否", Path(case.file).name, case.row], 1):
+            write_value(detail.cell(r, c), value)
+        detail.cell(r, 6).number_format = "yyyy-mm-dd"
+    for letter, width in zip("ABCDEFGHIJKL", (20, 10, 20, 8, 10, 12, 10, 10, 14, 8, 22, 6), strict=True):
+        detail.column_dimensions[letter].width = width
+    detail.freeze_panes = "A2"
+    atomic_write(out, workbook_bytes(wb))
+    return out
+
+
+def _rate(counts: dict[str, int]) -> float | str:
+    base = counts["cases"] - counts["other"]
+    return counts["returned"] / base if base else "—"

@@ -1,0 +1,168 @@
+"""Totals for the township and county: by school, grade, reason and category, and a month.
+
+Counting rules (also written on the 汇总 sheet):
+* a case is a ledger row with a student name;
+* 已复学 = status 已复学 or 已消帐; 已消帐 = status 已消帐;
+* 其他去向 = side exits (休学, 转学/在外地就读, 出国(境), 死亡, 信息错误, 延缓入学);
+* 仍未返校 = every other case; 劝返率 = 已复学 ÷ (案例数 − 其他去向).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from . import validators as v
+from .checker import LedgerReport, check_ledger
+from .enums import load_enums, normalize_text
+from .errors import UsageError, ValueProblem
+
+COUNT_KEYS = ("cases", "returned", "closed", "other", "out", "poverty")
+HEADERS = {"cases": "案例数", "returned": "已复学", "closed": "已消帐", "other": "其他去向", "out": "仍未返校",
+           "poverty": "建档立卡"}
+
+
+@dataclass
+class Case:
+    """One ledger row reduced to what the summary needs."""
+
+    file: str
+    row: int
+    school: str
+    name: str
+    id_masked: str
+    grade: str
+    reason: str
+    category: str
+    status: str
+    poverty: bool
+    dropout: date | None
+    returned_on: date | None
+    responsible: str
+    responsible_phone: str
+    returned: bool
+    closed: bool
+    other: bool
+
+    @property
+    def out(self) -> bool:
+        return not self.returned and not self.other
+
+
+@dataclass
+class Summary:
+    """The figures behind the summary workbook."""
+
+    cases: list[Case] = field(default_factory=list)
+    month: tuple[int, int] | None = None
+    files_with_errors: list[tuple[str, int]] = field(default_factory=list)
+
+    def by(self, attr: str) -> list[tuple[str, dict[str, int]]]:
+        groups: dict[str, Counter[str]] = {}
+        for case in self.cases:
+            key = getattr(case, attr) or "（未填）"
+            counter = groups.setdefault(key, Counter())
+            counter["cases"] += 1
+            counter["returned"] += case.returned
+            counter["closed"] += case.closed
+            counter["other"] += case.other
+            counter["out"] += case.out
+            counter["poverty"] += case.poverty
+        # Grades, reasons and categories read best in the enumeration's own order.
+        order = {"grade": "grade", "reason": "reason", "category": "category"}.get(attr)
+        canonical = list(load_enums()[order].canonical) if order else []
+
+        def rank(key: str) -> tuple[int, str]:
+            return (canonical.index(key) if key in canonical else len(canonical), key)
+
+        return [(k, {c: groups[k][c] for c in COUNT_KEYS}) for k in sorted(groups, key=rank)]
+
+    def totals(self) -> dict[str, int]:
+        return {c: sum(1 for _ in self.cases) if c == "cases" else sum(
+            getattr(case, c) if c != "poverty" else case.poverty for case in self.cases) for c in COUNT_KEYS}
+
+    def monthly(self) -> dict[str, int]:
+        """New cases, returned in the month, still out at month end (month given or latest)."""
+        if self.month is None:
+            return {"new": 0, "returned": 0, "out_at_end": 0}
+        y, m = self.month
+        start = date(y, m, 1)
+        end = (date(y + m // 12, m % 12 + 1, 1)) - timedelta(days=1)
+        new = sum(1 for c in self.cases if c.dropout and start <= c.dropout <= end)
+        back = sum(1 for c in self.cases if c.returned_on and start <= c.returned_on <= end)
+        out = sum(1 for c in self.cases if c.dropout and c.dropout <= end and not c.other
+                  and not (c.returned and c.returned_on and c.returned_on <= end))
+        return {"new": new, "returned": back, "out_at_end": out}
+
+
+def _get(table: Any, values: list[Any], key: str, parser: Any = None) -> Any:
+    raw = table.value(values, key)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if parser is None:
+        return normalize_text(raw)
+    try:
+        return parser(raw)
+    except ValueProblem:
+        return normalize_text(raw) if parser is not v.parse_date and parser is not v.parse_date_or_month else None
+
+
+def collect(report: LedgerReport, month: str | None = None) -> Summary:
+    """Reduce a checked report to summary cases."""
+    enums = load_enums()
+    status_enum = enums["status"]
+    summary = Summary(month=_month(month))
+    errors = Counter(f.file for f in report.findings if f.severity == "error")
+    summary.files_with_errors = [(path, n) for path, n in errors.items()]
+    for table in report.tables:
+        for number, values in table.rows:
+            name = _get(table, values, "name")
+            if not name:
+                continue
+            status = _get(table, values, "status", status_enum.match) or ""
+            dropout = _get(table, values, "dropout_date", v.parse_date_or_month)
+            if isinstance(dropout, v.Month):
+                dropout = date(dropout.year, dropout.month, 1)
+            ident = _get(table, values, "id_number") or ""
+            summary.cases.append(Case(
+                table.path, number, _get(table, values, "school") or "", name, v.mask_id(ident) if ident else "",
+                _get(table, values, "grade", enums["grade"].match) or "",
+                _get(table, values, "reason", enums["reason"].match) or "",
+                _get(table, values, "category", enums["category"].match) or "",
+                status, bool(_get(table, values, "poverty", v.parse_yes_no)), dropout,
+                _get(table, values, "return_date", v.parse_date), _get(table, values, "responsible") or "",
+                _get(table, values, "responsible_phone") or "",
+                status in status_enum.returned, status == "已消帐", status in status_enum.needs_note,
+            ))
+    if summary.month is None:
+        dates = [c.dropout for c in summary.cases if c.dropout] + [c.returned_on for c in summary.cases if c.returned_on]
+        if dates:
+            latest = max(dates)
+            summary.month = (latest.year, latest.month)
+    return summary
+
+
+def _month(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        parsed = v.parse_date_or_month(text)
+    except ValueProblem:
+        raise UsageError(f"--month 应写成 2024-03 这样的年月，收到的是“{text}”。") from None
+    month = v.month_of(parsed)
+    return month.year, month.month
+
+
+def summary(paths: Iterable[Path | str] | Path | str, out: Path | str, month: str | None = None,
+            *, as_of: date | None = None) -> Summary:
+    """Check ``paths`` and write the summary workbook to ``out``; returns the figures."""
+    from .xlsx_writer import write_summary
+
+    report = check_ledger(paths, as_of)
+    figures = collect(report, month)
+    write_summary(Path(out), figures, unreadable=[(f.path, f.error) for f in report.files if f.error])
+    return figures
