@@ -115,3 +115,22 @@ def test_summary_warns_about_ledgers_with_errors(tmp_path: Path) -> None:
     assert "有 13 个错误" in ws["A2"].value
     report = check_ledger(SAMPLES / "ledger-filled.xlsx", date(2024, 5, 1))
     assert collect(report).files_with_errors == [(str(SAMPLES / "ledger-filled.xlsx"), 13)]
+
+
+def test_summary_report_docx_and_one_report_per_township(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["ledger", "summary", str(SAMPLES / "ledger-clean.xlsx"), str(SAMPLES / "ledger-b.xlsx"),
+                                      "-o", str(tmp_path / "s.xlsx"), "--month", "2024-03", "--report",
+                                      str(tmp_path / "月报.docx"), "--area", "青山县"])
+    assert result.exit_code == 0, result.output
+    text = docx_text((tmp_path / "月报.docx").read_bytes())
+    assert "青山县" in text and "2024年3月" in text and "本月新增辍学（失学）7人" in text and "月末仍未返校7人" in text
+    assert "石门镇中心小学" in text and "{%" not in text
+    from formkit.batch import batch
+    from formkit.summary import report_record
+
+    records = []
+    for area, path in (("石门镇", SAMPLES / "ledger-clean.xlsx"), ("龙井乡", SAMPLES / "ledger-b.xlsx")):
+        records.append(report_record(collect(check_ledger(path, date(2024, 5, 1)), "2024-04"), area))
+    made = batch("monthly-report", records, tmp_path / "reports", jobs=1)
+    assert [i.file for i in made.items] == ["001_石门镇_控辍保学工作月报.docx", "002_龙井乡_控辍保学工作月报.docx"]
+    assert "龙井乡中学" in docx_text((tmp_path / "reports" / made.items[1].file).read_bytes())

@@ -421,6 +421,34 @@ def home_visit() -> Document:
     return doc
 
 
+def monthly_report() -> Document:
+    doc = new_document(top=2.2, bottom=1.8, left=2.4, right=2.2)
+    title(doc, "控辍保学工作月报", after=0)
+    para(doc, ["（{{ month }}）"], size=14, align="center", indent=False, line=24, after=6)
+    para(doc, ["填报单位：{{ area }}　　　　报送日期：{{ report_date|cn_date|blank(6) }}"], size=12, align="plain",
+         indent=False, line=22, after=4)
+    para(doc, ["{{ area }}辍学生台账现共登记案例{{ totals.cases }}人，其中已劝返复学{{ totals.returned }}人"
+               "（已消帐{{ totals.closed }}人），因休学、转学等其他去向{{ totals.other }}人，仍未返校{{ totals.out }}人；"
+               "建档立卡贫困家庭学生{{ totals.poverty }}人。"], size=14, line=26)
+    para(doc, ["本月新增辍学（失学）{{ new }}人，本月劝返复学{{ returned_this_month }}人，"
+               "月末仍未返校{{ out_at_end }}人。仍未返校的学生已逐一落实劝返责任人，名单见汇总表“明细”工作表。"],
+         size=14, line=26, after=6)
+    para(doc, [("各校情况", "h")], size=14, indent=False, line=24)
+    grid(doc, [4.2, 2.0, 2.0, 2.0, 2.1, 2.1, 2.0], [
+        [("学校", "h"), ("案例数", "h"), ("已复学", "h"), ("已消帐", "h"), ("其他去向", "h"), ("仍未返校", "h"),
+         ("建档立卡", "h")],
+        ["{%tr for s in schools %}", None, None, None, None, None, None],
+        ["{{ s.school }}", "{{ s.cases }}", "{{ s.returned }}", "{{ s.closed }}", "{{ s.other }}", "{{ s.out }}",
+         "{{ s.poverty }}"],
+        ["{%tr endfor %}", None, None, None, None, None, None],
+        ["合计", "{{ totals.cases }}", "{{ totals.returned }}", "{{ totals.closed }}", "{{ totals.other }}",
+         "{{ totals.out }}", "{{ totals.poverty }}"],
+    ], size=11, label_cols=())
+    para(doc, ["填报人：{{ contact|blank(4) }}　　联系电话：{{ contact_phone|blank(7) }}　　审核人："], size=12,
+         align="plain", indent=False, line=22, before=10)
+    return doc
+
+
 BUILDERS = {
     "dropout-report": dropout_report,
     "return-notice": return_notice,
@@ -429,6 +457,7 @@ BUILDERS = {
     "pledge-teacher": pledge_teacher,
     "pledge-parent": pledge_parent,
     "home-visit": home_visit,
+    "monthly-report": monthly_report,
 }
 
 

@@ -63,6 +63,29 @@ def check_sample_ledger() -> None:
     print(format_report(report))
     for path in annotate(report, OUT):
         print(f"标注副本（错误标红、提醒标黄、批注写明改法）：{path.relative_to(ROOT)}")
+    due_and_summary()
+
+
+def due_and_summary() -> None:
+    from datetime import date
+
+    from formkit.batch import load_settings
+    from formkit.due import due, format_due, generate_due
+    from formkit.summary import report_record, summary
+
+    when = date(2024, 5, 1)
+    items = due(ROOT / "samples" / "ledger-filled.xlsx", when)
+    print("\n待办文书（按 2024-05-01）：")
+    print(format_due(items, when))
+    results = generate_due(items, OUT / "due", settings=load_settings(ROOT / "samples" / "formkit.toml"), as_of=when,
+                           register=OUT / "register.sqlite")
+    for form, result in results.items():
+        made = [i.file for i in result.items if i.status in ("written", "unchanged", "updated")]
+        print(f"  已生成 {form}：{len(made)} 份，在 {(OUT / 'due' / form).relative_to(ROOT)}/")
+    target = OUT / "summary.xlsx"
+    figures = summary([ROOT / "samples" / "ledger-clean.xlsx", ROOT / "samples" / "ledger-b.xlsx"], target, "2024-04")
+    formkit.render_to(OUT / "monthly-report.docx", "monthly-report", report_record(figures, "青山县"))
+    print(f"\n汇总表（含图表）：{target.relative_to(ROOT)}；月报：{(OUT / 'monthly-report.docx').relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -221,7 +221,9 @@ def _student_key(record: BaseModel) -> str:
 
 def _display_name(record: BaseModel) -> str:
     student = getattr(record, "student", None)
-    return str(student.name) if student is not None else str(getattr(record, "teacher", ""))
+    if student is not None:
+        return str(student.name)
+    return str(getattr(record, "teacher", None) or getattr(record, "area", ""))
 
 
 def _load_manifest(out_dir: Path) -> dict[str, str]:

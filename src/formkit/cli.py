@@ -255,9 +255,12 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="汇总表（.xlsx）。")
 @click.option("--month", help="月报的月份，如 2024-04（默认：台账中最近的月份）。")
+@click.option("--report", "report_path", type=click.Path(path_type=Path), help="同时生成 Word 月报（.docx 或 .pdf）。")
+@click.option("--area", help="月报的填报单位（乡镇或县），默认取第一份台账的乡镇/县。")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
 @handle_errors
-def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None, force: bool) -> None:
+def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None, report_path: Path | None,
+                       area: str | None, force: bool) -> None:
     """把多份台账汇总成一个工作簿：按学校、年级、原因、类别统计，月报，未返校明细和图表。"""
     from .errors import OutputError
     from .summary import summary
@@ -266,6 +269,13 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
         raise OutputError(f"文件已存在：{output}。确认要覆盖请加 --force。")
     figures = summary(list(paths), output, month)
     totals = figures.totals()
+    if report_path is not None:
+        from .render import render_document
+        from .summary import report_record
+
+        record = report_record(figures, area or figures.area or "本乡镇")
+        render_document("monthly-report", record, report_path, force=force)
+        click.echo(f"已生成月报：{report_path}")
     for path, count in figures.files_with_errors:
         _echo_err(f"注意：{path} 有 {count} 个错误，汇总数可能不准确。")
     click.echo(f"已生成汇总表：{output}（{totals['cases']} 个案例，已复学 {totals['returned']}，仍未返校 {totals['out']}）")

@@ -122,6 +122,14 @@ _FORMS: tuple[FormSpec, ...] = (
         description="学校与学生监护人签订",
     ),
     FormSpec(
+        "monthly-report",
+        "控辍保学工作月报",
+        "monthly-report.docx",
+        m.MonthlyReportRecord,
+        filename="{seq}_{name}_{title}.docx",
+        description="乡镇（县）每月上报的辍学、复学和未返校人数，附各校情况表；可由 ledger summary --report 生成",
+    ),
+    FormSpec(
         "home-visit",
         "家访记录表",
         "home-visit.docx",
@@ -202,6 +210,9 @@ def build_context(spec: FormSpec, record: BaseModel, extra: dict[str, Any] | Non
         if value is None and inner is not None:
             value = _blank_model(inner)
         context[name] = value
+    totals = getattr(record, "totals", None)
+    if isinstance(totals, dict):
+        context["totals"] = totals
     context["form_title"] = spec.title
     # Checkbox lists on the report slip follow the county's enumeration table.
     context["reasons"] = list(enum("reason").canonical)

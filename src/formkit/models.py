@@ -441,3 +441,34 @@ class PledgeTeacherRecord(FormkitModel):
     dropout_rate_max: Percent = label("辍学率控制目标", "dropout_rate_max", default=1.0)
     retention_min: Percent = label("巩固率目标", "retention_min", default=99.0)
     sign_date: CnDate | None = label("签订日期", "sign_date", default=None)
+
+
+class SchoolFigures(FormkitModel):
+    """One school's line in the monthly report."""
+
+    school: Text = label("学校", "school")
+    cases: Count = label("案例数", "cases")
+    returned: Count = label("已复学", "returned")
+    closed: Count = label("已消帐", "closed", default=0)
+    other: Count = label("其他去向", "other", default=0)
+    out: Count = label("仍未返校", "out")
+    poverty: Count = label("建档立卡", "poverty", default=0)
+
+
+class MonthlyReportRecord(FormkitModel):
+    """The 控辍保学 monthly report of one township (or county), as ``ledger summary`` computes it."""
+
+    area: Text = label("填报单位", "area", extra=("乡镇", "township"))
+    month: Text = label("月份", "month")
+    report_date: CnDate | None = label("报送日期", "report_date", default=None)
+    new: Count = label("本月新增", "new")
+    returned_this_month: Count = label("本月复学", "returned_this_month")
+    out_at_end: Count = label("月末仍未返校", "out_at_end")
+    schools: list[SchoolFigures] = label("各校情况", "schools", default=[])
+    contact: Text | None = label("填报人", "contact", default=None)
+    contact_phone: Phone | None = label("联系电话", "contact_phone", default=None)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        keys = ("cases", "returned", "closed", "other", "out", "poverty")
+        return {k: sum(getattr(s, k) for s in self.schools) for k in keys}

@@ -60,6 +60,8 @@ class Summary:
     cases: list[Case] = field(default_factory=list)
     month: tuple[int, int] | None = None
     files_with_errors: list[tuple[str, int]] = field(default_factory=list)
+    area: str = ""
+    """The township (or county) the ledgers declare, for the monthly report."""
 
     def by(self, attr: str) -> list[tuple[str, dict[str, int]]]:
         groups: dict[str, Counter[str]] = {}
@@ -119,6 +121,7 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
     errors = Counter(f.file for f in report.findings if f.severity == "error")
     summary.files_with_errors = [(path, n) for path, n in errors.items()]
     for table in report.tables:
+        summary.area = summary.area or table.declared.get("township") or table.declared.get("county", "")
         for number, values in table.rows:
             name = _get(table, values, "name")
             if not name:
@@ -166,3 +169,18 @@ def summary(paths: Iterable[Path | str] | Path | str, out: Path | str, month: st
     figures = collect(report, month)
     write_summary(Path(out), figures, unreadable=[(f.path, f.error) for f in report.files if f.error])
     return figures
+
+
+def report_record(figures: Summary, area: str, *, report_date: date | None = None) -> dict[str, Any]:
+    """The ``monthly-report`` record for ``figures`` (one township or county)."""
+    monthly = figures.monthly()
+    y, m = figures.month or (date.today().year, date.today().month)
+    return {
+        "area": area,
+        "month": f"{y}年{m}月",
+        "report_date": (report_date or date.today()).isoformat(),
+        "new": monthly["new"],
+        "returned_this_month": monthly["returned"],
+        "out_at_end": monthly["out_at_end"],
+        "schools": [{"school": school, **counts} for school, counts in figures.by("school")],
+    }
