@@ -103,6 +103,37 @@ def _compel(attempts: list[date], status: str) -> dict:
     return {}
 
 
+def write_plain_roster(records: list[dict]) -> None:
+    """samples/roster.xlsx: a plain roster as a clerk types it (title row, common header wordings)."""
+    from openpyxl import Workbook
+
+    from formkit.xlsx_writer import set_text
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "名单"
+    ws.append(["青山县2024年春季学期返校通知书发放名单"])
+    headers = ["序号", "学校名称", "年级", "班级", "姓名", "性别", "身份证号码", "家长姓名", "关系", "家长电话", "家庭住址",
+               "辍学时间"]
+    ws.append(headers)
+    for i, r in enumerate(records, 1):
+        values = [i, r["school"]["school"], r["school"]["grade"], r["school"]["class_name"], r["student"]["name"],
+                  r["student"]["sex"], r["student"]["id_number"], r["guardian"]["name"], r["guardian"]["relation"],
+                  r["guardian"]["phone"], r["guardian"]["address"], date.fromisoformat(r["case"]["dropout_date"])]
+        ws.append([None] * len(values))
+        for c, value in enumerate(values, 1):
+            cell = ws.cell(ws.max_row, c)
+            if isinstance(value, str):
+                set_text(cell, value)
+            else:
+                cell.value = value
+                if isinstance(value, date):
+                    cell.number_format = "yyyy-mm-dd"
+    for c, width in enumerate((6, 18, 8, 6, 10, 6, 22, 10, 8, 14, 22, 12), 1):
+        ws.column_dimensions[chr(64 + c)].width = width
+    wb.save(SAMPLES / "roster.xlsx")
+
+
 def write_ledgers(records: list[dict]) -> None:
     """samples/roster.xlsx, ledger-clean.xlsx (no findings) and ledger-filled.xlsx (typical mistakes)."""
     from openpyxl import load_workbook
@@ -111,7 +142,7 @@ def write_ledgers(records: list[dict]) -> None:
 
     school_a = [r for r in records if r["school"]["school"] == "石门镇中心小学"]
     school_b = [r for r in records if r["school"]["school"] == "龙井乡中学"]
-    new_ledger(SAMPLES / "roster.xlsx", records, county="青山县", fill_date=date(2024, 4, 30))
+    write_plain_roster(records)
     new_ledger(SAMPLES / "ledger-clean.xlsx", school_a, school="石门镇中心小学", county="青山县", township="石门镇",
                fill_date=date(2024, 4, 30))
     new_ledger(SAMPLES / "ledger-b.xlsx", school_b, school="龙井乡中学", county="青山县", township="龙井乡",

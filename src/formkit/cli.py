@@ -278,6 +278,8 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
         click.echo(f"已生成月报：{report_path}")
     for path, count in figures.files_with_errors:
         _echo_err(f"注意：{path} 有 {count} 个错误，汇总数可能不准确。")
+    for path in figures.skipped:
+        _echo_err(f"说明：{path} 没有“劝返状态”列，是学生名单而不是台账，未计入汇总。")
     click.echo(f"已生成汇总表：{output}（{totals['cases']} 个案例，已复学 {totals['returned']}，仍未返校 {totals['out']}）")
 
 

@@ -60,6 +60,8 @@ class Summary:
     cases: list[Case] = field(default_factory=list)
     month: tuple[int, int] | None = None
     files_with_errors: list[tuple[str, int]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Files without a 劝返状态 column (rosters), left out of the figures."""
     area: str = ""
     """The township (or county) the ledgers declare, for the monthly report."""
 
@@ -121,6 +123,9 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
     errors = Counter(f.file for f in report.findings if f.severity == "error")
     summary.files_with_errors = [(path, n) for path, n in errors.items()]
     for table in report.tables:
+        if "status" not in table.columns:
+            summary.skipped.append(table.path)  # a roster, not a ledger: it tracks no case
+            continue
         summary.area = summary.area or table.declared.get("township") or table.declared.get("county", "")
         for number, values in table.rows:
             name = _get(table, values, "name")

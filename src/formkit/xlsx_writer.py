@@ -324,6 +324,8 @@ def write_summary(out: Path, figures: Any, unreadable: Sequence[tuple[str, str]]
     for path, count in figures.files_with_errors:
         ws.append([f"注意：{Path(path).name} 有 {count} 个错误，相关数字可能不准确，请先按检查结果改正。"])
         ws.cell(ws.max_row, 1).font = Font(color="C00000", bold=True)
+    for path in figures.skipped:
+        ws.append([f"说明：{Path(path).name} 没有“劝返状态”列，是学生名单而不是台账，未计入汇总。"])
     for path, error in unreadable:
         ws.append([f"注意：{Path(path).name} 无法读取，未计入汇总：{error}"])
         ws.cell(ws.max_row, 1).font = Font(color="C00000", bold=True)
