@@ -96,3 +96,26 @@ def test_chinese_filters() -> None:
     compiled = CompiledTemplate(make_template("{{ r|checked('因贫') }}因贫 {{ r|checked('因病') }}因病 {{ idn|mask_id }}"))
     text = docx_text(compiled.render({"r": "因贫", "idn": "52012120130512011X"}))
     assert "☑因贫 ☐因病 5201**********011X" in text
+
+
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "template-timeout"),
+        ("{{ 'x' * 1000000000 }}", "template-unsafe"),
+        ("{{ 10 ** 100000000 }}", "template-unsafe"),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "template-runaway"),
+        ("{{ range(10000000000) }}", "template-render"),
+        ("{% import 'x.docx' as x %}", "template-unsafe"),
+        ("{{ student.__init__.__globals__ }}", "template-unsafe"),
+    ],
+)
+def test_runaway_and_hostile_templates_are_stopped(source: str, code: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import formkit.docx_engine as engine
+
+    monkeypatch.setattr(engine, "RENDER_SECONDS", 1.0)
+    compiled = CompiledTemplate(make_template(source), "user.docx")
+    with pytest.raises(TemplateError) as err:
+        compiled.render({"student": {"name": "x"}})
+    assert err.value.code == code, err.value
+    assert "user.docx" in str(err.value)

@@ -180,7 +180,8 @@ class _RowChecker:
                 continue  # both can be read from the ID
             if column.key == "reason" and parsed.get("category") in ("适龄未入学",):
                 continue
-            self.add(number, column.key, "required", f"“{column.header}”必须填写，请补填。")
+            self.add(number, column.key, "required",
+                     f"“{column.header}”必须填写，请补填（公式和 #N/A 等错误值按空白处理，请填写实际内容）。")
 
     def _rules(self, n: int, p: dict[str, Any]) -> None:
         ident = _ok(p.get("id_number"))
@@ -424,5 +425,7 @@ def format_report(report: LedgerReport) -> str:
             shown = f"（值：{f.value}）" if f.value else ""
             lines.append(f"    [{mark}] {where}：{f.message}{shown} <{f.code}>")
     counts = report.counts
-    lines.append(f"共检查 {len(report.files)} 个文件：{counts['error']} 个错误，{counts['warning']} 个提醒。")
+    unreadable = sum(1 for f in report.files if f.error)
+    tail = f"，{unreadable} 个文件无法读取" if unreadable else ""
+    lines.append(f"共检查 {len(report.files)} 个文件：{counts['error']} 个错误，{counts['warning']} 个提醒{tail}。")
     return "\n".join(lines)

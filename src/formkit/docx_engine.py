@@ -18,9 +18,13 @@ This is the only module that touches docxtpl or python-docx internals.
 from __future__ import annotations
 
 import io
+import os
 import re
+import signal
+import threading
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, cast
 
@@ -95,6 +99,47 @@ def _finalize(value: object) -> object:
     return value
 
 
+RENDER_SECONDS = float(os.environ.get("FORMKIT_RENDER_SECONDS", "10"))
+"""Wall-clock limit for rendering one document (user templates may loop without end)."""
+MAX_REPEAT = 100_000
+"""Largest string/list a template may build with ``*`` (``'x' * 10**9`` would exhaust memory)."""
+
+
+class _GuardedEnvironment(SandboxedEnvironment):
+    """The sandbox plus limits on ``*`` and ``**``, which the stock sandbox lets through."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(n, int) and len(seq) * n > MAX_REPEAT:
+                    raise jinja2.exceptions.SecurityError("重复生成的内容过大")
+        if operator == "**" and isinstance(right, int) and abs(right) > 100:
+            raise jinja2.exceptions.SecurityError("乘方的指数过大")
+        return super().call_binop(context, operator, left, right)
+
+
+@contextmanager
+def _deadline(seconds: float, name: str) -> Iterator[None]:
+    """Stop a render that runs longer than ``seconds`` (main thread only; elsewhere no limit)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TemplateError(f"模板 {name} 渲染超过 {seconds:g} 秒仍未完成，可能有失控的循环，已停止。",
+                            code="template-timeout")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class _NoFiles(jinja2.BaseLoader):
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, None]:
         raise jinja2.TemplateNotFound(template)
@@ -102,7 +147,7 @@ class _NoFiles(jinja2.BaseLoader):
 
 def make_environment() -> SandboxedEnvironment:
     """The sandboxed, autoescaping, strict Jinja environment all templates run in."""
-    env = SandboxedEnvironment(
+    env = _GuardedEnvironment(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
@@ -214,8 +259,13 @@ class CompiledTemplate:
         rendered: list[tuple[str, bytes]] = []
         for part, (head, tpl) in self._parts.items():
             try:
-                xml = tpl.render(context)
-            except (jinja2.TemplateError, TypeError, ValueError, AttributeError) as exc:
+                with _deadline(RENDER_SECONDS, self.name):
+                    xml = tpl.render(context)
+            except TemplateError:
+                raise
+            except RecursionError:
+                raise TemplateError(f"模板 {self.name} 的宏无限递归，已停止。", code="template-runaway") from None
+            except (jinja2.TemplateError, TypeError, ValueError, AttributeError, OverflowError) as exc:
                 raise _template_error(exc, "", self.name, part) from None
             if len(xml) > MAX_PART_CHARS:
                 raise TemplateError(

@@ -166,6 +166,8 @@ def _check_sheet_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: s
                 for m in _ROW_REF.finditer(data):
                     max_row = max(max_row, int(m.group(1)))
                 tail = data[-256:]
+    except InputFileError:
+        raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
         raise InputFileError(f"{name} 已损坏（工作表数据不完整）。请让对方重新发送。", path=name, code="file-corrupt") from None
     if max_row > limits.max_rows or max_col > limits.max_columns or max_row * max_col > limits.max_cells:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -46,7 +46,8 @@ def set_text(cell: Cell, value: object) -> None:
     """Store ``value`` so that Excel shows it literally: never a formula, never a number."""
     if value is None:
         return
-    cell.value = str(value)
+    # Control characters are illegal in XML and would make openpyxl refuse the value.
+    cell.value = ILLEGAL_CHARACTERS_RE.sub("", str(value))
     cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
 
 
