@@ -41,7 +41,7 @@ def rss_of_batch(n: int) -> float:
 
     code = (
         "import json,resource,sys,tempfile;sys.path.insert(0,sys.argv[2]);"
-        "from bench_batch import records;from formkit.batch import batch, load_settings;"
+        "from bench_batch import records;from formkit.batch_runner import batch, load_settings;"
         "from pathlib import Path;"
         "s=load_settings(Path(sys.argv[3]));s.pop('issuer.number_prefix');"
         "iss={k.split('.',1)[1]:v for k,v in s.items()};"
@@ -64,7 +64,7 @@ def main() -> int:
     from docxtpl import DocxTemplate
 
     import formkit
-    from formkit.batch import batch, load_settings
+    from formkit.batch_runner import batch, load_settings
     from formkit.forms import build_context, get_form, validate_record
     from formkit.render import compiled_form
 

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-import formkit.batch as fb
+import formkit.batch_runner as fb
 from formkit.cli import cli
 from formkit.docx_engine import docx_text
 from tests.conftest import ROOT, SAMPLES, needs_soffice

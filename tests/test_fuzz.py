@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 import formkit
-from formkit.batch import _plan_names, _plan_of
+from formkit.batch_runner import _plan_names, _plan_of
 from formkit.docx_engine import docx_text
 from formkit.errors import FormkitError
 from formkit.fileio import safe_component

@@ -37,7 +37,7 @@ def main() -> int:
 
 
 def batch_sample_roster() -> None:
-    from formkit.batch import batch, format_batch, load_settings
+    from formkit.batch_runner import batch, format_batch, load_settings
 
     print("\n批量生成：samples/roster.xlsx 中每名学生一份返校通知书（DOCX + PDF + 合并打印文件）")
     target = OUT / "batch-return-notice"
@@ -69,9 +69,9 @@ def check_sample_ledger() -> None:
 def due_and_summary() -> None:
     from datetime import date
 
-    from formkit.batch import load_settings
-    from formkit.due import due, format_due, generate_due
-    from formkit.summary import report_record, summary
+    from formkit.batch_runner import load_settings
+    from formkit.due_items import due, format_due, generate_due
+    from formkit.summaries import report_record, summary
 
     when = date(2024, 5, 1)
     items = due(ROOT / "samples" / "ledger-filled.xlsx", when)

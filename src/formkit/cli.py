@@ -61,12 +61,17 @@ def _problem_lines(problems: list[Problem]) -> list[str]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="formkit", message="%(prog)s %(version)s")
-def cli() -> None:
+@click.option("--templates-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="自定义模板文件夹：其中与表单同名的 .docx（如 return-notice.docx）替换内置模板。也可设置环境变量 FORMKIT_TEMPLATES。")
+def cli(templates_dir: Path | None) -> None:
     """formkit：控辍保学文书生成与台账检查工具。
 
     生成辍学报告单、返校通知书、敦返复学通知书、限期入学(复学)通知书、责任书、家访记录表，
     并检查数据是否正确。退出码：0 正常，1 数据有错，2 文件无法使用或用法错误。
     """
+    if templates_dir is not None:
+        # An environment variable reaches the batch worker processes too.
+        os.environ["FORMKIT_TEMPLATES"] = str(templates_dir)
 
 
 @cli.command("forms")
@@ -146,7 +151,7 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
               merge: bool, jobs: int | None, skip_invalid: bool, force: bool, dry_run: bool, register: Path | None,
               template: Path | None, as_json: bool) -> None:
     """按名单批量生成文书：每名学生一份，另可生成 PDF 和合并打印文件。"""
-    from .batch import batch, find_config, format_batch, load_settings
+    from .batch_runner import batch, find_config, format_batch, load_settings
 
     config = config or find_config([roster.parent, Path.cwd()])
     if config is not None and not as_json:
@@ -228,15 +233,17 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
 @click.option("--register", type=click.Path(path_type=Path), help="文号登记簿（SQLite）位置。")
 @click.option("--deadline-days", type=click.IntRange(1, 365), default=7, show_default=True,
               help="敦返通知书下达后的复学期限（天），过期未返校即列为需上报。")
+@click.option("--template", "templates", multiple=True, metavar="表单=模板.docx",
+              help="某种文书改用自己的模板，如 --template compel-notice=县版敦返通知书.docx。")
 @handle_errors
 def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, out_dir: Path | None,
                    sets: tuple[str, ...], config: Path | None, pdf: bool, merge: bool, register: Path | None,
-                   deadline_days: int) -> None:
+                   deadline_days: int, templates: tuple[str, ...]) -> None:
     """列出每个未结案例下一步应办的文书（报告单、返校通知书、敦返通知书）和逾期需上报的情况。"""
     from datetime import date
 
-    from .batch import find_config, format_batch, load_settings
-    from .due import due, due_json, format_due, generate_due
+    from .batch_runner import find_config, format_batch, load_settings
+    from .due_items import due, due_json, format_due, generate_due
 
     when = _as_of(as_of) or date.today()
     items = due(list(paths), when, deadline_days=deadline_days)
@@ -244,8 +251,16 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     if out_dir is not None:
         first = paths[0] if paths[0].is_dir() else paths[0].parent
         config = config or find_config([first, Path.cwd()])
+        chosen = {}
+        for pair in templates:
+            form, sep, path = pair.partition("=")
+            if not sep:
+                from .errors import UsageError
+
+                raise UsageError(f"--template 应写成 表单=模板.docx，例如 compel-notice=县版.docx；收到的是“{pair}”。")
+            chosen[form.strip()] = Path(path.strip())
         results = generate_due(items, out_dir, settings=load_settings(config, sets), as_of=when, pdf=pdf,
-                               merge=merge, register=register)
+                               merge=merge, register=register, templates=chosen)
         for form, result in results.items():
             _echo_err(f"{form}：\n{format_batch(result)}")
     sys.exit(EXIT_FINDINGS if items else EXIT_OK)
@@ -263,7 +278,7 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
                        area: str | None, force: bool) -> None:
     """把多份台账汇总成一个工作簿：按学校、年级、原因、类别统计，月报，未返校明细和图表。"""
     from .errors import OutputError
-    from .summary import summary
+    from .summaries import summary
 
     if output.exists() and not force:
         raise OutputError(f"文件已存在：{output}。确认要覆盖请加 --force。")
@@ -271,7 +286,7 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
     totals = figures.totals()
     if report_path is not None:
         from .render import render_document
-        from .summary import report_record
+        from .summaries import report_record
 
         record = report_record(figures, area or figures.area or "本乡镇")
         render_document("monthly-report", record, report_path, force=force)
@@ -281,6 +296,25 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
     for path in figures.skipped:
         _echo_err(f"说明：{path} 没有“劝返状态”列，是学生名单而不是台账，未计入汇总。")
     click.echo(f"已生成汇总表：{output}（{totals['cases']} 个案例，已复学 {totals['returned']}，仍未返校 {totals['out']}）")
+
+
+@cli.group("template")
+def template_group() -> None:
+    """Word 模板：检查修改过的模板。"""
+
+
+@template_group.command("check")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--form", "form_name", help="模板对应的表单（默认按文件名判断）。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@handle_errors
+def template_check_cmd(path: Path, form_name: str | None, as_json: bool) -> None:
+    """检查模板：未知变量（并提示最接近的字段）、语法错误、被 Word 拆开的标签、未用到的字段。"""
+    from .template_lint import check_template, format_template_report
+
+    report = check_template(path, form_name)
+    click.echo(report.to_json() if as_json else format_template_report(report))
+    sys.exit(EXIT_OK if report.valid else EXIT_FINDINGS)
 
 
 def _as_of(text: str | None) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -222,10 +223,39 @@ def build_context(spec: FormSpec, record: BaseModel, extra: dict[str, Any] | Non
     return context
 
 
+TEMPLATES_ENV = "FORMKIT_TEMPLATES"
+
+
+def template_source(spec_name: str) -> tuple[str, Path | None]:
+    """Where a form's template comes from: a county override in ``$FORMKIT_TEMPLATES`` or the shipped one.
+
+    Returns (display name, override path or None for the shipped template).
+    """
+    spec = get_form(spec_name)
+    folder = os.environ.get(TEMPLATES_ENV)
+    if folder:
+        candidate = Path(folder) / spec.template
+        if candidate.is_file():
+            return str(candidate), candidate
+    return spec.template, None
+
+
 @cache
-def load_template_bytes(spec_name: str) -> bytes:
-    """The shipped template of a form (cached: it never changes while running)."""
+def _shipped(spec_name: str) -> bytes:
     return template_bytes("docx", get_form(spec_name).template)
+
+
+def load_template_bytes(spec_name: str) -> bytes:
+    """The template bytes of a form: the county override if there is one, else the shipped one."""
+    _, override = template_source(spec_name)
+    if override is None:
+        return _shipped(spec_name)
+    try:
+        return override.read_bytes()
+    except OSError as exc:
+        from .errors import InputFileError
+
+        raise InputFileError(f"无法读取模板 {override}：{exc.strerror}。", path=str(override)) from None
 
 
 def read_json_record(path: Path) -> object:

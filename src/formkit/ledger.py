@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +34,28 @@ def create_ledger(
         rows = [row for _, row in read_rows(Path(roster))]
     new_ledger(target, rows, school=school, county=county, township=township)
     return target, len(rows)
+
+
+def new_ledger(
+    path: Path | str,
+    records: Iterable[dict[str, Any]] | None = None,
+    *,
+    roster: Path | str | None = None,
+    school: str | None = None,
+    county: str | None = None,
+    township: str | None = None,
+    force: bool = False,
+) -> Path:
+    """Create a ledger workbook at ``path`` from the shipped template.
+
+    Rows are pre-filled from ``records`` (nested dicts) or from a ``roster`` file. An
+    existing file is kept (``OutputError``) unless ``force``.
+    """
+    from .xlsx_writer import new_ledger as write_ledger
+
+    if roster is not None:
+        return create_ledger(path, roster=roster, school=school, county=county, township=township, force=force)[0]
+    target = Path(path)
+    if target.exists() and not force:
+        raise OutputError(f"文件已存在：{target}。它可能已经填写过；确认要覆盖请加 --force。")
+    return write_ledger(target, list(records or []), school=school, county=county, township=township)

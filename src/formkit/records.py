@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, header_key, header_lookup
-from .errors import InputFileError
+from .errors import InputFileError, Problem
 
 MAX_TEXT_BYTES = 50 * 1024 * 1024
 
@@ -116,4 +117,49 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return [(number, nest(row)) for number, row in table.as_dicts()]
 
 
-__all__ = ["LEDGER_COLUMNS", "nest", "read_rows"]
+@dataclass
+class RecordsReport:
+    """Records read from a roster, and (when a form was named) which rows are invalid and why."""
+
+    path: str
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    problems: list[tuple[int, list[Problem]]] = field(default_factory=list)
+    form: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "form": self.form,
+            "valid": self.valid,
+            "rows": [{"row": r, "record": data} for r, data in self.rows],
+            "problems": [{"row": r, "problems": [p.to_dict() for p in ps]} for r, ps in self.problems],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
+
+
+def read_records(path: Path | str, form: str | None = None) -> RecordsReport:
+    """Read a roster (.xlsx/.xls/.csv/.json) into nested records; validate them for ``form`` if given.
+
+    Raises ``InputFileError`` only when the file itself is unusable; invalid rows are
+    reported in ``problems`` (by Excel row number) instead.
+    """
+    from .errors import RecordError
+    from .forms import validate_record
+
+    report = RecordsReport(str(path), read_rows(Path(path)), form=form or "")
+    if form:
+        for row, data in report.rows:
+            try:
+                validate_record(form, data)
+            except RecordError as exc:
+                report.problems.append((row, exc.problems))
+    return report
+
+
+__all__ = ["LEDGER_COLUMNS", "RecordsReport", "nest", "read_records", "read_rows"]

@@ -12,14 +12,22 @@ from pydantic import BaseModel
 from .docx_engine import CompiledTemplate
 from .errors import InputFileError
 from .fileio import atomic_write
-from .forms import FormSpec, build_context, get_form, load_template_bytes, validate_record
+from .forms import FormSpec, build_context, get_form, load_template_bytes, template_source, validate_record
+
+
+def compiled_form(name: str) -> CompiledTemplate:
+    """The template of form ``name`` (county override or shipped), compiled once per process.
+
+    An override in ``$FORMKIT_TEMPLATES`` is recompiled when its file changes.
+    """
+    shown, override = template_source(name)
+    stamp = override.stat().st_mtime_ns if override is not None else 0
+    return _compiled(name, shown, stamp)
 
 
 @cache
-def compiled_form(name: str) -> CompiledTemplate:
-    """The shipped template of ``name``, compiled once per process."""
-    spec = get_form(name)
-    return CompiledTemplate(load_template_bytes(name), spec.template)
+def _compiled(name: str, shown: str, stamp: int) -> CompiledTemplate:
+    return CompiledTemplate(load_template_bytes(name), Path(shown).name)
 
 
 def compile_template_file(path: Path) -> CompiledTemplate:

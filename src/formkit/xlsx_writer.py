@@ -313,7 +313,7 @@ def write_summary(out: Path, figures: Any, unreadable: Sequence[tuple[str, str]]
     """The township/county summary workbook: 汇总, 月报 and 明细 sheets with native charts."""
     from openpyxl.chart import BarChart, Reference
 
-    from .summary import COUNT_KEYS, HEADERS
+    from .summaries import COUNT_KEYS, HEADERS
 
     wb = Workbook()
     ws = wb.active

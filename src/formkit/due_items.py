@@ -157,9 +157,13 @@ def generate_due(
     register: Path | str | None = None,
     jobs: int | None = None,
     force: bool = False,
+    templates: dict[str, Path] | None = None,
 ) -> dict[str, Any]:
-    """Hand the due items to the batch engine, one sub-folder per form; returns form → BatchResult."""
-    from .batch import batch
+    """Hand the due items to the batch engine, one sub-folder per form; returns form → BatchResult.
+
+    ``templates`` maps a form name to a user template to use instead of the shipped one.
+    """
+    from .batch_runner import batch
 
     results: dict[str, Any] = {}
     when = as_of or date.today()
@@ -176,5 +180,6 @@ def generate_due(
             records.append((item.row, record))
         if records:
             results[form] = batch(form, records, Path(out_dir) / form, settings=settings, pdf=pdf, merge=merge,
-                                  register=register, jobs=jobs, force=force, skip_invalid=True)
+                                  register=register, jobs=jobs, force=force, skip_invalid=True,
+                                  template=(templates or {}).get(form))
     return results
