@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck venv templates samples look bench clean
+.PHONY: demo test lint typecheck venv templates samples look bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,9 @@ templates: $(STAMP)
 
 samples: $(STAMP)
 	$(BIN)/python tools/make_samples.py
+
+docs: $(STAMP)
+	$(BIN)/python tools/gen_docs.py
 
 look: $(STAMP)
 	$(BIN)/python tools/look.py

@@ -429,3 +429,31 @@ def format_report(report: LedgerReport) -> str:
     tail = f"，{unreadable} 个文件无法读取" if unreadable else ""
     lines.append(f"共检查 {len(report.files)} 个文件：{counts['error']} 个错误，{counts['warning']} 个提醒{tail}。")
     return "\n".join(lines)
+
+
+FINDING_CODES: dict[str, tuple[str, str]] = {
+    "required": ("error", "必填的格子是空的（公式、#N/A 等错误值也按空白处理）。补填实际内容。"),
+    "id-format": ("error", "身份证号不是18位（17位数字加1位数字或X）。对照户口簿重新录入。"),
+    "id-checksum": ("error", "身份证号最后一位校验码算不对，说明有数字录错。逐位核对。"),
+    "id-birthdate": ("error", "身份证号第7-14位不是真实日期，或晚于今天。核对原件。"),
+    "id-precision-lost": ("error", "身份证号被 Excel 当成数字存储，末几位已变成0，无法恢复。把列设为文本格式后按原件重新录入。"),
+    "id-sex-mismatch": ("error", "性别与身份证号第17位（单数男、双数女）不符。"),
+    "id-birth-mismatch": ("error", "出生日期与身份证号中的出生日期不符（只写到月时按月比较）。"),
+    "xjh-format": ("error", "全国学籍号不是 G/J/L 开头的19位，或校验不通过。从学籍系统复制。"),
+    "xjh-mismatch": ("warning", "G字头学籍号与本人身份证号不一致，或学籍号中的出生日期不同。身份证号变更过属正常，请在备注说明。"),
+    "phone-format": ("error", "电话不是11位手机号，也不是带区号的固定电话。"),
+    "date-format": ("error", "日期看不懂或不存在（如2月30日）。写成2024-03-05或2024年3月5日。"),
+    "date-future": ("error", "日期晚于检查日期。核对年份。"),
+    "enum": ("error", "不是规定的选项（辍学原因、劝返状态、安置方式等）。按提示从下拉列表选择最接近的值。"),
+    "number-format": ("error", "应填整数（如劝返次数），或序号不连续（提醒）。"),
+    "age-range": ("warning", "辍学时不在6-16岁的义务教育年龄内。核对出生日期和辍学时间。"),
+    "date-order": ("error", "日期先后不对：劝返、复学、下达通知书不能早于辍学；第二次劝返不能早于第一次；消帐不能早于复学。"),
+    "attempt-count": ("error", "劝返次数与填写的劝返时间个数不符。"),
+    "status-incomplete": ("error", "劝返状态要求的内容没填：已复学要填复学时间和安置方式，已消帐还要填消帐时间，休学、转学等要在备注写明。"),
+    "compel-notice-due": ("warning", "两次劝返无效仍未下达敦返复学通知书。提示中写明从哪天起应下达。"),
+    "poverty-closed": ("warning", "建档立卡贫困户学生被标为“无法劝返”但没有说明。这类学生必须劝返，写明原因和帮扶措施。"),
+    "duplicate-id": ("error", "同一身份证号在本表或其他学校的台账中出现了不止一次。提示中列出另一处位置。"),
+    "header-missing": ("error", "缺少必填的列。按台账模板补上这一列（可用常见的列名写法）。"),
+    "school-mismatch": ("warning", "本行学校与表头“填报学校”不一致。确认该生是否属于本校。"),
+}
+"""Every finding code the checker emits: (severity, what it means and what to do)."""

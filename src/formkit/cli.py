@@ -180,7 +180,7 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
 
 @cli.group("ledger")
 def ledger_group() -> None:
-    """辍学生台账：新建台账模板、检查填好的台账。"""
+    """辍学生台账：新建、检查、列出待办文书、汇总上报。"""
 
 
 @ledger_group.command("new")

@@ -245,3 +245,15 @@ def format_template_report(report: TemplateReport) -> str:
         where = f"（段落：“{issue.paragraph}”）" if issue.paragraph else ""
         lines.append(f"  [{marks[issue.severity]}] {issue.message}{where} <{issue.code}>")
     return "\n".join(lines)
+
+
+LINT_CODES: dict[str, str] = {
+    "jinja-syntax": "标签语法错误（如 {% if %} 没有 {% endif %}、过滤器名写错）。按提示的段落改正。",
+    "unknown-variable": "模板用到的变量在表单数据里不存在，提示中给出最接近的字段名。",
+    "tag-split-paragraph": "一个标签被回车拆到了两段里，或少了一半括号。把整个标签放在同一段重新输入。",
+    "tag-fullwidth": "标签用了全角括号“｛ ｝”。切换到英文输入法重新输入。",
+    "tag-malformed": "括号之间有空格（“{ {”），不会被当作标签。",
+    "tag-broken-runs": "标签被拆开或夹有看不见的字符（从微信、网页复制时带入），模板引擎看不到。删掉整个标签重新输入。",
+    "unused-field": "（说明）模板没有用到的字段，仅供参考。",
+}
+"""Every code ``check_template`` emits, with what it means."""
