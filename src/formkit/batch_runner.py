@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from .columns import LEDGER_COLUMNS
 from .errors import FormkitError, InputFileError, Problem, RecordError, UsageError
-from .fileio import TEMP_PREFIX, atomic_write, inside, safe_component
+from .fileio import TEMP_PREFIX, atomic_write, inside, read_input, safe_component
 from .forms import FormSpec, build_context, get_form, validate_record
 from .validators import mask_id
 
@@ -158,11 +158,10 @@ def load_settings(config: Path | None, sets: Sequence[str] = ()) -> dict[str, An
     """Issue-level values: a TOML config (``[issuer]`` table and top-level keys), then ``--set`` pairs."""
     settings: dict[str, Any] = {}
     if config is not None:
+        data = read_input(config, "配置文件")
         try:
-            raw = tomllib.loads(config.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputFileError(f"找不到配置文件：{config}。", path=str(config), code="file-missing") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            raw = tomllib.loads(data.decode("utf-8-sig"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputFileError(f"配置文件 {config} 格式不对：{exc}。", path=str(config), code="config-invalid") from None
         for key, value in raw.items():
             if isinstance(value, dict):
@@ -386,7 +385,7 @@ def batch(
             f"{source}：{len(invalid)} 行数据有问题，未生成任何文书。请改正后重试（或加 --skip-invalid 跳过这些行）：",
             invalid, source)
     out = Path(out_dir)
-    template_bytes = Path(template).read_bytes() if template is not None else None
+    template_bytes = read_input(Path(template), "模板文件") if template is not None else None
     if template is not None:
         from .docx_engine import CompiledTemplate
 

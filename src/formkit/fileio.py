@@ -57,3 +57,20 @@ def inside(folder: Path, candidate: Path) -> Path:
     if target != root and root not in target.parents:
         raise OutputError(f"输出文件名“{candidate}”会写到输出目录之外，已拒绝。")
     return target
+
+
+def read_input(path: Path, what: str = "文件") -> bytes:
+    """Read a user-supplied file; a missing or unreadable one is an ``InputFileError`` in Chinese.
+
+    ``what`` names the file's role in the message (``模板文件``, ``配置文件`` …).
+    """
+    from .errors import InputFileError
+
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"找不到{what}：{path}。请检查路径。", path=str(path), code="file-missing") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{path} 是文件夹，不是{what}。", path=str(path), code="file-type") from None
+    except OSError as exc:
+        raise InputFileError(f"无法读取{what} {path}：{exc.strerror}。", path=str(path), code="file-unreadable") from None

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from . import models as m
 from .enums import enum
 from .errors import Problem, RecordError, UsageError
+from .fileio import read_input
 from .resources import template_bytes
 
 
@@ -250,12 +251,7 @@ def load_template_bytes(spec_name: str) -> bytes:
     _, override = template_source(spec_name)
     if override is None:
         return _shipped(spec_name)
-    try:
-        return override.read_bytes()
-    except OSError as exc:
-        from .errors import InputFileError
-
-        raise InputFileError(f"无法读取模板 {override}：{exc.strerror}。", path=str(override)) from None
+    return read_input(override, "模板文件")
 
 
 def read_json_record(path: Path) -> object:
@@ -263,11 +259,10 @@ def read_json_record(path: Path) -> object:
     from .errors import InputFileError
 
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"找不到文件：{path}。请检查路径。", path=str(path), code="file-missing") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"无法读取文件 {path}：{exc}。请确认它是 UTF-8 编码的 JSON。", path=str(path)) from None
+        text = read_input(path).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputFileError(f"无法读取文件 {path}：不是 UTF-8 编码。请另存为 UTF-8 编码的 JSON。", path=str(path),
+                             code="file-encoding") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

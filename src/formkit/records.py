@@ -11,6 +11,7 @@ from typing import Any
 
 from .columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, header_key, header_lookup
 from .errors import InputFileError, Problem
+from .fileio import read_input
 
 MAX_TEXT_BYTES = 50 * 1024 * 1024
 
@@ -45,12 +46,7 @@ def nest(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputFileError(f"找不到文件：{path}。请检查路径。", path=str(path), code="file-missing") from None
-    except OSError as exc:
-        raise InputFileError(f"无法读取 {path}：{exc.strerror}。", path=str(path), code="file-unreadable") from None
+    data = read_input(path, "名单文件")
     if len(data) > MAX_TEXT_BYTES:
         raise InputFileError(f"{path} 太大（超过 {MAX_TEXT_BYTES // 1048576} MB）。", path=str(path), code="file-too-large")
     if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -10,8 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .docx_engine import CompiledTemplate
-from .errors import InputFileError
-from .fileio import atomic_write
+from .fileio import atomic_write, read_input
 from .forms import FormSpec, build_context, get_form, load_template_bytes, template_source, validate_record
 
 
@@ -32,13 +31,7 @@ def _compiled(name: str, shown: str, stamp: int) -> CompiledTemplate:
 
 def compile_template_file(path: Path) -> CompiledTemplate:
     """Compile a user-supplied template (read once)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputFileError(f"找不到模板文件：{path}。", path=str(path), code="file-missing") from None
-    except OSError as exc:
-        raise InputFileError(f"无法读取模板文件 {path}：{exc.strerror}。", path=str(path)) from None
-    return CompiledTemplate(data, path.name)
+    return CompiledTemplate(read_input(path, "模板文件"), path.name)
 
 
 def _as_record(spec: FormSpec, record: BaseModel | object) -> BaseModel:

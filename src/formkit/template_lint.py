@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from .docx_engine import CompiledTemplate, make_environment
 from .errors import InputFileError, TemplateError, UsageError
+from .fileio import read_input
 from .forms import FormSpec, forms, get_form
 from .models import _inner_model
 
@@ -126,12 +127,10 @@ def check_template(path: Path | str, form: str | None = None) -> TemplateReport:
     p = Path(path)
     spec = get_form(form) if form else _guess_form(p)
     report = TemplateReport(str(p), spec.name)
+    data = read_input(p, "模板文件")
     try:
-        data = p.read_bytes()
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except FileNotFoundError:
-        raise InputFileError(f"找不到模板文件：{p}。", path=str(p), code="file-missing") from None
-    except (OSError, zipfile.BadZipFile):
+    except zipfile.BadZipFile:
         raise InputFileError(f"{p} 不是有效的 Word（.docx）文件。", path=str(p), code="file-type") from None
     add = report.issues.append
     paragraphs: list[str] = []
