@@ -90,6 +90,7 @@ def test_summary_figures_match_hand_count(tmp_path: Path) -> None:
     # Hand count from samples/records.json: 12 cases; 已复学 杨丽, 张子豪, 韦俊杰 + 已消帐 吴佳怡 = 4;
     # side exit 赵雨桐 (转学) = 1; still out 12 - 4 - 1 = 7; 建档立卡 王小明, 吴佳怡, 龙飞, 石美玲 = 4.
     assert figures.totals() == {"cases": 12, "returned": 4, "closed": 1, "other": 1, "out": 7, "poverty": 4}
+    assert json.loads(figures.to_json())["by_school"]["龙井乡中学"]["out"] == 4
     # March 2024: new cases 王小明 3-4, 陈浩 3-18, 吴佳怡 3-1, 龙飞 3-11, 潘小燕 3-25, 韦俊杰 3-6, 李欣然 3-20 = 7;
     # returned in March: 杨丽 3-25, 吴佳怡 3-28 = 2; out at end of March: 11 dropped by 3-31 (all but 石美玲),
     # less 赵雨桐's side exit = 10, minus those back by then (杨丽, 吴佳怡, 张子豪) = 7.

@@ -9,6 +9,7 @@ Counting rules (also written on the 汇总 sheet):
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -88,6 +89,22 @@ class Summary:
     def totals(self) -> dict[str, int]:
         return {c: sum(1 for _ in self.cases) if c == "cases" else sum(
             getattr(case, c) if c != "poverty" else case.poverty for case in self.cases) for c in COUNT_KEYS}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "month": f"{self.month[0]}-{self.month[1]:02d}" if self.month else None,
+            "totals": self.totals(),
+            "monthly": self.monthly(),
+            "by_school": dict(self.by("school")),
+            "by_grade": dict(self.by("grade")),
+            "by_reason": dict(self.by("reason")),
+            "by_category": dict(self.by("category")),
+            "files_with_errors": [{"path": p, "errors": n} for p, n in self.files_with_errors],
+            "skipped": self.skipped,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
     def monthly(self) -> dict[str, int]:
         """New cases, returned in the month, still out at month end (month given or latest)."""
