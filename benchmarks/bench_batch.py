@@ -35,8 +35,8 @@ def records(n: int) -> list[dict]:
     return out
 
 
-def rss_of_batch(n: int) -> float:
-    """Peak RSS (MB) of a child process running one ``--jobs 1`` batch of ``n`` documents."""
+def rss_of_batch(n: int) -> tuple[float, float]:
+    """(peak RSS with the input built, peak RSS after the batch) in MB, for ``n`` documents in a child."""
     import subprocess
 
     code = (
@@ -45,19 +45,25 @@ def rss_of_batch(n: int) -> float:
         "from pathlib import Path;"
         "s=load_settings(Path(sys.argv[3]));s.pop('issuer.number_prefix');"
         "iss={k.split('.',1)[1]:v for k,v in s.items()};"
-        "d=tempfile.mkdtemp();batch('return-notice',[{**r,'issuer':iss} for r in records(int(sys.argv[1]))],d,jobs=1);"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
+        "rs=[{**r,'issuer':iss} for r in records(int(sys.argv[1]))];"
+        "before=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024;"
+        "d=tempfile.mkdtemp();batch('return-notice',rs,d,jobs=1);"
+        "print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
     )
     out = subprocess.run([sys.executable, "-c", code, str(n), str(Path(__file__).parent),
                           str(ROOT / "samples" / "formkit.toml")], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    before, after = out.stdout.strip().splitlines()[-1].split()
+    return float(before), float(after)
 
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--memory":
-        small, large = rss_of_batch(1000), rss_of_batch(10000)
-        print(f"peak RSS: 1,000 docs {small:.0f} MB, 10,000 docs {large:.0f} MB")
-        print(json.dumps({"peak_rss_mb_1000": round(small, 1), "peak_rss_mb_10000": round(large, 1)}))
+        (in_small, small), (in_large, large) = rss_of_batch(1000), rss_of_batch(10000)
+        print(f"peak RSS: 1,000 docs {small:.0f} MB (input alone {in_small:.0f} MB), "
+              f"10,000 docs {large:.0f} MB (input alone {in_large:.0f} MB)")
+        print(json.dumps({"peak_rss_mb_1000": round(small, 1), "peak_rss_mb_10000": round(large, 1),
+                          "batch_overhead_mb_1000": round(small - in_small, 1),
+                          "batch_overhead_mb_10000": round(large - in_large, 1)}))
         return 0
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     pdf_n = int(sys.argv[2]) if len(sys.argv) > 2 else 12

@@ -406,7 +406,7 @@ def home_visit() -> Document:
     para(doc, ["学校：{{ school.school }}　　　　年级班级：{{ school.grade }}{{ school.class_name }}"],
          size=12, align="plain", indent=False, line=22, after=4)
     visit = "{% set visit = visits[-1] %}"
-    grid(doc, [2.9, 3.2, 2.4, 3.0, 2.4, 3.1], [
+    grid(doc, [2.6, 3.5, 2.1, 2.5, 2.2, 4.1], [
         ["学生姓名", visit + "{{ student.name }}", "性　别", "{{ student.sex }}", "出生日期", "{{ student.birth_date|cn_date }}"],
         ["监护人", "{{ guardian.name }}", "关　系", "{{ guardian.relation }}", "联系电话", "{{ guardian.phone }}"],
         ["家庭住址", "{{ guardian.address }}", None, None, None, None],
