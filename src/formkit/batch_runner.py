@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .columns import LEDGER_COLUMNS
-from .errors import FormkitError, InputFileError, Problem, RecordError, UsageError
+from .errors import InputFileError, Problem, RecordError, UsageError
 from .fileio import TEMP_PREFIX, atomic_write, inside, read_input, safe_component
 from .forms import FormSpec, build_context, get_form, validate_record
 from .validators import mask_id
@@ -509,7 +509,8 @@ def _write_manifest(out: Path, result: BatchResult) -> None:
     atomic_write(out / "manifest.csv", buf.getvalue().encode("utf-8-sig"))
 
 
-__all__ = ["BatchItem", "BatchResult", "FormkitError", "InvalidRosterError", "batch", "load_settings", "read_records"]
+__all__ = ["BatchItem", "BatchResult", "InvalidRosterError", "batch", "find_config", "format_batch", "load_settings",
+           "read_records"]
 
 
 _STATUS_CN = {"written": "新生成", "unchanged": "未变化", "updated": "已更新", "kept-edited": "已被手工修改，保留未覆盖",

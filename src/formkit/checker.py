@@ -318,14 +318,6 @@ def _column_order(cell: str) -> tuple[int, str]:
     return (len(letters), letters)
 
 
-def check_table(table: LedgerTable, *, as_of: date | None = None) -> list[Finding]:
-    """Check one already-read table (no duplicate check across files)."""
-    out: list[Finding] = []
-    ids = _check_table(table, as_of or date.today(), load_enums(), out)
-    _duplicates([(table, ids)], out)
-    return out
-
-
 def _duplicates(per_table: Sequence[tuple[LedgerTable, list[tuple[int, Any]]]], out: list[Finding]) -> None:
     seen: dict[str, list[tuple[LedgerTable, int]]] = {}
     for table, ids in per_table:
@@ -392,10 +384,6 @@ def annotate(report: LedgerReport, out_dir: Path | str) -> list[Path]:
         findings = [f for f in report.findings if f.file == table.path]
         written.append(annotate_workbook(source, target, findings, table.sheet))
     return written
-
-
-def column_of(key: str) -> Column:
-    return COLUMNS_BY_KEY[key]
 
 
 def format_report(report: LedgerReport) -> str:

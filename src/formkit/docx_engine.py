@@ -245,14 +245,9 @@ class CompiledTemplate:
             raise _template_error(exc, patched, self.name, part) from None
 
     @property
-    def variables(self) -> list[str]:
-        """Top-level names the template uses (for linting and docs)."""
-        from jinja2 import meta
-
-        names: set[str] = set()
-        for source in self._sources.values():
-            names |= meta.find_undeclared_variables(_ENV.parse(source))
-        return sorted(names)
+    def sources(self) -> dict[str, str]:
+        """The cleaned Jinja source of each templated part (for the template linter)."""
+        return dict(self._sources)
 
     def render(self, context: Mapping[str, Any]) -> bytes:
         """Render one record; returns the bytes of a complete .docx file."""

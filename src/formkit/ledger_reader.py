@@ -66,9 +66,6 @@ class LedgerTable:
         """Excel reference (``G12``) of column ``key`` in Excel row ``row``."""
         return f"{column_letter(self.columns[key][0])}{row}"
 
-    def header_cell(self, key: str) -> str:
-        return self.cell(self.header_row, key)
-
     def value(self, values: list[Any], key: str) -> Any:
         where = self.columns.get(key)
         if where is None or where[0] >= len(values):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, header_key, header_lookup
+from .columns import COLUMNS_BY_KEY, header_key, header_lookup
 from .errors import InputFileError, Problem
 from .fileio import read_input
 
@@ -158,4 +158,4 @@ def read_records(path: Path | str, form: str | None = None) -> RecordsReport:
     return report
 
 
-__all__ = ["LEDGER_COLUMNS", "RecordsReport", "nest", "read_records", "read_rows"]
+__all__ = ["RecordsReport", "nest", "read_records", "read_rows"]

@@ -156,7 +156,7 @@ def check_template(path: Path | str, form: str | None = None) -> TemplateReport:
     except TemplateError as exc:
         add(TemplateIssue("error", "jinja-syntax", str(exc)))
         return report
-    patched = "\n".join(compiled._sources.values())
+    patched = "\n".join(compiled.sources.values())
     visible = {_normalise_tag(t) for t in _TAG.findall(re.sub(r"<[^>]+>", "", patched))}
     for text in paragraphs:
         # Look at the text as the clerk sees it: invisible characters (zero-width spaces pasted
@@ -180,7 +180,7 @@ def _check_variables(compiled: CompiledTemplate, spec: FormSpec, report: Templat
     model: type[BaseModel] = spec.model
     top = set(model.model_fields) | EXTRA_CONTEXT
     used: set[str] = set()
-    for source in compiled._sources.values():
+    for source in compiled.sources.values():
         ast = env.parse(source)
         local = _loop_targets(ast)
         for ref in ast.find_all(nodes.Name):
