@@ -201,3 +201,8 @@ def test_config_found_next_to_roster_and_missing_issuer_is_one_clear_error(tmp_p
     assert "formkit.toml" in found.output and "新生成 12 份" in found.output
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["items"][0]["doc_number"] == "石镇教复〔2024〕1号"
+
+
+def test_manifest_is_the_result_as_json(tmp_path: Path) -> None:
+    result = run(tmp_path / "out", tmp_path / "reg.sqlite", source=RECORDS[:3])
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8")) == result.to_dict()

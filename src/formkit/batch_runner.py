@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
 import tomllib
@@ -29,7 +28,7 @@ from pydantic import BaseModel
 
 from .columns import LEDGER_COLUMNS
 from .errors import InputFileError, Problem, RecordError, UsageError
-from .fileio import TEMP_PREFIX, atomic_write, inside, read_input, safe_component
+from .fileio import TEMP_PREFIX, atomic_stream, atomic_write, inside, read_input, safe_component
 from .forms import FormSpec, build_context, get_form, validate_record
 from .validators import mask_id
 
@@ -497,16 +496,23 @@ def _merge(out: Path, items: list[BatchItem], pdf: bool) -> str:
 
 
 def _write_manifest(out: Path, result: BatchResult) -> None:
-    data = result.to_dict()
-    atomic_write(out / MANIFEST, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["行号", "学生", "身份证号", "文号", "文件", "PDF", "SHA-256", "状态"])
-    for item in result.items:
-        writer.writerow([item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256,
-                         item.status])
-    # utf-8-sig: Excel in China opens a BOM-less UTF-8 CSV as GBK and shows mojibake.
-    atomic_write(out / "manifest.csv", buf.getvalue().encode("utf-8-sig"))
+    """manifest.json (the same content as ``result.to_dict()``) and manifest.csv, streamed item by item
+    so a 10,000-document batch never builds the whole manifest in memory."""
+    head = {"form": result.form, "out_dir": result.out_dir, "dry_run": result.dry_run, "counts": result.counts,
+            "invalid": [{"row": r, "problems": [p.to_dict() for p in ps]} for r, ps in result.invalid],
+            "merged": result.merged}
+    with atomic_stream(out / MANIFEST) as handle:
+        handle.write(json.dumps(head, ensure_ascii=False, indent=2)[:-2] + ',\n  "items": [')
+        for i, item in enumerate(result.items):
+            handle.write(("," if i else "") + "\n    " + json.dumps(asdict(item), ensure_ascii=False))
+        handle.write("\n  ]\n}\n")
+    with atomic_stream(out / "manifest.csv") as handle:
+        handle.write("\ufeff")  # Excel in China opens a BOM-less UTF-8 CSV as GBK and shows mojibake.
+        writer = csv.writer(handle)
+        writer.writerow(["行号", "学生", "身份证号", "文号", "文件", "PDF", "SHA-256", "状态"])
+        for item in result.items:
+            writer.writerow([item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256,
+                             item.status])
 
 
 __all__ = ["BatchItem", "BatchResult", "InvalidRosterError", "batch", "find_config", "format_batch", "load_settings",
