@@ -295,7 +295,8 @@ def annotate_workbook(
     for finding in findings:
         out.append([None] * 9)
         r = out.max_row
-        values = [finding.file, finding.sheet, finding.row, finding.column, finding.cell, finding.code,
+        # The copy goes back to the school: the file name is enough, the checker's folders are not its business.
+        values = [Path(finding.file).name, finding.sheet, finding.row, finding.column, finding.cell, finding.code,
                   "错误" if finding.severity == "error" else "提醒", finding.message, finding.value]
         for c, value in enumerate(values, 1):
             write_value(out.cell(r, c), value)
@@ -303,8 +304,16 @@ def annotate_workbook(
             link = out.cell(r, 5)
             link.hyperlink = f"#'{sheet}'!{finding.cell}"
             link.font = Font(color="0563C1", underline="single")
-    for letter, width in zip("ABCDEFGHI", (24, 10, 6, 16, 8, 18, 6, 70, 22), strict=True):
+    for letter, width in zip("ABCDEFGHI", (20, 8, 5, 14, 7, 16, 5, 60, 20), strict=True):
         out.column_dimensions[letter].width = width
+    for row in out.iter_rows(min_row=2, min_col=8, max_col=8):
+        row[0].alignment = Alignment(wrap_text=True, vertical="top")
+    out.freeze_panes = "A2"
+    out.page_setup.orientation = "landscape"
+    out.page_setup.paperSize = out.PAPERSIZE_A4
+    out.page_setup.fitToWidth = 1
+    out.page_setup.fitToHeight = 0
+    out.sheet_properties.pageSetUpPr.fitToPage = True
     atomic_write(target, workbook_bytes(wb))
     return target
 
