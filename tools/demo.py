@@ -33,6 +33,9 @@ def main() -> int:
     print(f"\n输出目录：{OUT}\n用 Word/WPS 打开 .docx 可修改后打印；PDF 可直接打印。")
     batch_sample_roster()
     check_sample_ledger()
+    print(f"\n全部输出在 {OUT}/ 下：单份文书和 PDF、batch-return-notice/（每人一份 + merged.pdf + manifest）、"
+          "ledger-filled.checked.xlsx（标注副本）、due/（待办文书）、summary.xlsx 和 monthly-report.docx。"
+          "在 Linux 桌面上可用 xdg-open 打开，或复制到 Windows 用 Word/WPS/Excel 打开。")
     return 0
 
 
