@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .errors import OutputError
 
@@ -19,12 +19,19 @@ TEMP_PREFIX = ".formkit-tmp-"
 
 
 @contextmanager
-def atomic_stream(path: Path) -> Iterator[IO[str]]:
-    """Write text to ``path`` incrementally, with the same temp-file-and-rename guarantee."""
+def _atomic(path: Path, *, text: bool) -> Iterator[IO[Any]]:
+    """Open a temp file beside ``path``; on success fsync it and rename it over ``path``.
+
+    A crash or kill leaves either the old file or the new one, never half of one; the
+    temp file carries a recognisable prefix so a later run can remove leftovers.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle: IO[Any] = (
+            os.fdopen(fd, "w", encoding="utf-8", newline="") if text else os.fdopen(fd, "wb")
+        )
+        with handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -34,23 +41,17 @@ def atomic_stream(path: Path) -> Iterator[IO[str]]:
         raise
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and a rename.
+@contextmanager
+def atomic_stream(path: Path) -> Iterator[IO[str]]:
+    """Write UTF-8 text to ``path`` incrementally, atomically (see :func:`atomic_write`)."""
+    with _atomic(path, text=True) as handle:
+        yield handle
 
-    A crash or kill leaves either the old file or the new one, never half of one; the
-    temp file carries a recognisable prefix so leftovers can be cleaned.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder and a rename."""
+    with _atomic(path, text=False) as handle:
+        handle.write(data)
 
 
 def safe_component(text: str, *, limit: int = 60) -> str:
