@@ -119,3 +119,8 @@ def test_runaway_and_hostile_templates_are_stopped(source: str, code: str, monke
         compiled.render({"student": {"name": "x"}})
     assert err.value.code == code, err.value
     assert "user.docx" in str(err.value)
+
+
+def test_carriage_returns_become_line_breaks() -> None:
+    compiled = CompiledTemplate(make_template("{{ name }}"))
+    assert "王\n小明" in docx_text(compiled.render({"name": "王\r小明"}))

@@ -95,7 +95,8 @@ def _finalize(value: object) -> object:
     if isinstance(value, date | Month):
         return format_date(value)
     if isinstance(value, str):
-        return _ILLEGAL_XML.sub("", value)
+        # A bare CR survives in XML but Word drops it; as a line break it stays visible.
+        return _ILLEGAL_XML.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
     return value
 
 
