@@ -8,40 +8,19 @@ plain ``zipfile`` and bounded streaming reads, against limits a caller can chang
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputFileError
+from .zip_guard import Limits, PackageProblem, check_members
+
+__all__ = ["Limits", "check_spreadsheet"]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"')
 _ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,7})"')
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Limits for untrusted spreadsheets. Environment variables override the defaults."""
-
-    max_file_bytes: int = 200 * 1024 * 1024
-    max_uncompressed_bytes: int = 1024 * 1024 * 1024
-    max_members: int = 2_000
-    max_ratio: int = 200
-    max_rows: int = 1_048_576
-    max_columns: int = 200
-    max_cells: int = 20_000_000
-
-    @classmethod
-    def from_env(cls) -> Limits:
-        def get(name: str, default: int) -> int:
-            raw = os.environ.get(f"FORMKIT_{name.upper()}")
-            return int(raw) if raw and raw.isdigit() else default
-
-        base = cls()
-        return cls(**{f: get(f, getattr(base, f)) for f in base.__dataclass_fields__})
 
 
 def _col_number(letters: bytes) -> int:
@@ -105,25 +84,14 @@ def _check_zip(path: Path, name: str, limits: Limits) -> None:
             f"{name} 已损坏（不是完整的 xlsx 压缩包），可能没有传完。请让对方重新发送。", path=name, code="file-corrupt"
         ) from None
     with archive:
-        infos = archive.infolist()
-        if len(infos) > limits.max_members:
-            raise InputFileError(f"{name} 内部文件过多（{len(infos)} 个），不像正常的表格，已拒绝。", path=name,
-                                 code="file-too-large")
-        total = sum(i.file_size for i in infos)
-        if total > limits.max_uncompressed_bytes:
-            raise InputFileError(
-                f"{name} 解压后过大（{total // 1048576} MB），可能是压缩炸弹，已拒绝。", path=name, code="file-too-large"
-            )
+        try:
+            infos = check_members(archive, limits)
+        except PackageProblem as exc:
+            raise InputFileError(f"{name} {exc.detail}，已拒绝。", path=name, code=exc.code) from None
         names = {i.filename for i in infos}
         if "xl/workbook.xml" not in names:
             raise InputFileError(f"{name} 不是 Excel 工作簿（缺少 xl/workbook.xml）。", path=name, code="file-type")
         for info in infos:
-            if info.compress_size and info.file_size > 10 * 1024 * 1024 and info.file_size / info.compress_size > limits.max_ratio:
-                raise InputFileError(
-                    f"{name} 中 {info.filename} 的压缩比异常（{info.file_size // info.compress_size}:1），可能是压缩炸弹，已拒绝。",
-                    path=name,
-                    code="file-too-large",
-                )
             if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
                 _check_sheet_extent(archive, info, name, limits)
             elif info.filename.endswith(".xml") or info.filename.endswith(".rels"):
