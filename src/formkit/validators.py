@@ -359,3 +359,41 @@ def age_on(birth: date | Month, when: date | Month) -> int:
     if isinstance(birth, date) and isinstance(when, date) and w.month == b.month and when.day < birth.day:
         years -= 1
     return years
+
+
+# Anything shaped like an ID number (18 chars, or a 15-digit old-style one), a 学籍号 (letter + 18),
+# or a mobile/landline number, wherever it appears in free text.
+_PII = re.compile(
+    r"(?<![0-9A-Za-z])(?:[GJLgjl]?\d{17}[\dXx]|\d{15}|1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?![0-9A-Za-z])"
+)
+
+
+def mask_sensitive(value: object) -> str:
+    """``value`` as text with every ID-, 学籍号- or phone-shaped run masked.
+
+    Masking by shape, not by column: a clerk who types an ID into the wrong column must not
+    see it echoed in full in messages, reports or outputs.
+    """
+    text = normalize_text(value) if value is not None else ""
+
+    def hide(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token[0] in "01" and len(token) <= 13:
+            return mask_phone(token)
+        return mask_id(token)
+
+    return _PII.sub(hide, text)
+
+
+_FORMULA_LEAD = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+
+
+def neutralise_formula(value: str) -> str:
+    """Prefix ``'`` to a value a spreadsheet would read as a formula (OWASP CSV-injection rule).
+
+    Covers ``= + - @``, tab and CR, and the full-width forms that NFKC turns into them.
+    """
+    stripped = value.lstrip(" \u3000\u00a0")
+    if stripped and stripped[0] in _FORMULA_LEAD:
+        return "'" + value
+    return value
