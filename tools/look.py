@@ -1,4 +1,9 @@
-"""`make look`: render every form and the ledger template to PNG in out/look/ for a visual check."""
+"""`make look`: render every form (the sample and the worst-case record) and the ledger to PNG.
+
+The PNGs land in out/look/ (``<form>.png`` pages for the sample, ``<form>.worst-<n>.png`` for the
+worst case in tests/data/worst/: longest names and addresses, six visits, a joint notice
+without a contact). Look at every page: A4, CJK glyphs, no leftover tags, nothing wrapped.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +18,25 @@ from formkit.pdf import convert_to_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "out" / "look"
+SOURCES = {"": ROOT / "samples", ".worst": ROOT / "tests" / "data" / "worst"}
 
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.glob("*.png"):
+        old.unlink()
     docs = []
-    for form in formkit.forms():
-        data = json.loads((ROOT / "samples" / f"{form.name}.json").read_text(encoding="utf-8"))
-        docs.append(formkit.render_to(OUT / f"{form.name}.docx", form.name, data))
+    for suffix, folder in SOURCES.items():
+        for form in formkit.forms():
+            data = json.loads((folder / f"{form.name}.json").read_text(encoding="utf-8"))
+            docs.append(formkit.render_to(OUT / f"{form.name}{suffix}.docx", form.name, data))
     ledger = OUT / "ledger-clean.xlsx"
     shutil.copyfile(ROOT / "samples" / "ledger-clean.xlsx", ledger)
+    # One LibreOffice start for every document: starting it costs more than converting a page.
     for pdf in convert_to_pdf([*docs, ledger], OUT):
         subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(pdf.with_suffix(""))], check=True)
-    print(f"PNG pages in {OUT}: look at every one (A4 fits, CJK glyphs, no leftover {{{{ }}}}).")
+    pages = sorted(p.name for p in OUT.glob("*.png"))
+    print(f"{len(pages)} PNG pages in {OUT}: look at every one (A4 fits, CJK glyphs, no leftover {{{{ }}}}).")
     return 0
 
 

@@ -24,9 +24,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .columns import LEDGER_COLUMNS, Column
 from .enums import load_enums
 from .fileio import atomic_write
+from .validators import format_date
 
 LEDGER_SHEET = "台账"
 HELP_SHEET = "填表说明"
+RESULT_HEADER_ROW = 3
+"""Header row of the 检查结果 sheet (a title and the check date stand above it)."""
 ENUM_SHEET = "枚举"
 TITLE_ROW, INFO_ROW, GROUP_ROW, HEADER_ROW = 1, 2, 3, 4
 FIRST_DATA_ROW = 5
@@ -168,7 +171,7 @@ def _write_help(ws: Worksheet) -> None:
     }
     for column in LEDGER_COLUMNS:
         note = "从下拉列表选择。" if column.enum_name else kinds.get(column.kind, "如实填写。")
-        if column.help:
+        if column.help and column.help not in note:
             note = f"{column.help}。{note}"
         ws.append([column.header, "必填" if column.required else "", note])
     ws.append([])
@@ -226,7 +229,7 @@ def new_ledger(
     for c, info in ((2, school), (9, county), (15, township)):
         if info:
             set_text(ws.cell(INFO_ROW, c), info)
-    set_text(ws.cell(INFO_ROW, 21), f"{(fill_date or date.today()):%Y-%m-%d}")
+    set_text(ws.cell(INFO_ROW, 21), format_date(fill_date or date.today()))
     if school:
         set_text(ws.cell(TITLE_ROW, 1), f"{school}控辍保学辍学生台账")
     for i, record in enumerate(records):
@@ -257,6 +260,7 @@ def annotate_workbook(
     target: Path,
     findings: Sequence[Any],
     sheet: str,
+    checked_on: date | None = None,
 ) -> Path:
     """Write a copy of ``source`` with findings marked: red/yellow fills, comments, a 检查结果 sheet.
 
@@ -289,9 +293,20 @@ def annotate_workbook(
     if name in wb.sheetnames:
         del wb[name]
     out = wb.create_sheet(name, 0)
+    # A title and the check date above the table: the printed list must say what it is and when.
+    out.merge_cells("A1:I1")
+    set_text(out["A1"], f"{Path(source).name} 检查结果")
+    out["A1"].font = Font(name="黑体", size=14, bold=True)
+    out["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    out.row_dimensions[1].height = 24
+    out.merge_cells("A2:I2")
+    errors = sum(1 for f in findings if f.severity == "error")
+    set_text(out["A2"], f"检查日期：{format_date(checked_on or date.today())}　　错误 {errors} 处，"
+                        f"提醒 {len(findings) - errors} 处")
     out.append(["文件", "工作表", "行", "列", "单元格", "代码", "级别", "说明", "值"])
-    for cell in out[1]:
+    for cell in out[RESULT_HEADER_ROW]:
         cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for finding in findings:
         out.append([None] * 9)
         r = out.max_row
@@ -304,11 +319,17 @@ def annotate_workbook(
             link = out.cell(r, 5)
             link.hyperlink = f"#'{sheet}'!{finding.cell}"
             link.font = Font(color="0563C1", underline="single")
-    for letter, width in zip("ABCDEFGHI", (20, 8, 5, 14, 7, 16, 5, 60, 20), strict=True):
+    # Landscape A4 at 100 % holds about 130 character widths: these add up to 128, so the
+    # sheet prints at full size and every column wraps instead of spilling into its neighbour.
+    for letter, width in zip("ABCDEFGHI", (22, 8, 5, 12, 7, 14, 5, 42, 13), strict=True):
         out.column_dimensions[letter].width = width
-    for row in out.iter_rows(min_row=2, min_col=8, max_col=8):
-        row[0].alignment = Alignment(wrap_text=True, vertical="top")
-    out.freeze_panes = "A2"
+    for row in out.iter_rows(min_row=RESULT_HEADER_ROW + 1):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    out.freeze_panes = f"A{RESULT_HEADER_ROW + 1}"
+    out.print_title_rows = f"{RESULT_HEADER_ROW}:{RESULT_HEADER_ROW}"
+    out.page_margins.left = out.page_margins.right = 0.5
+    out.print_options.horizontalCentered = True
     out.page_setup.orientation = "landscape"
     out.page_setup.paperSize = out.PAPERSIZE_A4
     out.page_setup.fitToWidth = 1
