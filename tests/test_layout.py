@@ -372,6 +372,7 @@ def test_ledger_help_has_no_repeated_sentences() -> None:
         note = row[2] or ""
         sentences = [s for s in str(note).split("。") if s]
         assert len(sentences) == len(set(sentences)), note
+        assert str(note).count("到月") <= 1 and str(note).count("文本格式") <= 1, note
 
 
 def test_new_ledger_header_date_is_chinese(tmp_path: Path) -> None:

@@ -457,8 +457,8 @@ def compel_notice() -> Document:
     contact_line(doc)
     issuer_block(doc)
     stub_receipt_page(doc, name, [
-        ["两次劝返", "{{ case.attempts[0].date|cn_date }}、{{ case.attempts[1].date|cn_date }}", "复学期限",
-         "{{ issuer.deadline|cn_date }}前"],
+        ["第一次劝返", "{{ case.attempts[0].date|cn_date }}", "第二次劝返", "{{ case.attempts[1].date|cn_date }}"],
+        ["辍学时间", "{{ case.dropout_date|cn_date }}", "复学期限", "{{ issuer.deadline|cn_date }}前"],
     ])
     return doc
 
@@ -607,7 +607,7 @@ def monthly_report() -> Document:
     para(doc, ["（{{ month }}）"], align="center", indent=False, line=GB_LINE)
     para(doc, ["填报单位：{{ area }}（盖章）　　报送日期：{{ report_date|cn_date|blank(6) }}"], size=14,
          align="plain", indent=False, line=GB_LINE)
-    para(doc, ["{{ area }}辍学生台账现共登记案例{{ totals.cases }}人，其中已劝返复学{{ totals.returned }}人"
+    para(doc, ["{{ area }}辍学生台账现共登记案例{{ totals.cases }}人：已劝返复学{{ totals.returned }}人"
                "（其中已消帐{{ totals.closed }}人），因休学、转学等其他去向{{ totals.other }}人，仍未返校{{ totals.out }}人；"
                "建档立卡贫困家庭学生{{ totals.poverty }}人。"], line=GB_LINE)
     para(doc, ["本月新增辍学（失学）{{ new }}人，本月劝返复学{{ returned_this_month }}人，"

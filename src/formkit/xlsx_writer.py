@@ -170,9 +170,11 @@ def _write_help(ws: Worksheet) -> None:
         "seq": "从1开始连续编号。",
     }
     for column in LEDGER_COLUMNS:
-        note = "从下拉列表选择。" if column.enum_name else kinds.get(column.kind, "如实填写。")
-        if column.help and column.help not in note:
-            note = f"{column.help}。{note}"
+        # A column's own help note only stands in where its kind has no fuller note: both
+        # together said the same thing twice ("可写到月…。日期，也可只写到月…").
+        note = "从下拉列表选择。" if column.enum_name else kinds.get(column.kind, "")
+        if not note:
+            note = f"{column.help}。" if column.help else "如实填写。"
         ws.append([column.header, "必填" if column.required else "", note])
     ws.append([])
     ws.append(["规则", "", "劝返状态为“已复学”或“已消帐”时，须填复学时间和安置方式；“已消帐”还须填消帐时间。"])
@@ -180,6 +182,12 @@ def _write_help(ws: Worksheet) -> None:
     ws.append(["规则", "", "延缓入学、休学、转学、出国(境)、死亡、信息错误等情况，须在备注中写明依据。"])
     for row in ws.iter_rows(min_row=2):
         row[2].alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[row[0].row].height = 14 * _wrapped_lines(row[2].value, 70) + 2
+    # Printed, the three columns stay on one page width instead of the notes going to page 2.
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def workbook_bytes(wb: Workbook) -> bytes:
@@ -323,9 +331,14 @@ def annotate_workbook(
     # sheet prints at full size and every column wraps instead of spilling into its neighbour.
     for letter, width in zip("ABCDEFGHI", (22, 8, 5, 12, 7, 14, 5, 42, 13), strict=True):
         out.column_dimensions[letter].width = width
+    widths = [out.column_dimensions[letter].width for letter in "ABCDEFGHI"]
     for row in out.iter_rows(min_row=RESULT_HEADER_ROW + 1):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+        # Spreadsheet programs keep the stored row height of a wrapped cell instead of growing
+        # the row, so the height is set from the longest wrapped text.
+        lines = max(_wrapped_lines(cell.value, width) for cell, width in zip(row, widths, strict=False))
+        out.row_dimensions[row[0].row].height = 14 * lines + 2
     out.freeze_panes = f"A{RESULT_HEADER_ROW + 1}"
     out.print_title_rows = f"{RESULT_HEADER_ROW}:{RESULT_HEADER_ROW}"
     out.page_margins.left = out.page_margins.right = 0.5
@@ -337,6 +350,14 @@ def annotate_workbook(
     out.sheet_properties.pageSetUpPr.fitToPage = True
     atomic_write(target, workbook_bytes(wb))
     return target
+
+
+def _wrapped_lines(value: object, width: float) -> int:
+    """Lines a value takes in a wrapped cell ``width`` characters wide (CJK counts double)."""
+    if value is None:
+        return 1
+    units = sum(2 if ord(ch) > 0x2E7F else 1 for ch in str(value))
+    return max(1, -(-units // max(1, int(width) - 1)))
 
 
 def write_summary(out: Path, figures: Any, unreadable: Sequence[tuple[str, str]] = ()) -> Path:
