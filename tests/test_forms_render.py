@@ -29,7 +29,7 @@ def expected_values(form: str, data: dict[str, Any]) -> list[str]:
     if form == "dropout-report":
         values += ["☑学习困难", "☐因贫", data["student"]["id_number"], "李梅"]
     if form == "home-visit":
-        values += [data["visits"][-1]["next_step"]]
+        values += [v[key] for v in data["visits"] for key in ("next_step", "situation", "met")]
     return values
 
 

@@ -230,7 +230,8 @@ def test_annotate_marks_copy_and_never_touches_input(tmp_path: Path) -> None:
     assert ws["I6"].fill.fgColor.rgb.endswith("FFC7CE") and "id-checksum" in ws["I6"].comment.text
     assert ws["AB8"].fill.fgColor.rgb.endswith("FFEB9C")
     results = wb["检查结果"]
-    assert (results.max_row == 1 + 14 and results["E2"].hyperlink.location is None) or results["E2"].hyperlink
+    assert results["A1"].value == "in.xlsx 检查结果" and str(results["A2"].value).startswith("检查日期：")
+    assert results["A3"].value == "文件" and results["E4"].hyperlink and results["H4"].alignment.wrap_text
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ from .validators import mask_id
 MANIFEST = "manifest.json"
 JOURNAL = ".formkit-journal.jsonl"
 ISSUER_KEYS = {"body", "title", "doc_number", "issue_date", "deadline", "contact", "contact_phone", "report_to",
-               "village"}
+               "village", "handler", "signer"}
 Progress = Callable[[int, int], None]
 
 

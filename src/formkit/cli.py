@@ -271,7 +271,7 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="汇总表（.xlsx）。")
 @click.option("--month", help="月报的月份，如 2024-04（默认：台账中最近的月份）。")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="同时生成 Word 月报（.docx 或 .pdf）。")
-@click.option("--area", help="月报的填报单位（乡镇或县），默认取第一份台账的乡镇/县。")
+@click.option("--area", help="月报的填报单位（乡镇或县）。默认由台账决定：同属一个乡镇取该乡镇，多个乡镇取所属的县；无法确定时须指定。")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
 @handle_errors
 def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None, report_path: Path | None,
@@ -282,13 +282,13 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
 
     if output.exists() and not force:
         raise OutputError(f"文件已存在：{output}。确认要覆盖请加 --force。")
-    figures = summary(list(paths), output, month)
+    figures = summary(list(paths), output, month, report_area=area, for_report=report_path is not None)
     totals = figures.totals()
     if report_path is not None:
         from .render import render_document
         from .summaries import report_record
 
-        record = report_record(figures, area or figures.area or "本乡镇")
+        record = report_record(figures, figures.area)
         render_document("monthly-report", record, report_path, force=force)
         click.echo(f"已生成月报：{report_path}")
     for path, count in figures.files_with_errors:

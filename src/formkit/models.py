@@ -253,6 +253,8 @@ class Issuer(FormkitModel):
     contact_phone: Phone | None = label("联系电话", "contact_phone", default=None)
     report_to: Text | None = label("报到学校", "report_to", default=None)
     village: Text | None = label("村(居)委会", "village", default=None)
+    handler: Text | None = label("经办人", "handler", default=None)
+    signer: Text | None = label("签发人", "signer", default=None)
 
 
 class CaseRecord(FormkitModel):

@@ -48,6 +48,8 @@ class Case:
     returned: bool
     closed: bool
     other: bool
+    township: str = ""
+    county: str = ""
 
     @property
     def out(self) -> bool:
@@ -64,7 +66,28 @@ class Summary:
     skipped: list[str] = field(default_factory=list)
     """Files without a 劝返状态 column (rosters), left out of the figures."""
     area: str = ""
-    """The township (or county) the ledgers declare, for the monthly report."""
+    """The township (or county) the ledgers declare, for the monthly report (see :meth:`report_area`)."""
+
+    def report_area(self, override: str | None = None) -> str:
+        """The 填报单位 of the monthly report: ``override``, else the one township the cases
+        belong to, else their one county. Cases from several townships of no single county
+        cannot be labelled with any one of them: ``UsageError`` asks for ``--area``."""
+        if override:
+            return override
+        townships = sorted({c.township for c in self.cases if c.township})
+        counties = sorted({c.county for c in self.cases if c.county})
+        if len(townships) == 1:
+            return townships[0]
+        if len(counties) == 1:
+            return counties[0]
+        if townships or counties:
+            found = "、".join(townships or counties)
+            raise UsageError(
+                f"台账涉及多个乡镇或县（{found}），无法确定月报的填报单位。请用 --area 指定，如 --area 青山县。",
+                code="area-ambiguous",
+            )
+        raise UsageError("台账中没有填写乡镇(街道)或县(市、区)，无法确定月报的填报单位。请用 --area 指定，如 --area 石门镇。",
+                         code="area-missing")
 
     def by(self, attr: str) -> list[tuple[str, dict[str, int]]]:
         groups: dict[str, Counter[str]] = {}
@@ -143,7 +166,8 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
         if "status" not in table.columns:
             summary.skipped.append(table.path)  # a roster, not a ledger: it tracks no case
             continue
-        summary.area = summary.area or table.declared.get("township") or table.declared.get("county", "")
+        declared_township = table.declared.get("township", "")
+        declared_county = table.declared.get("county", "")
         for number, values in table.rows:
             name = _get(table, values, "name")
             if not name:
@@ -162,7 +186,13 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
                 _get(table, values, "return_date", v.parse_date), _get(table, values, "responsible") or "",
                 _get(table, values, "responsible_phone") or "",
                 status in status_enum.returned, status == "已消帐", status in status_enum.needs_note,
+                township=_get(table, values, "township") or declared_township,
+                county=_get(table, values, "county") or declared_county,
             ))
+    try:
+        summary.area = summary.report_area()
+    except UsageError:
+        summary.area = ""  # several townships: only the monthly report needs one name, and asks then
     if summary.month is None:
         dates = [c.dropout for c in summary.cases if c.dropout] + [c.returned_on for c in summary.cases if c.returned_on]
         if dates:
@@ -183,12 +213,18 @@ def _month(text: str | None) -> tuple[int, int] | None:
 
 
 def summary(paths: Iterable[Path | str] | Path | str, out: Path | str, month: str | None = None,
-            *, as_of: date | None = None) -> Summary:
-    """Check ``paths`` and write the summary workbook to ``out``; returns the figures."""
+            *, as_of: date | None = None, report_area: str | None = None, for_report: bool = False) -> Summary:
+    """Check ``paths`` and write the summary workbook to ``out``; returns the figures.
+
+    With ``for_report`` the monthly report's 填报单位 is settled (``report_area`` or the data)
+    before anything is written, so an ambiguous area fails without leaving a half-done output.
+    """
     from .xlsx_writer import write_summary
 
     report = check_ledger(paths, as_of)
     figures = collect(report, month)
+    if for_report:
+        figures.area = figures.report_area(report_area)
     write_summary(Path(out), figures, unreadable=[(f.path, f.error) for f in report.files if f.error])
     return figures
 

@@ -24,9 +24,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .columns import LEDGER_COLUMNS, Column
 from .enums import load_enums
 from .fileio import atomic_write
+from .validators import format_date
 
 LEDGER_SHEET = "台账"
 HELP_SHEET = "填表说明"
+RESULT_HEADER_ROW = 3
+"""Header row of the 检查结果 sheet (a title and the check date stand above it)."""
 ENUM_SHEET = "枚举"
 TITLE_ROW, INFO_ROW, GROUP_ROW, HEADER_ROW = 1, 2, 3, 4
 FIRST_DATA_ROW = 5
@@ -167,9 +170,11 @@ def _write_help(ws: Worksheet) -> None:
         "seq": "从1开始连续编号。",
     }
     for column in LEDGER_COLUMNS:
-        note = "从下拉列表选择。" if column.enum_name else kinds.get(column.kind, "如实填写。")
-        if column.help:
-            note = f"{column.help}。{note}"
+        # A column's own help note only stands in where its kind has no fuller note: both
+        # together said the same thing twice ("可写到月…。日期，也可只写到月…").
+        note = "从下拉列表选择。" if column.enum_name else kinds.get(column.kind, "")
+        if not note:
+            note = f"{column.help}。" if column.help else "如实填写。"
         ws.append([column.header, "必填" if column.required else "", note])
     ws.append([])
     ws.append(["规则", "", "劝返状态为“已复学”或“已消帐”时，须填复学时间和安置方式；“已消帐”还须填消帐时间。"])
@@ -177,6 +182,12 @@ def _write_help(ws: Worksheet) -> None:
     ws.append(["规则", "", "延缓入学、休学、转学、出国(境)、死亡、信息错误等情况，须在备注中写明依据。"])
     for row in ws.iter_rows(min_row=2):
         row[2].alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[row[0].row].height = 14 * _wrapped_lines(row[2].value, 70) + 2
+    # Printed, the three columns stay on one page width instead of the notes going to page 2.
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def workbook_bytes(wb: Workbook) -> bytes:
@@ -226,7 +237,7 @@ def new_ledger(
     for c, info in ((2, school), (9, county), (15, township)):
         if info:
             set_text(ws.cell(INFO_ROW, c), info)
-    set_text(ws.cell(INFO_ROW, 21), f"{(fill_date or date.today()):%Y-%m-%d}")
+    set_text(ws.cell(INFO_ROW, 21), format_date(fill_date or date.today()))
     if school:
         set_text(ws.cell(TITLE_ROW, 1), f"{school}控辍保学辍学生台账")
     for i, record in enumerate(records):
@@ -257,6 +268,7 @@ def annotate_workbook(
     target: Path,
     findings: Sequence[Any],
     sheet: str,
+    checked_on: date | None = None,
 ) -> Path:
     """Write a copy of ``source`` with findings marked: red/yellow fills, comments, a 检查结果 sheet.
 
@@ -289,9 +301,20 @@ def annotate_workbook(
     if name in wb.sheetnames:
         del wb[name]
     out = wb.create_sheet(name, 0)
+    # A title and the check date above the table: the printed list must say what it is and when.
+    out.merge_cells("A1:I1")
+    set_text(out["A1"], f"{Path(source).name} 检查结果")
+    out["A1"].font = Font(name="黑体", size=14, bold=True)
+    out["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    out.row_dimensions[1].height = 24
+    out.merge_cells("A2:I2")
+    errors = sum(1 for f in findings if f.severity == "error")
+    set_text(out["A2"], f"检查日期：{format_date(checked_on or date.today())}　　错误 {errors} 处，"
+                        f"提醒 {len(findings) - errors} 处")
     out.append(["文件", "工作表", "行", "列", "单元格", "代码", "级别", "说明", "值"])
-    for cell in out[1]:
+    for cell in out[RESULT_HEADER_ROW]:
         cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for finding in findings:
         out.append([None] * 9)
         r = out.max_row
@@ -304,11 +327,22 @@ def annotate_workbook(
             link = out.cell(r, 5)
             link.hyperlink = f"#'{sheet}'!{finding.cell}"
             link.font = Font(color="0563C1", underline="single")
-    for letter, width in zip("ABCDEFGHI", (20, 8, 5, 14, 7, 16, 5, 60, 20), strict=True):
+    # Landscape A4 at 100 % holds about 130 character widths: these add up to 128, so the
+    # sheet prints at full size and every column wraps instead of spilling into its neighbour.
+    for letter, width in zip("ABCDEFGHI", (22, 8, 5, 12, 7, 14, 5, 42, 13), strict=True):
         out.column_dimensions[letter].width = width
-    for row in out.iter_rows(min_row=2, min_col=8, max_col=8):
-        row[0].alignment = Alignment(wrap_text=True, vertical="top")
-    out.freeze_panes = "A2"
+    widths = [out.column_dimensions[letter].width for letter in "ABCDEFGHI"]
+    for row in out.iter_rows(min_row=RESULT_HEADER_ROW + 1):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        # Spreadsheet programs keep the stored row height of a wrapped cell instead of growing
+        # the row, so the height is set from the longest wrapped text.
+        lines = max(_wrapped_lines(cell.value, width) for cell, width in zip(row, widths, strict=False))
+        out.row_dimensions[row[0].row].height = 14 * lines + 2
+    out.freeze_panes = f"A{RESULT_HEADER_ROW + 1}"
+    out.print_title_rows = f"{RESULT_HEADER_ROW}:{RESULT_HEADER_ROW}"
+    out.page_margins.left = out.page_margins.right = 0.5
+    out.print_options.horizontalCentered = True
     out.page_setup.orientation = "landscape"
     out.page_setup.paperSize = out.PAPERSIZE_A4
     out.page_setup.fitToWidth = 1
@@ -316,6 +350,14 @@ def annotate_workbook(
     out.sheet_properties.pageSetUpPr.fitToPage = True
     atomic_write(target, workbook_bytes(wb))
     return target
+
+
+def _wrapped_lines(value: object, width: float) -> int:
+    """Lines a value takes in a wrapped cell ``width`` characters wide (CJK counts double)."""
+    if value is None:
+        return 1
+    units = sum(2 if ord(ch) > 0x2E7F else 1 for ch in str(value))
+    return max(1, -(-units // max(1, int(width) - 1)))
 
 
 def write_summary(out: Path, figures: Any, unreadable: Sequence[tuple[str, str]] = ()) -> Path:
