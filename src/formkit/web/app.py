@@ -189,24 +189,24 @@ class Desk:
         routes = [
             Route("/", self.home),
             Route("/generate", self.generate_page),
-            Route("/generate", self.generate_roster, methods=["POST"]),
+            Route("/generate", self.posted(self.generate_roster), methods=["POST"]),
             Route("/generate/one", self.one_page),
-            Route("/generate/one", self.one_post, methods=["POST"]),
+            Route("/generate/one", self.posted(self.one_post), methods=["POST"]),
             Route("/jobs/{job}", self.job_page),
             Route("/jobs/{job}/status", self.job_status),
             Route("/jobs/{job}/download", self.job_download),
             Route("/ledgers", self.ledgers_page),
-            Route("/ledgers", self.ledgers_upload, methods=["POST"]),
-            Route("/ledgers/clear", self.ledgers_clear, methods=["POST"]),
-            Route("/ledgers/annotated", self.ledgers_annotated, methods=["POST"]),
+            Route("/ledgers", self.posted(self.ledgers_upload), methods=["POST"]),
+            Route("/ledgers/clear", self.posted(self.ledgers_clear), methods=["POST"]),
+            Route("/ledgers/annotated", self.posted(self.ledgers_annotated), methods=["POST"]),
             Route("/due", self.due_page),
-            Route("/due", self.due_generate, methods=["POST"]),
+            Route("/due", self.posted(self.due_generate), methods=["POST"]),
             Route("/summary", self.summary_page),
-            Route("/summary/workbook", self.summary_workbook, methods=["POST"]),
-            Route("/summary/report", self.summary_report, methods=["POST"]),
+            Route("/summary/workbook", self.posted(self.summary_workbook), methods=["POST"]),
+            Route("/summary/report", self.posted(self.summary_report), methods=["POST"]),
             Route("/templates", self.templates_page),
-            Route("/templates", self.templates_upload, methods=["POST"]),
-            Route("/templates/remove", self.templates_remove, methods=["POST"]),
+            Route("/templates", self.posted(self.templates_upload), methods=["POST"]),
+            Route("/templates/remove", self.posted(self.templates_remove), methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ]
         inner = Starlette(routes=routes, exception_handlers={HTTPException: self.http_error})  # type: ignore[dict-item]
@@ -214,10 +214,24 @@ class Desk:
 
     # --- plumbing ---------------------------------------------------------------------
 
-    def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    @staticmethod
+    def posted(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """Close the uploaded files' spool files once the handler is done with them."""
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            finally:
+                form = getattr(request.state, "form", None)
+                if form is not None:
+                    await form.close()
+
+        return run
+
+    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         session = _session(request)
-        context.setdefault("nav", name.removesuffix(".html"))
-        html = self.env.get_template(name).render(csrf=session.csrf, session=session, **context)
+        context.setdefault("nav", template.removesuffix(".html"))
+        html = self.env.get_template(template).render(csrf=session.csrf, session=session, **context)
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
     async def http_error(self, request: Request, exc: HTTPException) -> Response:
@@ -229,6 +243,7 @@ class Desk:
         """The posted form, after the CSRF token check (every POST goes through here)."""
         try:
             data = await request.form(max_files=self.limits.max_files + 2, max_fields=2000)
+            request.state.form = data
         except HTTPException:
             raise
         except Exception as exc:  # multipart parser: too many files or a malformed body
@@ -335,8 +350,12 @@ class Desk:
             self.remember(response, context["issuer"])
             return response
         except FormkitError as exc:
+            typed = "issuer" in context
             context.setdefault("issuer", self.issuer(request))
-            return self.page(request, "generate.html", 200, error=str(exc), **context)
+            response = self.page(request, "generate.html", 200, error=str(exc), **context)
+            if typed:
+                self.remember(response, context["issuer"])
+            return response
 
         def work(job: Job) -> None:
             job.phase = "正在生成文书"
@@ -622,7 +641,7 @@ class Desk:
         if report.valid:
             session.templates[report.form] = path
             used = True
-        return await self.templates_page(request, report=report, used=used, name=path.name,
+        return await self.templates_page(request, report=report, used=used, file_name=path.name,
                                          form_title=get_form(report.form).title)
 
     async def templates_remove(self, request: Request) -> Response:
