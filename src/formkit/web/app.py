@@ -13,6 +13,7 @@ import binascii
 import hmac
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -231,6 +232,9 @@ class Desk:
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         session = _session(request)
         context.setdefault("nav", template.removesuffix(".html"))
+        for key in ("error", "message"):
+            if isinstance(context.get(key), str):
+                context[key] = self.clean(session, context[key])
         html = self.env.get_template(template).render(csrf=session.csrf, session=session, **context)
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -292,6 +296,12 @@ class Desk:
         result: LedgerReport = cached[1]
         return result
 
+    @staticmethod
+    def clean(session: Session, text: str) -> str:
+        """Library messages name files by path; the clerk sees the name they uploaded, not our temp folder."""
+        return re.sub(re.escape(str(session.root)) + r"[^\s：，。；“”（）]*",
+                      lambda m: Path(m.group(0)).name, text)
+
     def shown(self, session: Session, path: str) -> str:
         """A ledger's name as the clerk uploaded it, never the server's temp path."""
         try:
@@ -341,12 +351,13 @@ class Desk:
             options = {"pdf": data.get("pdf") == "1", "merge": data.get("merge") == "1"}
             template = session.templates.get(spec.name)
             # The dry run validates every row (and reads the register) before anything is written.
-            batch(spec.name, roster, session.folder("dry"), settings=settings, dry_run=True, skip_invalid=skip,
-                  register=self.register, template=template)
+            planned = batch(spec.name, roster, session.folder("dry"), settings=settings, dry_run=True,
+                            skip_invalid=skip, register=self.register, template=template)
         except InvalidRosterError as exc:
             rows = [(row, p) for row, problems in exc.rows for p in problems]
-            response = self.page(request, "generate.html", 200, invalid=rows, roster_name=roster.name,
-                                 message=exc.message, **context)
+            message = (f"{roster.name}：{len(exc.rows)} 行数据有问题，还没有生成任何文书。"
+                       "请在名单里改正后重新上传，或勾选“跳过有错误的行”。")
+            response = self.page(request, "generate.html", 200, invalid=rows, message=message, **context)
             self.remember(response, context["issuer"])
             return response
         except FormkitError as exc:
@@ -363,7 +374,7 @@ class Desk:
                                      register=self.register, template=template, jobs=1,
                                      progress=_progress(job, options["pdf"]), **options))
 
-        job = session.start_job(f"{spec.title}（{roster.name}）", work)
+        job = session.start_job(f"{spec.title}（{roster.name}）", work, total=sum(1 for i in planned.items if i.file))
         job.zip_name = f"{spec.title}_{date.today().isoformat()}.zip"
         redirect = RedirectResponse(f"/jobs/{job.id}", status_code=303)
         self.remember(redirect, context["issuer"])
@@ -388,7 +399,7 @@ class Desk:
         try:
             validate_record(spec, record)
         except RecordError as exc:
-            placed, loose = fl.problems_by_field(exc.problems, paths)
+            placed, loose = fl.problems_by_field(exc.problems, group)
             return self.page(request, "one.html", 200, spec=spec, forms=forms(), group=group, values=values,
                              placed=placed, loose=loose, number_prefix=prefix, nav="generate")
         settings = {"issuer.number_prefix": prefix} if prefix else {}
@@ -420,7 +431,7 @@ class Desk:
         job = self.job(request)
         results: list[BatchResult] = job.results
         return self.page(request, "job.html", job=job, results=results, nav="generate",
-                         status_names=STATUS_NAMES)
+                         status_names=STATUS_NAMES, error=job.error)
 
     async def job_status(self, request: Request) -> Response:
         return JSONResponse(self.job(request).to_dict(), headers={"Cache-Control": "no-store"})
@@ -729,6 +740,30 @@ def free_port(host: str, start: int) -> int:
                 continue
             return port
     raise UsageError(f"端口 {start}–{start + 49} 都被占用了。请用 --port 指定其他端口。")
+
+
+def start_in_thread(desk: Desk, port: int, host: str = "127.0.0.1") -> Callable[[], None]:
+    """Serve ``desk`` from a background thread (browser tests, ``make look``); returns a stop function."""
+    import time
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(desk.app, host=host, port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="formkit-web", daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    else:
+        raise RuntimeError(f"web server did not start on port {port}")
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+        desk.store.close()
+
+    return stop
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, open_browser: bool = False,

@@ -141,13 +141,22 @@ def _lists(node: Any) -> Any:
     return {k: _lists(v) for k, v in node.items()}
 
 
-def problems_by_field(problems: list[Problem], fields: set[str]) -> tuple[dict[str, list[Problem]], list[Problem]]:
-    """Attach each problem to the input it concerns; the rest (record-level rules) go on top."""
+def problems_by_field(problems: list[Problem], group: Group) -> tuple[dict[str, list[Problem]], list[Problem]]:
+    """Attach each problem to the input it concerns; the rest (record-level rules) go on top.
+
+    A whole sub-record left empty (``school`` missing) is shown at its first required input.
+    """
+    leaves = leaf_fields(group)
+    paths = {f.path for f in leaves}
     placed: dict[str, list[Problem]] = {}
     loose: list[Problem] = []
     for problem in problems:
         path = problem.path
-        while path and path not in fields:
+        if path and path not in paths:
+            inside = [f for f in leaves if f.path.startswith(path + ".")]
+            target = next((f for f in inside if f.required), inside[0] if inside else None)
+            path = target.path if target else path
+        while path and path not in paths:
             path = path.rpartition(".")[0]
         if path:
             placed.setdefault(path, []).append(problem)
@@ -156,8 +165,12 @@ def problems_by_field(problems: list[Problem], fields: set[str]) -> tuple[dict[s
     return placed, loose
 
 
-def leaf_paths(group: Group) -> set[str]:
-    out = {f.path for f in group.fields}
+def leaf_fields(group: Group) -> list[Field]:
+    out = list(group.fields)
     for sub in group.groups:
-        out |= leaf_paths(sub)
+        out += leaf_fields(sub)
     return out
+
+
+def leaf_paths(group: Group) -> set[str]:
+    return {f.path for f in leaf_fields(group)}

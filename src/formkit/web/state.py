@@ -72,10 +72,10 @@ class Session:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def start_job(self, title: str, work: Callable[[Job], None]) -> Job:
+    def start_job(self, title: str, work: Callable[[Job], None], total: int = 0) -> Job:
         """Run ``work`` in a daemon thread; its exceptions become the job's Chinese error text."""
         job_id = secrets.token_urlsafe(8)
-        job = Job(job_id, title, self.folder(f"jobs/{job_id}"))
+        job = Job(job_id, title, self.folder(f"jobs/{job_id}"), total=total)
         self.jobs[job_id] = job
 
         def run() -> None:

@@ -10,7 +10,7 @@
       .then(function (s) {
         document.getElementById("bar").value = s.percent;
         document.getElementById("phase").textContent = s.phase;
-        document.getElementById("count").textContent = s.done + " / " + (s.total || "?");
+        document.getElementById("count").textContent = s.done + " / " + (s.total || "…");
         if (s.finished) { window.location.reload(); } else { setTimeout(poll, 700); }
       })
       .catch(function () { setTimeout(poll, 2000); });
