@@ -82,6 +82,12 @@ def docx_text(data: bytes) -> str:
     return "\n".join(parts)
 
 
+@pytest.fixture(autouse=True)
+def _shipped_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `formkit --templates-dir` run in-process by other tests leaves FORMKIT_TEMPLATES set.
+    monkeypatch.delenv("FORMKIT_TEMPLATES", raising=False)
+
+
 @pytest.fixture
 def clerk(tmp_path: Path) -> Clerk:
     return Clerk(tmp_path)

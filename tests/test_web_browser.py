@@ -23,6 +23,12 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (.ci/run installs it)")
 
 
+@pytest.fixture(autouse=True)
+def _shipped_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `formkit --templates-dir` run in-process by other tests leaves FORMKIT_TEMPLATES set.
+    monkeypatch.delenv("FORMKIT_TEMPLATES", raising=False)
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[str]:
     port = free_port("127.0.0.1", 18765)
