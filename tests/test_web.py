@@ -357,6 +357,23 @@ def test_non_loopback_host_needs_a_password() -> None:
     assert result.exit_code == 2 and "--password" in result.output
 
 
+def test_serve_on_the_network_warns_and_desk_opens_the_browser(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import uvicorn
+
+    from formkit.web import app as web
+
+    ran: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.append(kw))
+    serve("0.0.0.0", 8765, password="口令")
+    assert ran[-1]["host"] == "0.0.0.0"
+    assert "个人信息会经网络传输" in capsys.readouterr().err
+    opened: list[dict[str, Any]] = []
+    monkeypatch.setattr(web, "serve", lambda host, port, **kw: opened.append({"host": host, "port": port, **kw}))
+    web.desk()
+    assert opened == [{"host": "127.0.0.1", "port": opened[0]["port"], "open_browser": True}]
+
+
 def test_content_disposition_carries_chinese_names_safely() -> None:
     header = content_disposition("../石门镇/汇总 表.xlsx")
     fallback, star = header.split("; filename*=UTF-8''")

@@ -39,13 +39,14 @@ def site(tmp_path: Path) -> Iterator[str]:
         stop()
 
 
-@pytest.fixture
-def page(tmp_path: Path) -> Iterator[object]:
+@pytest.fixture(params=[True, False], ids=["with-js", "without-js"])
+def page(request: pytest.FixtureRequest) -> Iterator[object]:
+    """Every flow runs twice: the pages must work with JavaScript switched off, too."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(accept_downloads=True, locale="zh-CN")
+        context = browser.new_context(accept_downloads=True, locale="zh-CN", java_script_enabled=request.param)
         try:
             yield context.new_page()
         finally:

@@ -29,6 +29,7 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -351,8 +352,9 @@ class Desk:
             options = {"pdf": data.get("pdf") == "1", "merge": data.get("merge") == "1"}
             template = session.templates.get(spec.name)
             # The dry run validates every row (and reads the register) before anything is written.
-            planned = batch(spec.name, roster, session.folder("dry"), settings=settings, dry_run=True,
-                            skip_invalid=skip, register=self.register, template=template)
+            planned = await run_in_threadpool(
+                lambda: batch(spec.name, roster, session.folder("dry"), settings=settings, dry_run=True,
+                              skip_invalid=skip, register=self.register, template=template))
         except InvalidRosterError as exc:
             rows = [(row, p) for row, problems in exc.rows for p in problems]
             message = (f"{roster.name}：{len(exc.rows)} 行数据有问题，还没有生成任何文书。"
@@ -464,7 +466,7 @@ class Desk:
         if not session.ledgers:
             return self.page(request, "ledgers.html", report=None, error=error)
         when = self.as_of(request)
-        report = self.report(session, when)
+        report = await run_in_threadpool(self.report, session, when)
         schools = _schools(report)
         q = request.query_params
         chosen = {k: q.get(k, "") for k in ("school", "severity", "code", "file")}
@@ -527,9 +529,9 @@ class Desk:
         session = _session(request)
         if not session.ledgers:
             raise HTTPException(409, "还没有上传台账。")
-        report = self.report(session, self.as_of(request))
+        report = await run_in_threadpool(self.report, session, self.as_of(request))
         folder = session.root / "annotated" / secrets.token_hex(4)
-        written = annotate(report, folder)
+        written = await run_in_threadpool(annotate, report, folder)
         if not written:
             raise HTTPException(409, "没有可以标注的台账（文件都无法读取）。")
         archive = zip_folder(folder, folder.with_suffix(".zip"))
@@ -542,7 +544,7 @@ class Desk:
     async def due_page(self, request: Request) -> Response:
         session = _session(request)
         when = self.as_of(request)
-        items = due(self.report(session, when), when) if session.ledgers else []
+        items = due(await run_in_threadpool(self.report, session, when), when) if session.ledgers else []
         rows = [{**i.to_dict(), "file": self.shown(session, i.file)} for i in items]
         return self.page(request, "due.html", items=rows, as_of=when, issuer=self.issuer(request),
                          issuer_fields=ISSUER_FIELDS, generatable=sum(1 for i in items if i.form))
@@ -553,7 +555,7 @@ class Desk:
         if not session.ledgers:
             raise HTTPException(409, "还没有上传台账。请先在“检查台账”页上传。")
         when = self.as_of(request)
-        items = due(self.report(session, when), when)
+        items = due(await run_in_threadpool(self.report, session, when), when)
         settings, remembered = self._settings(data, {})
         pdf = data.get("pdf") == "1"
         templates = dict(session.templates)
@@ -593,7 +595,7 @@ class Desk:
         if not session.ledgers:
             return self.page(request, "summary.html", figures=None, month=month)
         try:
-            figures, _ = self.figures(session, month)
+            figures, _ = await run_in_threadpool(self.figures, session, month)
         except FormkitError as exc:
             return self.page(request, "summary.html", figures=None, month=month, error=str(exc))
         charts = [stacked_bars(title, rows) for title, rows in
@@ -610,7 +612,7 @@ class Desk:
         session = _session(request)
         if not session.ledgers:
             raise HTTPException(409, "还没有上传台账。")
-        _, path = self.figures(session, str(data.get("month", "")))
+        _, path = await run_in_threadpool(self.figures, session, str(data.get("month", "")))
         return FileResponse(path, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             headers={"Content-Disposition": content_disposition(f"控辍保学汇总_{date.today().isoformat()}.xlsx")})
 
@@ -619,7 +621,7 @@ class Desk:
         session = _session(request)
         if not session.ledgers:
             raise HTTPException(409, "还没有上传台账。")
-        figures, _ = self.figures(session, str(data.get("month", "")))
+        figures, _ = await run_in_threadpool(self.figures, session, str(data.get("month", "")))
         area = str(data.get("area", "")).strip() or figures.area or "本乡镇"
         record = monthly_record(figures, area)
         template = session.templates.get("monthly-report")
@@ -645,7 +647,7 @@ class Desk:
             if form_name:
                 get_form(form_name)
             path = (await self.save_uploads([upload], session.folder("templates"), (".docx",)))[0]
-            report = check_template(path, form_name)
+            report = await run_in_threadpool(check_template, path, form_name)
         except FormkitError as exc:
             return await self.templates_page(request, error=str(exc))
         used = False

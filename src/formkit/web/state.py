@@ -61,7 +61,6 @@ class Session:
     templates: dict[str, Path] = field(default_factory=dict)
     jobs: dict[str, Job] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def busy(self) -> bool:
