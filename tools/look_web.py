@@ -59,6 +59,7 @@ def main() -> int:
             if shutil.which("soffice"):
                 page.check("input[name=pdf]")
             page.get_by_role("button", name="检查名单并生成").click()
+            page.wait_for_timeout(1500)  # let the bar move before the picture
             shot("job-progress")
             page.get_by_role("link", name="下载全部结果").wait_for(timeout=180_000)
             shot("job-done")

@@ -214,6 +214,16 @@ class Desk:
         inner = Starlette(routes=routes, exception_handlers={HTTPException: self.http_error})  # type: ignore[dict-item]
         self.app = _Guard(inner, self.store, self.limits, password)
 
+    def start_sweeper(self, every_seconds: float = 60) -> None:
+        """Delete idle sessions even when nobody makes a request (a desk left running overnight)."""
+
+        def loop() -> None:
+            while True:
+                threading.Event().wait(every_seconds)
+                self.store.sweep()
+
+        threading.Thread(target=loop, name="formkit-sweeper", daemon=True).start()
+
     # --- plumbing ---------------------------------------------------------------------
 
     @staticmethod
@@ -688,6 +698,8 @@ def _form_or_404(name: str) -> Any:
 
 
 def _progress(job: Job, pdf: bool) -> Callable[[int, int], None]:
+    job.share = 0.6 if pdf else 1.0
+
     def update(done: int, total: int) -> None:
         job.done, job.total = done, total
         if done >= total:
@@ -781,6 +793,7 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, open_browser: bo
     desk = Desk(password=password if host not in LOOPBACK else password or None, idle_minutes=idle_minutes)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown if ':' not in shown else f'[{shown}]'}:{port}/"
+    desk.start_sweeper()
     print(f"formkit 网页已启动：{url}  （按 Ctrl+C 结束；数据只在本机处理）", file=sys.stderr)
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()

@@ -42,9 +42,11 @@ class Job:
     results: list[Any] = field(default_factory=list)
     downloaded: bool = False
     zip_name: str = ""
+    share: float = 1.0
+    """Part of the bar the rendering fills; PDF conversion (no per-file progress) fills the rest."""
 
     def to_dict(self) -> dict[str, Any]:
-        percent = 100 if self.finished else (int(self.done * 100 / self.total) if self.total else 0)
+        percent = 100 if self.finished else (int(self.done * 100 * self.share / self.total) if self.total else 0)
         return {"done": self.done, "total": self.total, "phase": self.phase, "finished": self.finished,
                 "error": self.error, "percent": percent}
 
