@@ -37,6 +37,7 @@ docs: $(STAMP)
 
 look: $(STAMP)
 	$(BIN)/python tools/look.py
+	$(BIN)/python tools/look_web.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_batch.py

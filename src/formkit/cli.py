@@ -317,6 +317,22 @@ def template_check_cmd(path: Path, form_name: str | None, as_json: bool) -> None
     sys.exit(EXIT_OK if report.valid else EXIT_FINDINGS)
 
 
+@cli.command("serve")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="端口。")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="监听地址。默认只有本机能打开；填其他地址时必须同时设置 --password。")
+@click.option("--password", help="访问密码（浏览器会弹出登录框，用户名随意）。--host 不是本机时必填。")
+@click.option("--open", "open_browser", is_flag=True, help="启动后自动用浏览器打开页面。")
+@click.option("--idle-minutes", type=click.IntRange(1, 24 * 60), default=60, show_default=True,
+              help="多少分钟无操作后删除该浏览器上传和生成的临时文件。")
+@handle_errors
+def serve_cmd(port: int, host: str, password: str | None, open_browser: bool, idle_minutes: int) -> None:
+    """在浏览器里操作：启动本机网页（生成文书、检查台账、待办、汇总、模板），按 Ctrl+C 结束。"""
+    from .web.app import serve
+
+    serve(host, port, open_browser=open_browser, password=password, idle_minutes=idle_minutes)
+
+
 def _as_of(text: str | None) -> Any:
     if text is None:
         return None
