@@ -244,7 +244,6 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
 
     from .batch_runner import find_config, format_batch, load_settings
     from .due_items import due, due_json, format_due, generate_due
-
     from .register import default_register_path
 
     when = _as_of(as_of) or date.today()
