@@ -27,6 +27,12 @@ RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(
 SETTINGS = {"issuer.body": "龙井乡人民政府", "issuer.issue_date": "2024-05-02", "issuer.number_prefix": "龙乡教复"}
 
 
+@pytest.fixture(autouse=True)
+def shipped_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `formkit --templates-dir` (tested elsewhere in the same process) leaves a county override in the environment.
+    monkeypatch.delenv("FORMKIT_TEMPLATES", raising=False)
+
+
 def record(**case: Any) -> dict[str, Any]:
     data = copy.deepcopy(RECORDS[6])  # 龙飞, 龙井乡中学, 辍学 2024-03-11, attempts 3-19 and 3-27, notice 3-30
     data["case"].update(case)
