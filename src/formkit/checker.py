@@ -173,7 +173,10 @@ class _RowChecker:
         self.enums = enums
         self.out = out
         self.problems: list[RuleProblem] = []
-        self.facts = CaseFacts()
+        self.statuses = enums["status"]
+        self.facts = CaseFacts(returned=False, side_exit=False)
+        self.typed: dict[str, Any] = {}
+        self.invalid: frozenset[str] = frozenset()
         self.parsers: dict[str, Callable[[Any], Any]] = {}
         for key in table.columns:
             self.parsers[key] = self._parser(COLUMNS_BY_KEY[key])
@@ -240,7 +243,9 @@ class _RowChecker:
                      f"“{column.header}”必须填写，请补填（公式和 #N/A 等错误值按空白处理，请填写实际内容）。")
 
     def _rules(self, n: int, p: dict[str, Any]) -> list[RuleProblem]:
-        self.facts = rules.facts_from_parsed({k: _ok(x) for k, x in p.items()})
+        self.typed = {k: x for k, x in p.items() if x is not _INVALID}
+        self.invalid = frozenset(k for k in p if k not in self.typed)
+        self.facts = rules.facts_from_parsed(self.typed, self.invalid, self.statuses)
         problems = rules.check(self.facts)
         for prob in problems:
             if prob.absent and prob.field not in self.t.columns:
@@ -284,9 +289,7 @@ def _check_table(table: LedgerTable, as_of: date, enums: EnumTable, out: list[Fi
     declared = normalize_text(table.declared.get("school", ""))
     for number, values in table.rows:
         parsed = checker.check_row(number, values)
-        typed = {k: x for k, x in parsed.items() if x is not _INVALID}
-        cases.append(LedgerCase(table, number, values, typed, frozenset(k for k, x in parsed.items() if x is _INVALID),
-                                checker.facts, checker.problems))
+        cases.append(LedgerCase(table, number, values, checker.typed, checker.invalid, checker.facts, checker.problems))
         ident = _ok(parsed.get("id_number"))
         if isinstance(ident, v.IdInfo):
             ids.append((number, ident.number))

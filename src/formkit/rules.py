@@ -14,12 +14,12 @@ columns); they are compared at month precision whenever either side is a month.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from . import validators as v
-from .enums import enum
+from .enums import Enumeration, enum
 from .errors import ValueProblem
 
 AGE_MIN, AGE_MAX = 6, 16
@@ -65,7 +65,7 @@ class RuleProblem:
     """True when the problem is that ``field`` is empty: a ledger without that column is not at fault."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CaseFacts:
     """The typed values of one case, whichever way it was read (ledger row or record)."""
 
@@ -88,7 +88,16 @@ class CaseFacts:
     closed_date: date | None = None
     note: str | None = None
     poverty: bool = False
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    returned: bool | None = None
+    """Status is 已复学/已消帐 (worked out from ``status`` when not given)."""
+    side_exit: bool | None = None
+    """Status is a side exit that needs a note (休学, 转学, …; worked out when not given)."""
+
+    def __post_init__(self) -> None:
+        if self.returned is None or self.side_exit is None:
+            statuses = enum("status")
+            self.returned = self.status is not None and self.status in statuses.returned
+            self.side_exit = self.status is not None and self.status in statuses.needs_note
 
     def attempt_key(self, index: int) -> str:
         """Field key of the attempt at 0-based ``index``."""
@@ -97,14 +106,6 @@ class CaseFacts:
     @property
     def attempts_filled(self) -> int:
         return len(self.attempts)
-
-    @property
-    def returned(self) -> bool:
-        return self.status is not None and self.status in enum("status").returned
-
-    @property
-    def side_exit(self) -> bool:
-        return self.status is not None and self.status in enum("status").needs_note
 
     @property
     def attempts_made(self) -> int:
@@ -148,7 +149,11 @@ def age(f: CaseFacts) -> Iterator[RuleProblem]:
     birth = f.id.birth_date if f.id is not None else f.birth
     if f.dropout is None or birth is None:
         return
-    years = v.age_on(birth, f.dropout)
+    if type(birth) is date and type(f.dropout) is date:
+        # Full dates on both sides (the usual case): skip the month objects, this runs for every ledger row.
+        years = f.dropout.year - birth.year - ((f.dropout.month, f.dropout.day) < (birth.month, birth.day))
+    else:
+        years = v.age_on(birth, f.dropout)
     if not AGE_MIN <= years <= AGE_MAX:
         yield RuleProblem("age-range", "dropout_date",
                           f"辍学时该生{years}岁，不在义务教育年龄（{AGE_MIN}-{AGE_MAX}岁）内。请核对出生日期和辍学时间。",
@@ -300,13 +305,18 @@ def _xjh_info(number: str | None) -> v.XjhInfo | None:
         return None
 
 
-def facts_from_parsed(p: dict[str, Any]) -> CaseFacts:
-    """Facts of a ledger row: ``p`` maps column keys to parsed values (unreadable cells absent or None)."""
+def facts_from_parsed(p: dict[str, Any], invalid: frozenset[str] = frozenset(),
+                      statuses: Enumeration | None = None) -> CaseFacts:
+    """Facts of a ledger row: ``p`` maps column keys to parsed values of the readable filled cells;
+    ``invalid`` names the filled cells that could not be read (an unreadable attempt date still counts).
+    ``statuses`` is the 劝返状态 enumeration the row was read with (looked up when not given)."""
+    statuses = statuses or enum("status")
+    status = p.get("status")
     attempts: list[date | None] = []
     keys: list[str] = []
     for key in ("attempt1", "attempt2"):
-        if key in p:
-            value = p[key]
+        if key in p or key in invalid:
+            value = p.get(key)
             attempts.append(value if isinstance(value, date) else None)
             keys.append(key)
     ident = p.get("id_number")
@@ -323,12 +333,14 @@ def facts_from_parsed(p: dict[str, Any]) -> CaseFacts:
         attempt_count=p.get("attempt_count"),
         compel_issued=p.get("compel_issued") if "compel_issued" in p else None,
         compel_date=p.get("compel_date"),
-        status=p.get("status"),
+        status=status,
         return_date=p.get("return_date"),
         placement=p.get("placement"),
         closed_date=p.get("closed_date"),
         note=p.get("note") or None,
         poverty=p.get("poverty") is True,
+        returned=status is not None and status in statuses.returned,
+        side_exit=status is not None and status in statuses.needs_note,
     )
 
 
