@@ -106,10 +106,9 @@ def test_primary_graduate_reports_to_junior_middle_school(tmp_path: Path) -> Non
     made = out["deadline-notice"]
     assert [i.status for i in made.items] == ["skipped-invalid"]
     assert "初中学校" in made.invalid[0][1][0].message
-    with_school = {**SETTINGS, "issuer.report_to": "石门镇中学"}
     items = due(path, date(2024, 3, 1), report_to="石门镇中学")
     assert "report_to" not in items[0].reason
-    out = generate_due(items, tmp_path / "b", settings=with_school, as_of=date(2024, 3, 1),
+    out = generate_due(items, tmp_path / "b", settings=SETTINGS, as_of=date(2024, 3, 1),
                        register=tmp_path / "r.sqlite", jobs=1)
     (written,) = out["deadline-notice"].items
     text = docx_text((tmp_path / "b" / "deadline-notice" / written.file).read_bytes())

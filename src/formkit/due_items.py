@@ -203,7 +203,10 @@ def due(
             continue  # a roster (no 劝返状态) tracks no case; a row without a name is no student
         key = student_key(case)
         for step in next_steps(case, when, issued.get(key, {}), deadline_days=deadline_days, report_to=report_to):
-            items.append(_item(case, step, when, key))
+            item = _item(case, step, when, key)
+            if step.form == "deadline-notice" and report_to and case.facts.category == PRIMARY_TO_JUNIOR:
+                item.record.setdefault("issuer", {})["report_to"] = report_to  # the junior school, not the one left
+            items.append(item)
     items.sort(key=lambda i: ({DUE: 0, REFUSED: 1, ISSUED: 2}[i.state], i.due_since, i.file, i.row))
     return items
 
