@@ -62,7 +62,12 @@ def test_returned_and_side_exits_produce_nothing(tmp_path: Path) -> None:
 def test_filled_ledger_due_to_generated_notices(tmp_path: Path) -> None:
     items = due(SAMPLES / "ledger-filled.xlsx", date(2024, 5, 1))
     compel = [i for i in items if i.form == "compel-notice"]
-    assert [(i.name, i.row, i.cell) for i in compel] == [("龙飞", 5, "E5"), ("石美玲", 8, "E8")]
+    assert [(i.name, i.row, i.cell) for i in compel] == [("龙飞", 5, "E5")]
+    # 石美玲's row says 劝返次数 2 with no attempt dates: contradictory, so refused instead of given a notice
+    # (formerly proposed and only skipped at generation).
+    refused = [i for i in items if i.state == "refused"]
+    assert ("石美玲", 8) in [(i.name, i.row) for i in refused]
+    assert "劝返次数填2次" in next(i.reason for i in refused if i.row == 8)
     assert all("*" in i.id_masked for i in items)
     settings = {"issuer.body": "龙井乡人民政府", "issuer.issue_date": "2024-05-02", "issuer.number_prefix": "龙乡教复"}
     results = generate_due(items, tmp_path / "out", settings=settings, as_of=date(2024, 5, 1),
@@ -70,7 +75,7 @@ def test_filled_ledger_due_to_generated_notices(tmp_path: Path) -> None:
     made = results["compel-notice"]
     written = [i for i in made.items if i.status == "written"]
     assert [(i.name, i.row, i.doc_number) for i in written] == [("龙飞", 5, "龙乡教复〔2024〕1号")]
-    assert [i.row for i in made.items if i.status == "skipped-invalid"] == [8]  # 石美玲's row has a planted error
+    assert [i.row for i in made.items if i.status == "skipped-invalid"] == []
     text = docx_text((tmp_path / "out" / "compel-notice" / written[0].file).read_bytes())
     assert "龙飞" in text and "龙乡教复〔2024〕1号" in text and "2024年3月19日" in text and "2024年3月27日" in text
 

@@ -15,14 +15,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from . import rules
 from . import validators as v
 from .columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column
 from .enums import EnumTable, load_enums, normalize_text
 from .errors import FormkitError, InputFileError, ValueProblem
 from .ledger_reader import LedgerTable, read_ledger
+from .rules import CaseFacts, RuleProblem
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls")
-AGE_MIN, AGE_MAX = 6, 16
+AGE_MIN, AGE_MAX = rules.AGE_MIN, rules.AGE_MAX
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,64 @@ class FileSummary:
 
 
 @dataclass
+class LedgerCase:
+    """One data row of a ledger, parsed once: typed values, where they came from, what the rules said.
+
+    ``values`` maps column keys to typed values; a cell that failed its own check is absent from
+    ``values`` and listed in ``invalid``. ``due`` and ``summary`` work from these, never from the cells.
+    """
+
+    table: LedgerTable = field(repr=False)
+    row: int
+    cells: list[Any] = field(repr=False)
+    values: dict[str, Any]
+    invalid: frozenset[str]
+    facts: CaseFacts = field(repr=False)
+    problems: list[RuleProblem] = field(default_factory=list, repr=False)
+
+    @property
+    def file(self) -> str:
+        return self.table.path
+
+    @property
+    def sheet(self) -> str:
+        return self.table.sheet
+
+    def get(self, key: str) -> Any:
+        """The typed value of ``key``, or None when blank or unreadable."""
+        return self.values.get(key)
+
+    def text(self, key: str) -> str:
+        """``key`` as text for display: the typed value, else what the cell says (normalised)."""
+        value = self.values.get(key)
+        if value is not None:
+            return str(value)
+        raw = self.raw(key)
+        return normalize_text(raw) if raw is not None else ""
+
+    def raw(self, key: str) -> Any:
+        """The cell as read (before any checking), None when blank."""
+        value = self.table.value(self.cells, key)
+        return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+    def cell(self, key: str) -> str:
+        return self.table.cell(self.row, key) if key in self.table.columns else ""
+
+    def raw_record(self) -> dict[str, Any]:
+        """{column key: cell as read} for the filled cells (what a roster row would give)."""
+        return {k: raw for k in self.table.columns if (raw := self.raw(k)) is not None}
+
+
+@dataclass
 class LedgerReport:
     """Findings of a ledger check, as data."""
 
     files: list[FileSummary] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     tables: list[LedgerTable] = field(default_factory=list, repr=False)
+    cases: list[LedgerCase] = field(default_factory=list, repr=False)
+    """Every data row of every readable table, parsed once, in reading order."""
+    as_of: date | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -118,6 +172,11 @@ class _RowChecker:
         self.as_of = as_of
         self.enums = enums
         self.out = out
+        self.problems: list[RuleProblem] = []
+        self.statuses = enums["status"]
+        self.facts = CaseFacts(returned=False, side_exit=False)
+        self.typed: dict[str, Any] = {}
+        self.invalid: frozenset[str] = frozenset()
         self.parsers: dict[str, Callable[[Any], Any]] = {}
         for key in table.columns:
             self.parsers[key] = self._parser(COLUMNS_BY_KEY[key])
@@ -168,7 +227,7 @@ class _RowChecker:
                          v.format_date(value))
             parsed[key] = value
         self._required(number, parsed)
-        self._rules(number, parsed)
+        self.problems = self._rules(number, parsed)
         return parsed
 
     def _required(self, number: int, parsed: dict[str, Any]) -> None:
@@ -183,84 +242,16 @@ class _RowChecker:
             self.add(number, column.key, "required",
                      f"“{column.header}”必须填写，请补填（公式和 #N/A 等错误值按空白处理，请填写实际内容）。")
 
-    def _rules(self, n: int, p: dict[str, Any]) -> None:
-        ident = _ok(p.get("id_number"))
-        if isinstance(ident, v.IdInfo):
-            sex = _ok(p.get("sex"))
-            if sex and sex != ident.sex:
-                self.add(n, "sex", "id-sex-mismatch", f"性别填“{sex}”，但身份证号表示“{ident.sex}”。请核对性别或身份证号。", sex)
-            birth = _ok(p.get("birth_date"))
-            if birth is not None and v.compare_dates(birth, ident.birth_date) != 0:
-                self.add(n, "birth_date", "id-birth-mismatch",
-                         f"出生日期{v.format_date(birth)}与身份证号中的{v.format_date(ident.birth_date)}不一致，请核对。",
-                         v.format_date(birth))
-        xjh = _ok(p.get("xjh"))
-        if isinstance(xjh, v.XjhInfo):
-            if isinstance(ident, v.IdInfo) and not v.xjh_matches_id(xjh, ident.number):
-                self.add(n, "xjh", "xjh-mismatch",
-                         "G字头学籍号应为“G+身份证号”，与本行身份证号不一致。若身份证号变更过请在备注说明，否则请核对。",
-                         v.mask_id(xjh.number), "warning")
-            birth_any = ident.birth_date if isinstance(ident, v.IdInfo) else _ok(p.get("birth_date"))
-            if xjh.kind in "JL" and xjh.birth_date and birth_any and v.compare_dates(xjh.birth_date, birth_any) != 0:
-                self.add(n, "xjh", "xjh-mismatch", "学籍号中的出生日期与本行出生日期不一致，请核对。", v.mask_id(xjh.number),
-                         "warning")
-        self._dates(n, p, ident)
-        self._workflow(n, p)
-
-    def _dates(self, n: int, p: dict[str, Any], ident: Any) -> None:
-        start = _ok(p.get("dropout_date"))
-        birth = ident.birth_date if isinstance(ident, v.IdInfo) else _ok(p.get("birth_date"))
-        if start is not None and birth is not None:
-            age = v.age_on(birth, start)
-            if not AGE_MIN <= age <= AGE_MAX:
-                self.add(n, "dropout_date", "age-range",
-                         f"辍学时该生{age}岁，不在义务教育年龄（{AGE_MIN}-{AGE_MAX}岁）内。请核对出生日期和辍学时间。",
-                         v.format_date(start), "warning")
-        a1, a2 = _ok(p.get("attempt1")), _ok(p.get("attempt2"))
-        ret, closed, compel = _ok(p.get("return_date")), _ok(p.get("closed_date")), _ok(p.get("compel_date"))
-        if start is not None:
-            for key, when, label in (("attempt1", a1, "第一次劝返时间"), ("attempt2", a2, "第二次劝返时间"),
-                                     ("compel_date", compel, "通知书下达时间"), ("return_date", ret, "复学时间")):
-                if when is not None and v.compare_dates(when, start) < 0:
-                    self.add(n, key, "date-order", f"{label}早于辍学时间，请核对。", v.format_date(when))
-        if a1 is not None and a2 is not None and v.compare_dates(a2, a1) < 0:
-            self.add(n, "attempt2", "date-order", "第二次劝返时间早于第一次，请按先后顺序填写。", v.format_date(a2))
-        if ret is not None and closed is not None and v.compare_dates(closed, ret) < 0:
-            self.add(n, "closed_date", "date-order", "消帐时间早于复学时间，请核对。", v.format_date(closed))
-
-    def _workflow(self, n: int, p: dict[str, Any]) -> None:
-        status_enum = self.enums["status"]
-        status = _ok(p.get("status"))
-        filled = sum(1 for k in ("attempt1", "attempt2") if p.get(k) is not None)
-        count = _ok(p.get("attempt_count"))
-        if isinstance(count, int) and not (count == filled or (filled == 2 and count > 2)):
-            self.add(n, "attempt_count", "attempt-count",
-                     f"劝返次数填{count}次，但填写了{filled}个劝返时间，请核对次数或补填时间。", str(count))
-        if status is None:
-            return
-        returned = status in status_enum.returned
-        if returned:
-            for key, label in (("return_date", "复学时间"), ("placement", "安置方式")):
-                if key in self.t.columns and p.get(key) is None:
-                    self.add(n, key, "status-incomplete", f"劝返状态为“{status}”，必须填写{label}。")
-        if status == "已消帐" and "closed_date" in self.t.columns and p.get("closed_date") is None:
-            self.add(n, "closed_date", "status-incomplete", "劝返状态为“已消帐”，必须填写消帐时间。")
-        note = p.get("note")
-        poverty = _ok(p.get("poverty")) is True
-        if status in status_enum.needs_note and not note and "note" in self.t.columns:
-            self.add(n, "note", "status-incomplete", f"劝返状态为“{status}”，必须在备注中写明情况和依据。")
-        elif status == "无法劝返" and poverty and not note:
-            self.add(n, "status", "poverty-closed",
-                     "建档立卡贫困户学生必须劝返，不能不加说明地标为“无法劝返”。请在备注中写明原因和后续帮扶措施。", status, "warning")
-        attempts = max(filled, count if isinstance(count, int) else 0)
-        in_progress = not returned and status not in status_enum.needs_note
-        compel_issued = _ok(p.get("compel_issued")) is True or p.get("compel_date") is not None
-        if in_progress and attempts >= 2 and not compel_issued and "compel_issued" in self.t.columns:
-            due = _ok(p.get("attempt2"))
-            since = f"自{v.format_date(due)}第二次劝返无效起" if due is not None else "两次劝返无效后"
-            self.add(n, "compel_issued", "compel-notice-due",
-                     f"{since}就应下达敦返复学通知书，但尚未下达。请由乡镇人民政府下达并填写下达时间。",
-                     v.format_date(due) if due is not None else "", "warning")
+    def _rules(self, n: int, p: dict[str, Any]) -> list[RuleProblem]:
+        self.typed = {k: x for k, x in p.items() if x is not _INVALID}
+        self.invalid = frozenset(k for k in p if k not in self.typed)
+        self.facts = rules.facts_from_parsed(self.typed, self.invalid, self.statuses)
+        problems = rules.check(self.facts)
+        for prob in problems:
+            if prob.absent and prob.field not in self.t.columns:
+                continue  # a sheet without that column cannot be faulted for leaving it empty
+            self.add(n, prob.field, prob.code, prob.message, prob.value, prob.severity)
+        return problems
 
 
 class _Invalid:
@@ -286,7 +277,8 @@ def _after(value: Any, as_of: date) -> bool:
     return isinstance(value, date) and value > as_of
 
 
-def _check_table(table: LedgerTable, as_of: date, enums: EnumTable, out: list[Finding]) -> list[tuple[int, Any]]:
+def _check_table(table: LedgerTable, as_of: date, enums: EnumTable, out: list[Finding],
+                 cases: list[LedgerCase]) -> list[tuple[int, Any]]:
     for column in table.missing_required:
         out.append(Finding(table.path, table.sheet, table.header_row, column.header, "", "header-missing", "error",
                            f"缺少必填列“{column.header}”。请按台账模板补上这一列（列名也可写作："
@@ -297,6 +289,7 @@ def _check_table(table: LedgerTable, as_of: date, enums: EnumTable, out: list[Fi
     declared = normalize_text(table.declared.get("school", ""))
     for number, values in table.rows:
         parsed = checker.check_row(number, values)
+        cases.append(LedgerCase(table, number, values, checker.typed, checker.invalid, checker.facts, checker.problems))
         ident = _ok(parsed.get("id_number"))
         if isinstance(ident, v.IdInfo):
             ids.append((number, ident.number))
@@ -351,7 +344,7 @@ def check_ledger(
         paths = [paths]
     when = as_of or date.today()
     enums = load_enums()
-    report = LedgerReport()
+    report = LedgerReport(as_of=when)
     per_table: list[tuple[LedgerTable, list[tuple[int, Any]]]] = []
     for path in expand_paths(paths):
         try:
@@ -364,7 +357,7 @@ def check_ledger(
             continue
         report.files.append(FileSummary(table.path, table.sheet, len(table.rows)))
         report.tables.append(table)
-        per_table.append((table, _check_table(table, when, enums, report.findings)))
+        per_table.append((table, _check_table(table, when, enums, report.findings, report.cases)))
     _duplicates(per_table, report.findings)
     order = {f.path: i for i, f in enumerate(report.files)}
     report.findings.sort(key=lambda f: (order.get(f.file, 0), f.row, _column_order(f.cell)))
@@ -435,9 +428,10 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
     "enum": ("error", "不是规定的选项（辍学原因、劝返状态、安置方式等）。按提示从下拉列表选择最接近的值。"),
     "number-format": ("error", "应填整数（如劝返次数），或序号不连续（提醒）。"),
     "age-range": ("warning", "辍学时不在6-16岁的义务教育年龄内。核对出生日期和辍学时间。"),
-    "date-order": ("error", "日期先后不对：劝返、复学、下达通知书不能早于辍学；第二次劝返不能早于第一次；消帐不能早于复学。"),
+    "date-order": ("error", "日期先后不对：劝返、复学、下达通知书不能早于辍学；第二次劝返不能早于第一次；敦返通知书不能早于第二次劝返；消帐不能早于复学。"),
     "attempt-count": ("error", "劝返次数与填写的劝返时间个数不符。"),
     "status-incomplete": ("error", "劝返状态要求的内容没填：已复学要填复学时间和安置方式，已消帐还要填消帐时间，休学、转学等要在备注写明。"),
+    "compel-flag-conflict": ("error", "“是否下达敦返通知书”填“否”，却填了通知书下达时间。已下达就改为“是”，未下达就清空下达时间。"),
     "compel-notice-due": ("warning", "两次劝返无效仍未下达敦返复学通知书。提示中写明从哪天起应下达。"),
     "poverty-closed": ("warning", "建档立卡贫困户学生被标为“无法劝返”但没有说明。这类学生必须劝返，写明原因和帮扶措施。"),
     "duplicate-id": ("error", "同一身份证号在本表或其他学校的台账中出现了不止一次。提示中列出另一处位置。"),

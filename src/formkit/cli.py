@@ -244,13 +244,17 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
 
     from .batch_runner import find_config, format_batch, load_settings
     from .due_items import due, due_json, format_due, generate_due
+    from .register import default_register_path
 
     when = _as_of(as_of) or date.today()
-    items = due(list(paths), when, deadline_days=deadline_days)
+    first = paths[0] if paths[0].is_dir() else paths[0].parent
+    config = config or find_config([first, Path.cwd()])
+    settings = load_settings(config, sets)
+    # The register generate writes to is the one that says what was already issued.
+    items = due(list(paths), when, deadline_days=deadline_days, register=register or default_register_path(),
+                report_to=settings.get("issuer.report_to"))
     click.echo(due_json(items) if as_json else format_due(items, when))
     if out_dir is not None:
-        first = paths[0] if paths[0].is_dir() else paths[0].parent
-        config = config or find_config([first, Path.cwd()])
         chosen = {}
         for pair in templates:
             form, sep, path = pair.partition("=")
@@ -259,11 +263,11 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
 
                 raise UsageError(f"--template 应写成 表单=模板.docx，例如 compel-notice=县版.docx；收到的是“{pair}”。")
             chosen[form.strip()] = Path(path.strip())
-        results = generate_due(items, out_dir, settings=load_settings(config, sets), as_of=when, pdf=pdf,
+        results = generate_due(items, out_dir, settings=settings, as_of=when, pdf=pdf,
                                merge=merge, register=register, templates=chosen)
         for form, result in results.items():
             _echo_err(f"{form}：\n{format_batch(result)}")
-    sys.exit(EXIT_FINDINGS if items else EXIT_OK)
+    sys.exit(EXIT_FINDINGS if any(i.state != "issued" for i in items) else EXIT_OK)
 
 
 @ledger_group.command("summary")

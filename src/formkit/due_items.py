@@ -1,16 +1,20 @@
-"""What paperwork each open case needs next, read from the ledger itself.
+"""What paperwork each open case needs next, decided from the checked ledger and the 文号 register.
 
-The ledger has no column that says a report slip or a return notice was issued, so the
-workflow stage is read from the 劝返状态 and the persuasion dates (documented rules):
+The decision follows the state table in ``docs/workflow.md`` (one row per 对象类别 and state):
 
-* 疑似辍学 for more than a week → the 辍学报告单 is due (home visits have failed for a week);
-* 未劝返 with no persuasion date → the 辍学生返校通知书 is due (the case was reported);
-* two failed persuasion attempts, not returned, no 敦返通知书 → the 敦返复学通知书 is due
-  from the second attempt;
-* 敦返通知书 issued, its deadline (``deadline_days`` after issue) passed, not returned →
-  escalation (no form: the township must take the next legal step).
+* 辍学, 疑似辍学 for more than a week → 辍学报告单;
+* 辍学, reported (未劝返), no organised visit → 辍学生返校通知书;
+* 适龄未入学 / 开学未报名 / 小学毕业未升入初中, not yet visited → 限期入学(复学)通知书 (a 小升初 child
+  reports to the junior middle school: the ``report_to`` setting, never the primary school it left);
+* any category, one failed visit → nothing to print (the second visit is due);
+* any category, two failed visits, no compel notice (ledger or register) → 敦返复学通知书;
+* compel notice issued, its deadline (issue date + ``deadline_days``) passed, not back → escalation (no form);
+* 已复学 / 已消帐 / side exits → nothing.
 
-Returned cases (已复学/已消帐) and side exits (休学, 转学, …) produce nothing.
+A notice the register (or the ledger) shows as issued is listed as issued with its number and
+date, never proposed again. A row whose data contradict themselves (dates out of order, 已复学
+without 复学时间, 是否下达=否 with a 下达时间 …) is refused with the reason instead of being given
+paperwork: a wrong legal notice is worse than none.
 """
 
 from __future__ import annotations
@@ -20,23 +24,32 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from . import rules
 from . import validators as v
-from .checker import LedgerReport, check_ledger
-from .enums import load_enums
+from .checker import LedgerCase, LedgerReport, check_ledger
 from .errors import ValueProblem
-from .ledger_reader import LedgerTable
 from .records import nest
 
 WEEK = timedelta(days=7)
 FORM_TITLES = {"dropout-report": "辍学报告单", "return-notice": "辍学生返校通知书", "compel-notice": "敦返复学通知书",
-               "": "逾期未返校，需上报处理"}
+               "deadline-notice": "限期入学(复学)通知书", "": "逾期未返校，需上报处理"}
+GENERATED_FORMS = ("dropout-report", "return-notice", "deadline-notice", "compel-notice")
+ENROL_CATEGORIES = {"适龄未入学": "入学", "开学未报名": "报名", "小学毕业未升入初中": "入学"}
+"""Categories that get the 限期入学(复学)通知书, and the act the notice asks for."""
+PRIMARY_TO_JUNIOR = "小学毕业未升入初中"
+WORKFLOW_KEYS = ("category", "status", "dropout_date", "attempt1", "attempt2", "attempt_count", "compel_issued",
+                 "compel_date", "return_date", "closed_date")
+"""Cells the decision reads: an unreadable one makes the decision unsafe."""
+
+DUE, ISSUED, REFUSED = "due", "issued", "refused"
 
 
 @dataclass
 class DueItem:
-    """One document (or escalation) an open case needs, and since when."""
+    """One document (or escalation) an open case needs, one already issued, or a refusal to decide."""
 
     file: str
     sheet: str
@@ -46,74 +59,125 @@ class DueItem:
     name: str
     id_masked: str
     form: str
-    """Form name to generate, or "" for an escalation that has no form."""
+    """Form name to generate, or "" for an escalation that has no form (or a refusal)."""
     title: str
     due_since: date
     reason: str
     overdue_days: int
     record: dict[str, Any] = field(default_factory=dict, repr=False)
+    state: str = DUE
+    """due (to produce), issued (already produced: see ``doc_number``/``issued_on``) or refused."""
+    doc_number: str = ""
+    issued_on: date | None = None
+    student_key: str = field(default="", repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("record")
+        out.pop("student_key")
         out["due_since"] = self.due_since.isoformat()
+        out["issued_on"] = self.issued_on.isoformat() if self.issued_on else None
         return out
 
 
-def _parse(table: LedgerTable, values: list[Any], key: str, parser: Any) -> Any:
-    raw = table.value(values, key)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+@dataclass(frozen=True)
+class Step:
+    """What the state table says for one case."""
+
+    state: str
+    form: str
+    since: date
+    reason: str
+    doc_number: str = ""
+    issued_on: date | None = None
+
+
+def student_key(case: LedgerCase) -> str:
+    """The register's key for a ledger case: the same one ``batch`` numbers the student under."""
+    from .batch_runner import _student_key
+
+    ident = case.get("id_number")
+    student = SimpleNamespace(id_number=ident.number if isinstance(ident, v.IdInfo) else None,
+                              name=case.get("name") or "", birth_date=case.get("birth_date"))
+    # Duck-typed like a record so the key cannot drift from the one batch numbers under.
+    record: Any = SimpleNamespace(student=student, school=SimpleNamespace(school=case.get("school") or ""))
+    return _student_key(record)
+
+
+def _refusal(case: LedgerCase, as_of: date) -> Step | None:
+    reasons = [f"{case.table.columns[k][1]}无法识别" for k in WORKFLOW_KEYS if k in case.invalid]
+    reasons += [p.message for p in case.problems if p.code in rules.CONTRADICTIONS and p.severity == "error"]
+    f = case.facts
+    if f.status is not None and f.return_date is not None and not f.returned and not f.side_exit:
+        reasons.append(f"填了复学时间{v.format_date(f.return_date)}，但劝返状态仍为“{f.status}”")
+    if f.status is None and "status" not in case.invalid:
+        reasons.append("劝返状态未填写")
+    if not reasons:
         return None
-    try:
-        return parser(raw)
-    except ValueProblem:
-        return None
+    return Step(REFUSED, "", as_of, "台账信息矛盾或不全，不能据此办理文书：" + "；".join(dict.fromkeys(reasons))
+                + "。请先核对改正。")
 
 
-def _day(value: Any) -> date | None:
-    if isinstance(value, v.Month):
-        return date(value.year, value.month, 1)
-    return value if isinstance(value, date) else None
+def next_steps(case: LedgerCase, as_of: date, issued: dict[str, Any], *, deadline_days: int = 7,
+               report_to: str | None = None) -> list[Step]:
+    """The state table (docs/workflow.md) applied to one case. ``issued`` maps form → register entry."""
+    refused = _refusal(case, as_of)
+    if refused is not None:
+        return [refused]
+    f = case.facts
+    if f.returned or f.side_exit:
+        return []
+    start = rules.first_day(f.dropout)
+    category = f.category or "辍学"
+    made = f.attempts_made
+    out: list[Step] = []
 
+    def propose(form: str, since: date, reason: str) -> None:
+        entry = issued.get(form)
+        if entry is not None:
+            out.append(Step(ISSUED, form, entry.issue_date, f"已于{v.format_date(entry.issue_date)}下达"
+                            f"（{entry.doc_number or '无文号'}），不再重复办理。", entry.doc_number, entry.issue_date))
+        else:
+            out.append(Step(DUE, form, since, reason))
 
-def _items_for_table(table: LedgerTable, as_of: date, deadline_days: int) -> list[DueItem]:
-    status_enum = load_enums()["status"]
-    out: list[DueItem] = []
-    for number, values in table.rows:
-        status = _parse(table, values, "status", status_enum.match)
-        if status is None or status in status_enum.returned or status in status_enum.needs_note:
-            continue
-        start = _day(_parse(table, values, "dropout_date", v.parse_date_or_month))
-        a1 = _parse(table, values, "attempt1", v.parse_date)
-        a2 = _parse(table, values, "attempt2", v.parse_date)
-        count = _parse(table, values, "attempt_count", v.parse_count) or 0
-        compel_date = _parse(table, values, "compel_date", v.parse_date)
-        compel = _parse(table, values, "compel_issued", v.parse_yes_no) or compel_date is not None
-        attempts = max(count, sum(1 for a in (a1, a2) if a is not None))
-        found: list[tuple[str, date, str]] = []
-        if status == "疑似辍学" and start is not None and start + WEEK <= as_of:
-            found.append(("dropout-report", start + WEEK, "缺课已超过一周、家访未果，应由班主任填写辍学报告单报学校和乡镇。"))
-        elif status == "未劝返" and attempts == 0 and start is not None:
-            found.append(("return-notice", start + WEEK, "已报告辍学但尚未劝返，应向监护人送达返校通知书并落实一对一劝返责任人。"))
-        if attempts >= 2 and not compel:
-            since = a2 or a1 or start or as_of
-            found.append(("compel-notice", since, "两次组织劝返仍未返校，应由乡镇人民政府下达敦返复学通知书。"))
-        if compel_date is not None and compel_date + timedelta(days=deadline_days) < as_of:
-            since = compel_date + timedelta(days=deadline_days)
-            found.append(("", since, f"敦返复学通知书已于{v.format_date(compel_date)}下达，期限已过仍未返校，"
-                                     "应上报县级教育行政部门，依法采取进一步措施。"))
-        if not found:
-            continue
-        name = str(table.value(values, "name") or "").strip()
-        ident = str(table.value(values, "id_number") or "").strip()
-        record = nest({k: values[i] for k, (i, _) in table.columns.items() if i < len(values) and values[i] not in
-                       (None, "")})
-        for form, since, reason in found:
-            out.append(DueItem(table.path, table.sheet, number, table.cell(number, "name") if "name" in table.columns
-                               else "", str(table.value(values, "school") or "").strip(), name,
-                               v.mask_id(ident) if ident else "", form, FORM_TITLES[form], since, reason,
-                               (as_of - since).days, record))
+    if made == 0:
+        if category in ENROL_CATEGORIES:
+            act = ENROL_CATEGORIES[category]
+            where = ("报到学校应是初中学校：请用 --set report_to=某某中学 指定，不能写原小学。"
+                     if category == PRIMARY_TO_JUNIOR and not report_to else "")
+            propose("deadline-notice", start or as_of,
+                    f"对象类别为“{category}”，应向监护人送达限期入学(复学)通知书，限期{act}。{where}")
+        elif f.status == "疑似辍学":
+            if start is None:
+                return [Step(REFUSED, "", as_of, "劝返状态为“疑似辍学”但没有辍学(失学)时间，无法判断是否已满一周。请补填。")]
+            if start + WEEK <= as_of:
+                propose("dropout-report", start + WEEK, "缺课已超过一周、家访未果，应由班主任填写辍学报告单报学校和乡镇。")
+        elif f.status == "未劝返" and start is not None:
+            propose("return-notice", start + WEEK, "已报告辍学但尚未劝返，应向监护人送达返校通知书并落实一对一劝返责任人。")
+    compel_entry = issued.get("compel-notice")
+    if made >= 2 and not f.compel_known:
+        second = f.attempts[1] if len(f.attempts) >= 2 else None
+        first = f.attempts[0] if f.attempts else None
+        propose("compel-notice", second or first or start or as_of, "两次组织劝返仍未返校，应由乡镇人民政府下达敦返复学通知书。")
+    compel_on = f.compel_date or (compel_entry.issue_date if compel_entry is not None else None)
+    if compel_on is not None:
+        deadline = (compel_entry.deadline if compel_entry is not None and compel_entry.deadline
+                    else compel_on + timedelta(days=deadline_days))
+        if deadline < as_of:
+            out.append(Step(DUE, "", deadline, f"敦返复学通知书已于{v.format_date(compel_on)}下达，"
+                                               f"期限{v.format_date(deadline)}已过仍未返校，应上报县级教育行政部门，依法采取进一步措施。"))
     return out
+
+
+def _item(case: LedgerCase, step: Step, as_of: date, key: str) -> DueItem:
+    ident = case.get("id_number")
+    shown = v.mask_id(ident.number) if isinstance(ident, v.IdInfo) else v.mask_id(case.text("id_number")) \
+        if case.text("id_number") else ""
+    title = FORM_TITLES[step.form] if step.state != REFUSED else "无法判断，需先核对台账"
+    return DueItem(case.file, case.sheet, case.row, case.cell("name"), case.text("school"), case.text("name"), shown,
+                   step.form, title, step.since, step.reason, max(0, (as_of - step.since).days),
+                   nest(case.raw_record()) if step.state == DUE and step.form else {}, step.state, step.doc_number,
+                   step.issued_on, key)
 
 
 def due(
@@ -121,13 +185,42 @@ def due(
     as_of: date | None = None,
     *,
     deadline_days: int = 7,
+    register: Path | str | None = None,
+    report_to: str | None = None,
 ) -> list[DueItem]:
-    """Every document open cases need next, oldest first. Accepts a report or ledger paths."""
-    when = as_of or date.today()
+    """Every document open cases need next (and those already issued, and refusals), oldest first.
+
+    Accepts a :class:`LedgerReport` (no second reading) or ledger paths (checked once here).
+    ``register`` is the 文号 register whose issued documents count as done; ``report_to`` the
+    junior middle school 小学毕业未升入初中 children report to.
+    """
+    when = as_of or (report_or_paths.as_of if isinstance(report_or_paths, LedgerReport) else None) or date.today()
     report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, when)
-    items = [item for table in report.tables for item in _items_for_table(table, when, deadline_days)]
-    items.sort(key=lambda i: (i.due_since, i.file, i.row))
+    issued = _issued(register)
+    items: list[DueItem] = []
+    for case in report.cases:
+        if "status" not in case.table.columns or (not case.get("name") and "name" not in case.invalid):
+            continue  # a roster (no 劝返状态) tracks no case; a row without a name is no student
+        key = student_key(case)
+        for step in next_steps(case, when, issued.get(key, {}), deadline_days=deadline_days, report_to=report_to):
+            item = _item(case, step, when, key)
+            if step.form == "deadline-notice" and report_to and case.facts.category == PRIMARY_TO_JUNIOR:
+                item.record.setdefault("issuer", {})["report_to"] = report_to  # the junior school, not the one left
+            items.append(item)
+    items.sort(key=lambda i: ({DUE: 0, REFUSED: 1, ISSUED: 2}[i.state], i.due_since, i.file, i.row))
     return items
+
+
+def _issued(register: Path | str | None) -> dict[str, dict[str, Any]]:
+    if register is None or not Path(register).is_file():
+        return {}
+    from .register import NumberRegister
+
+    with NumberRegister(Path(register)) as reg:
+        out: dict[str, dict[str, Any]] = {}
+        for entry in reg.issued_documents():
+            out.setdefault(entry.student, {})[entry.form] = entry  # later issues win: the list is oldest first
+        return out
 
 
 def due_json(items: list[DueItem]) -> str:
@@ -135,15 +228,26 @@ def due_json(items: list[DueItem]) -> str:
 
 
 def format_due(items: list[DueItem], as_of: date) -> str:
-    """Chinese table of due items for the terminal."""
-    if not items:
-        return f"截至{v.format_date(as_of)}，没有需要补办的文书。"
-    lines = [f"截至{v.format_date(as_of)}，共 {len(items)} 项需要办理："]
-    for i in items:
-        where = f"{Path(i.file).name} 第{i.row}行"
-        lines.append(f"  [{i.title}] {i.school} {i.name}（{i.id_masked or '无身份证号'}，{where}）"
-                     f"：自{v.format_date(i.due_since)}起应办（已逾期{i.overdue_days}天）。{i.reason}")
+    """Chinese table of due, refused and already issued items for the terminal."""
+    todo = [i for i in items if i.state == DUE]
+    refused = [i for i in items if i.state == REFUSED]
+    done = [i for i in items if i.state == ISSUED]
+    lines = [f"截至{v.format_date(as_of)}，共 {len(todo)} 项需要办理：" if todo
+             else f"截至{v.format_date(as_of)}，没有需要补办的文书。"]
+    for i in todo:
+        lines.append(f"  [{i.title}] {_who(i)}：自{v.format_date(i.due_since)}起应办（已逾期{i.overdue_days}天）。{i.reason}")
+    if refused:
+        lines.append(f"{len(refused)} 个案例台账信息矛盾或不全，未安排文书：")
+        lines += [f"  [无法判断] {_who(i)}：{i.reason}" for i in refused]
+    if done:
+        lines.append(f"{len(done)} 份文书已下达（登记簿有记录），不再重复办理：")
+        lines += [f"  [{i.title}] {_who(i)}：{i.doc_number or '无文号'}，{v.format_date(i.issued_on or i.due_since)}下达。"
+                  for i in done]
     return "\n".join(lines)
+
+
+def _who(i: DueItem) -> str:
+    return f"{i.school} {i.name}（{i.id_masked or '无身份证号'}，{Path(i.file).name} 第{i.row}行）"
 
 
 def generate_due(
@@ -167,11 +271,10 @@ def generate_due(
 
     results: dict[str, Any] = {}
     when = as_of or date.today()
-    for form in ("dropout-report", "return-notice", "compel-notice"):
+    for form in GENERATED_FORMS:
+        chosen = [i for i in items if i.form == form and i.state == DUE]
         records = []
-        for item in items:
-            if item.form != form:
-                continue
+        for item in chosen:
             record = json.loads(json.dumps(item.record, default=str))
             if form == "dropout-report":
                 # The ledger names the responsible person, usually the 班主任 who files the slip.
@@ -179,7 +282,41 @@ def generate_due(
                 record.setdefault("report_date", when.isoformat())
             records.append((item.row, record))
         if records:
-            results[form] = batch(form, records, Path(out_dir) / form, settings=settings, pdf=pdf, merge=merge,
-                                  register=register, jobs=jobs, force=force, skip_invalid=True,
-                                  template=(templates or {}).get(form))
+            result = batch(form, records, Path(out_dir) / form, settings=settings, pdf=pdf, merge=merge,
+                           register=register, jobs=jobs, force=force, skip_invalid=True,
+                           template=(templates or {}).get(form))
+            results[form] = result
+            _remember(form, chosen, result, settings or {}, when, register)
     return results
+
+
+PRODUCED = ("written", "unchanged", "updated", "kept-edited")
+
+
+def _remember(form: str, chosen: list[DueItem], result: Any, settings: dict[str, Any], when: date,
+              register: Path | str | None) -> None:
+    """Write every produced document into the register, so the next ``due`` shows it as issued."""
+    from .register import NumberRegister, default_register_path
+
+    issue = _setting_date(settings, "issuer.issue_date") or (when if form == "dropout-report" else None)
+    if issue is None:
+        return
+    deadline = _setting_date(settings, "issuer.deadline")
+    waiting: dict[tuple[int, str], list[DueItem]] = {}
+    for item in chosen:
+        waiting.setdefault((item.row, item.name), []).append(item)
+    with NumberRegister(Path(register) if register else default_register_path()) as reg:
+        for made in result.items:
+            queue = waiting.get((made.row, made.name))
+            if made.status in PRODUCED and queue:
+                reg.record_issue(form, queue.pop(0).student_key, issue, made.doc_number, deadline)
+
+
+def _setting_date(settings: dict[str, Any], key: str) -> date | None:
+    value = settings.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return v.parse_date(value)
+    except ValueProblem:
+        return None  # batch has already refused the run with the reason

@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from . import models as m
+from . import rules
+from . import validators as v
 from .enums import enum
 from .errors import Problem, RecordError, UsageError
 from .fileio import read_input
@@ -50,17 +52,110 @@ class FormSpec:
         }
 
 
-def _two_attempts(record: m.NoticeRecord) -> list[Problem]:
-    if len(record.case.attempts) >= 2:
+WEEK = timedelta(days=7)
+
+
+def _refuse(path: str, label: str, message: str, value: str = "") -> Problem:
+    # "contradiction" tells the clerk the document would state something the record contradicts.
+    return Problem("contradiction", label, message, value, path=path)
+
+
+def _not_before_dropout(record: m.CaseRecord, when: date, what: str, path: str, label: str) -> list[Problem]:
+    """A document dated before the dropout, or before the dropout could have been reported (one week)."""
+    start = rules.first_day(record.case.dropout_date)
+    if start is None:
         return []
-    return [
-        Problem(
+    if v.compare_dates(when, record.case.dropout_date or when) < 0:
+        return [_refuse(path, label, f"{what}日期{v.format_date(when)}早于辍学(失学)时间"
+                        f"{v.format_date(record.case.dropout_date or when)}，文书不能这样写。请核对日期。",
+                        v.format_date(when))]
+    if isinstance(record.case.dropout_date, date) and when < start + WEEK:
+        return [_refuse(path, label, f"{what}日期{v.format_date(when)}早于辍学报告（缺课满一周、家访无果后才报告，"
+                        f"即{v.format_date(start + WEEK)}起）。请核对日期。", v.format_date(when))]
+    return []
+
+
+def _returned(record: m.CaseRecord, title: str) -> list[Problem]:
+    case = record.case
+    if not (case.returned or case.return_date is not None):
+        return []
+    back = f"（复学时间{v.format_date(case.return_date)}）" if case.return_date else ""
+    return [_refuse("case.status", "辍学情况.劝返状态",
+                    f"该生劝返状态为“{case.status}”{back}，已经返校，不能再发{title}。", case.status)]
+
+
+def _notice_dates(record: m.NoticeRecord) -> list[Problem]:
+    return _not_before_dropout(record, record.issuer.issue_date, "发文", "issuer.issue_date", "发文信息.发文日期")
+
+
+def _two_attempts(record: m.NoticeRecord) -> list[Problem]:
+    out = _returned(record, "敦返复学通知书") + _notice_dates(record)
+    attempts = record.case.attempts
+    if len(attempts) < 2:
+        out.append(Problem(
             "required",
             "辍学情况.劝返记录",
-            f"敦返复学通知书要写明两次组织劝返的日期，现在只有 {len(record.case.attempts)} 次。请补填第一次、第二次劝返时间。",
+            f"敦返复学通知书要写明两次组织劝返的日期，现在只有 {len(attempts)} 次。请补填第一次、第二次劝返时间。",
             path="case.attempts",
-        )
-    ]
+        ))
+    elif record.issuer.issue_date < attempts[1].date:
+        out.append(_refuse("issuer.issue_date", "发文信息.发文日期",
+                           f"发文日期{v.format_date(record.issuer.issue_date)}早于第二次劝返"
+                           f"{v.format_date(attempts[1].date)}：两次劝返无效后才能下达敦返复学通知书。",
+                           v.format_date(record.issuer.issue_date)))
+    return out
+
+
+def _return_notice(record: m.NoticeRecord) -> list[Problem]:
+    # Rosters of a whole school are batched into return notices, so only dates the notice
+    # itself would state wrongly are refused here; which cases need one is ``ledger due``'s job.
+    return _notice_dates(record)
+
+
+def _deadline_notice(record: m.NoticeRecord) -> list[Problem]:
+    out = _returned(record, "限期入学(复学)通知书")
+    if record.case.dropout_date is not None and v.compare_dates(record.issuer.issue_date, record.case.dropout_date) < 0:
+        out += _notice_dates(record)
+    if record.case.category == "小学毕业未升入初中":
+        target = record.issuer.report_to
+        if not target or target == record.school.school:
+            out.append(_refuse("issuer.report_to", "发文信息.报到学校",
+                               f"该生已从{record.school.school}小学毕业，应到初中学校报到入学，不能写回原小学。"
+                               "请指定报到的初中学校（--set report_to=某某中学，或写在 formkit.toml 的 [issuer] 中）。",
+                               target or ""))
+    return out
+
+
+def _report_slip(record: m.DropoutReportRecord) -> list[Problem]:
+    when = record.report_date or date.today()
+    out = _returned(record, "辍学报告单") + _not_before_dropout(record, when, "报告", "report_date", "报告日期")
+    start = record.case.dropout_date
+    for i, visit in enumerate(record.visits, 1):
+        if start is not None and v.compare_dates(visit.date, start) < 0:
+            out.append(_refuse(f"visits.{i - 1}.date", f"家访记录.第{i}项.家访时间",
+                               f"第{i}次家访{v.format_date(visit.date)}早于辍学(失学)时间，请核对。", v.format_date(visit.date)))
+        if visit.date > when:
+            out.append(_refuse(f"visits.{i - 1}.date", f"家访记录.第{i}项.家访时间",
+                               f"第{i}次家访{v.format_date(visit.date)}晚于报告日期{v.format_date(when)}，报告单不能写这次家访。",
+                               v.format_date(visit.date)))
+    return out
+
+
+def visit_summary(record: BaseModel) -> str:
+    """What the report slip may say about home visits: only the visits actually recorded."""
+    visits = list(getattr(record, "visits", None) or [])
+    case = getattr(record, "case", None)
+    start = getattr(case, "dropout_date", None)
+    since = f"该生自{v.format_date(start)}起未到校" if start is not None else "该生未到校"
+    if not visits:
+        return f"{since}，缺课已满一周，仍未返校（家访情况见所附家访记录）。"
+    dates = "、".join(v.format_date(x.date) for x in visits)
+    return f"{since}，班主任于{dates}家访{len(visits)}次，仍未返校。"
+
+
+def enrol_action(category: str | None) -> str:
+    """The act a 限期入学(复学)通知书 asks for: 入学, 报名 or 复学, by 对象类别."""
+    return {"适龄未入学": "入学", "开学未报名": "报名", "小学毕业未升入初中": "入学"}.get(category or "", "复学")
 
 
 def _one_visit(record: m.CaseRecord) -> list[Problem]:
@@ -77,6 +172,7 @@ _FORMS: tuple[FormSpec, ...] = (
         m.DropoutReportRecord,
         requires=("school.grade", "school.class_name", "guardian.name", "case.dropout_date", "teacher"),
         description="班主任家访一周无果后填写，报学校并由学校报乡镇人民政府",
+        extra_check=_report_slip,
     ),
     FormSpec(
         "return-notice",
@@ -86,6 +182,7 @@ _FORMS: tuple[FormSpec, ...] = (
         requires=("guardian.name", "case.dropout_date"),
         numbered=True,
         description="乡镇（村）向监护人发出，含存根和回执",
+        extra_check=_return_notice,
     ),
     FormSpec(
         "compel-notice",
@@ -105,6 +202,7 @@ _FORMS: tuple[FormSpec, ...] = (
         requires=("guardian.name",),
         numbered=True,
         description="开学时向适龄未入学、未报名、辍学、小升初未入学儿童的监护人发出，含回执",
+        extra_check=_deadline_notice,
     ),
     FormSpec(
         "pledge-teacher",
@@ -219,6 +317,12 @@ def build_context(spec: FormSpec, record: BaseModel, extra: dict[str, Any] | Non
     # Checkbox lists on the report slip follow the county's enumeration table.
     context["reasons"] = list(enum("reason").canonical)
     context["today"] = date.today()
+    # Wording that must follow the record, for templates to use instead of fixed phrases.
+    if "visits" in context:
+        context["visit_summary"] = visit_summary(record)
+    case = getattr(record, "case", None)
+    if case is not None:
+        context["enrol_action"] = enrol_action(getattr(case, "category", None))
     if extra:
         context.update(extra)
     return context

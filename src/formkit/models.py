@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from . import rules
 from . import validators as v
 from .enums import enum, normalize_text
 from .errors import Problem, RecordError, ValueProblem
@@ -66,7 +67,11 @@ IdNumber = Annotated[str, BeforeValidator(_adapt(v.normalize_id))]
 StudentNumber = Annotated[str, BeforeValidator(_adapt(lambda x: v.parse_xjh(x).number))]
 Phone = Annotated[str, BeforeValidator(_adapt(v.normalize_phone))]
 CnDate = Annotated[date, BeforeValidator(_adapt(v.parse_date))]
+CnDateOrMonth = Annotated[date | v.Month, BeforeValidator(_adapt(v.parse_date_or_month))]
+"""A 年月 field (出生年月, 辍学年月): a full date or a month (``2024年3月``, ``2024.03``, ``2024-03``)."""
 YesNo = Annotated[bool, BeforeValidator(lambda x: False if _blank(x) else _adapt(v.parse_yes_no)(x))]
+OptionalYesNo = Annotated[bool | None, BeforeValidator(_adapt(v.parse_yes_no))]
+"""是/否 where a blank means "not stated" (kept apart from an explicit 否)."""
 Count = Annotated[int, BeforeValidator(_adapt(v.parse_count))]
 Sex = Annotated[str, BeforeValidator(_adapt(_enum("sex")))]
 Ethnicity = Annotated[str, BeforeValidator(_adapt(_enum("ethnicity")))]
@@ -94,63 +99,55 @@ def _fail(code: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(code, message, {"shown": ""})
 
 
+def _raise_rule_errors(problems: list[rules.RuleProblem], prefix: str) -> None:
+    """Raise every error among ``problems`` at once; :func:`problems_from_error` expands them by path.
+
+    ``prefix`` is the model's own place in a record (``student.``) stripped from the rule paths.
+    """
+    errors = [p for p in problems if p.severity == "error"]
+    if not errors:
+        return
+    first = errors[0]
+    items = [(p.code, rules.path_of(p.field).removeprefix(prefix), p.message, p.value) for p in errors]
+    raise PydanticCustomError(first.code, first.message, {"shown": first.value, "rule_problems": items})
+
+
+def rule_warnings(problems: list[rules.RuleProblem]) -> list[Problem]:
+    """Warnings among ``problems`` as record :class:`Problem` items (labels from the record model)."""
+    return [Problem(p.code, _labels_for(CaseRecord, _loc(rules.path_of(p.field))), p.message, p.value, p.severity,
+                    path=rules.path_of(p.field)) for p in problems if p.severity != "error"]
+
+
+def _loc(path: str) -> tuple[int | str, ...]:
+    return tuple(int(x) if x.isdigit() else x for x in path.split(".") if x)
+
+
 class Student(FormkitModel):
     """A student (or a child of school age who never enrolled)."""
 
     name: Text = label("姓名", "name", extra=("学生姓名",))
     sex: Sex | None = label("性别", "sex", default=None)
     ethnicity: Ethnicity | None = label("民族", "ethnicity", default=None)
-    birth_date: CnDate | None = label("出生日期", "birth_date", default=None)
+    birth_date: CnDateOrMonth | None = label("出生日期", "birth_date", default=None, extra=("出生年月",))
     id_number: IdNumber | None = label("身份证号", "id_number", default=None, extra=("身份证号码", "公民身份号码"))
     xjh: StudentNumber | None = label("学籍号", "xjh", default=None, extra=("全国学籍号",))
 
     @model_validator(mode="after")
     def _agree_with_id(self) -> Student:
-        if not self.id_number:
-            return self
-        info = v.parse_id(self.id_number)
-        if self.sex is None:
-            self.sex = info.sex
-        elif self.sex != info.sex:
-            raise _fail(
-                "id-sex-mismatch",
-                f"性别填的是“{self.sex}”，但身份证号第17位表示“{info.sex}”。请核对性别或身份证号。",
-            )
-        if self.birth_date is None:
-            self.birth_date = info.birth_date
-        elif self.birth_date != info.birth_date:
-            raise _fail(
-                "id-birth-mismatch",
-                f"出生日期填的是{v.format_date(self.birth_date)}，但身份证号中是{v.format_date(info.birth_date)}。请核对。",
-            )
+        if self.id_number:
+            info = v.parse_id(self.id_number)
+            # Read what the ID says only where the record is silent; disagreements are the rules' business.
+            self.sex = self.sex or info.sex
+            self.birth_date = self.birth_date or info.birth_date
+        _raise_rule_errors(rules.check(self._facts(), rules.STUDENT_RULES), "student.")
         return self
+
+    def _facts(self) -> rules.CaseFacts:
+        return rules.CaseFacts(**rules.student_fields(self))
 
     def warnings(self) -> list[Problem]:
         """Things that may be right but need a clerk to confirm (e.g. G-学籍号 differs from the ID)."""
-        out: list[Problem] = []
-        if self.xjh:
-            info = v.parse_xjh(self.xjh)
-            if self.id_number and not v.xjh_matches_id(info, self.id_number):
-                out.append(
-                    Problem(
-                        "xjh-mismatch",
-                        "学生.学籍号",
-                        "G字头学籍号应为“G+身份证号”，与本人身份证号不一致。若身份证号变更过属正常，否则请核对。",
-                        v.mask_id(self.xjh),
-                        "warning",
-                    )
-                )
-            elif info.kind in "JL" and self.birth_date and info.birth_date != self.birth_date:
-                out.append(
-                    Problem(
-                        "xjh-mismatch",
-                        "学生.学籍号",
-                        "学籍号中的出生日期与本人出生日期不一致，请核对。",
-                        v.mask_id(self.xjh),
-                        "warning",
-                    )
-                )
-        return out
+        return rule_warnings(rules.check(self._facts(), rules.STUDENT_RULES))
 
 
 class Guardian(FormkitModel):
@@ -196,7 +193,8 @@ class DropoutCase(FormkitModel):
     """A dropout case as the ledger tracks it."""
 
     category: Category = label("对象类别", "category", default="辍学")
-    dropout_date: CnDate | None = label("辍学(失学)时间", "dropout_date", default=None, extra=("辍学时间",))
+    dropout_date: CnDateOrMonth | None = label("辍学(失学)时间", "dropout_date", default=None,
+                                               extra=("辍学时间", "辍学年月"))
     reason: Reason | None = label("辍学原因", "reason", default=None)
     destination: Destination | None = label("去向", "destination", default=None)
     poverty: YesNo = label("是否建档立卡贫困户", "poverty", default=False, extra=("建档立卡",))
@@ -204,7 +202,7 @@ class DropoutCase(FormkitModel):
     responsible: Text | None = label("劝返责任人", "responsible", default=None)
     responsible_phone: Phone | None = label("责任人电话", "responsible_phone", default=None)
     attempts: list[Attempt] = label("劝返记录", "attempts", default=[])
-    compel_issued: YesNo = label("是否下达敦返通知书", "compel_issued", default=False)
+    compel_issued: OptionalYesNo | None = label("是否下达敦返通知书", "compel_issued", default=None)
     compel_date: CnDate | None = label("通知书下达时间", "compel_date", default=None)
     status: Status = label("劝返状态", "status", default="劝返中")
     return_date: CnDate | None = label("复学时间", "return_date", default=None)
@@ -214,26 +212,7 @@ class DropoutCase(FormkitModel):
 
     @model_validator(mode="after")
     def _workflow(self) -> DropoutCase:
-        start = self.dropout_date
-        if start and self.return_date and self.return_date < start:
-            raise _fail("date-order", "复学时间早于辍学时间，请核对两个日期。")
-        previous: date | None = None
-        for i, attempt in enumerate(self.attempts, 1):
-            if start and attempt.date < start:
-                raise _fail("date-order", f"第{i}次劝返时间早于辍学时间，请核对。")
-            if previous and attempt.date < previous:
-                raise _fail("date-order", f"第{i}次劝返时间早于第{i - 1}次，请按先后顺序填写。")
-            previous = attempt.date
-        status = enum("status")
-        if self.status in status.returned and not (self.return_date and self.placement):
-            raise _fail("status-incomplete", f"劝返状态为“{self.status}”时，必须填写复学时间和安置方式。")
-        if self.status == "已消帐":
-            if not self.closed_date:
-                raise _fail("status-incomplete", "劝返状态为“已消帐”时，必须填写消帐时间。")
-            if self.return_date and self.closed_date < self.return_date:
-                raise _fail("date-order", "消帐时间早于复学时间，请核对。")
-        if self.status in status.needs_note and not self.note:
-            raise _fail("status-incomplete", f"劝返状态为“{self.status}”时，必须在备注中写明情况和依据。")
+        _raise_rule_errors(rules.check(rules.CaseFacts(**rules.case_fields(self)), rules.CASE_RULES), "case.")
         return self
 
     @property
@@ -272,7 +251,8 @@ class CaseRecord(FormkitModel):
     visits: list[HomeVisit] = label("家访记录", "visits", default=[])
 
     def warnings(self) -> list[Problem]:
-        return self.student.warnings()
+        """Rule warnings (G-学籍号, age at dropout, a compel notice overdue, …): the ledger checker's too."""
+        return rule_warnings(rules.check(rules.facts_from_record(self)))
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -328,6 +308,13 @@ def problems_from_error(exc: ValidationError, model: type[BaseModel]) -> list[Pr
     out: list[Problem] = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
+        expanded = (err.get("ctx") or {}).get("rule_problems")
+        if expanded:
+            for code, rel, message, shown in expanded:
+                full = loc + _loc(rel)
+                out.append(Problem(code, _labels_for(model, full) or "记录", message, shown,
+                                   path=_english_path(model, full)))
+            continue
         field = _labels_for(model, loc) if loc else model.__doc__ or model.__name__
         kind = err["type"]
         ctx = err.get("ctx") or {}

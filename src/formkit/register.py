@@ -8,6 +8,8 @@ given is never given to anybody else, because the counter only moves forward.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from .errors import InputFileError
@@ -19,7 +21,22 @@ CREATE TABLE IF NOT EXISTS assigned (prefix TEXT NOT NULL, year INTEGER NOT NULL
                                      student TEXT NOT NULL, number INTEGER NOT NULL,
                                      PRIMARY KEY (prefix, year, form, student),
                                      UNIQUE (prefix, year, number));
+CREATE TABLE IF NOT EXISTS issued (form TEXT NOT NULL, student TEXT NOT NULL, issue_date TEXT NOT NULL,
+                                   doc_number TEXT NOT NULL DEFAULT '', deadline TEXT,
+                                   PRIMARY KEY (form, student, issue_date, doc_number));
 """
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    """A document that was produced for a student: which form, when, under which number."""
+
+    form: str
+    student: str
+    issue_date: date
+    doc_number: str = ""
+    deadline: date | None = None
+
 
 
 def default_register_path() -> Path:
@@ -87,3 +104,19 @@ class NumberRegister:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def record_issue(self, form: str, student: str, issue_date: date, doc_number: str = "",
+                     deadline: date | None = None) -> None:
+        """Remember that ``form`` was issued to ``student`` (idempotent: producing it again adds nothing)."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO issued(form, student, issue_date, doc_number, deadline) VALUES(?,?,?,?,?)",
+            (form, student, issue_date.isoformat(), doc_number, deadline.isoformat() if deadline else None),
+        )
+
+    def issued_documents(self, student: str | None = None) -> list[IssuedDocument]:
+        """Issued documents (of ``student``, or all), oldest first."""
+        sql = "SELECT form, student, issue_date, doc_number, deadline FROM issued"
+        rows = (self._db.execute(sql + " WHERE student=? ORDER BY issue_date", (student,)) if student is not None
+                else self._db.execute(sql + " ORDER BY issue_date"))
+        return [IssuedDocument(form, who, date.fromisoformat(day), number, date.fromisoformat(dl) if dl else None)
+                for form, who, day, number, dl in rows]

@@ -19,8 +19,9 @@ from typing import Any
 
 from . import validators as v
 from .checker import LedgerReport, check_ledger
-from .enums import load_enums, normalize_text
+from .enums import load_enums
 from .errors import UsageError, ValueProblem
+from .rules import first_day
 
 COUNT_KEYS = ("cases", "returned", "closed", "other", "out", "poverty")
 HEADERS = {"cases": "案例数", "returned": "已复学", "closed": "已消帐", "other": "其他去向", "out": "仍未返校",
@@ -143,22 +144,9 @@ class Summary:
         return {"new": new, "returned": back, "out_at_end": out}
 
 
-def _get(table: Any, values: list[Any], key: str, parser: Any = None) -> Any:
-    raw = table.value(values, key)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    if parser is None:
-        return normalize_text(raw)
-    try:
-        return parser(raw)
-    except ValueProblem:
-        return normalize_text(raw) if parser is not v.parse_date and parser is not v.parse_date_or_month else None
-
-
 def collect(report: LedgerReport, month: str | None = None) -> Summary:
-    """Reduce a checked report to summary cases."""
-    enums = load_enums()
-    status_enum = enums["status"]
+    """Reduce a checked report to summary cases (from the cases it parsed: no cell is read again)."""
+    status_enum = load_enums()["status"]
     summary = Summary(month=_month(month))
     errors = Counter(f.file for f in report.findings if f.severity == "error")
     summary.files_with_errors = [(path, n) for path, n in errors.items()]
@@ -166,29 +154,24 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
         if "status" not in table.columns:
             summary.skipped.append(table.path)  # a roster, not a ledger: it tracks no case
             continue
-        declared_township = table.declared.get("township", "")
-        declared_county = table.declared.get("county", "")
-        for number, values in table.rows:
-            name = _get(table, values, "name")
-            if not name:
-                continue
-            status = _get(table, values, "status", status_enum.match) or ""
-            dropout = _get(table, values, "dropout_date", v.parse_date_or_month)
-            if isinstance(dropout, v.Month):
-                dropout = date(dropout.year, dropout.month, 1)
-            ident = _get(table, values, "id_number") or ""
-            summary.cases.append(Case(
-                table.path, number, _get(table, values, "school") or "", name, v.mask_id(ident) if ident else "",
-                _get(table, values, "grade", enums["grade"].match) or "",
-                _get(table, values, "reason", enums["reason"].match) or "",
-                _get(table, values, "category", enums["category"].match) or "",
-                status, bool(_get(table, values, "poverty", v.parse_yes_no)), dropout,
-                _get(table, values, "return_date", v.parse_date), _get(table, values, "responsible") or "",
-                _get(table, values, "responsible_phone") or "",
-                status in status_enum.returned, status == "已消帐", status in status_enum.needs_note,
-                township=_get(table, values, "township") or declared_township,
-                county=_get(table, values, "county") or declared_county,
-            ))
+    for case in report.cases:
+        if "status" not in case.table.columns:
+            continue
+        name = case.text("name")
+        if not name:
+            continue
+        status = case.get("status") or ""
+        ident = case.get("id_number")
+        shown = v.mask_id(ident.number) if isinstance(ident, v.IdInfo) else v.mask_id(case.text("id_number")) \
+            if case.raw("id_number") is not None else ""
+        summary.cases.append(Case(
+            case.file, case.row, case.text("school"), name, shown, case.text("grade"), case.text("reason"),
+            case.text("category"), status, case.get("poverty") is True, first_day(case.get("dropout_date")),
+            case.get("return_date"), case.text("responsible"), case.text("responsible_phone"),
+            status in status_enum.returned, status == "已消帐", status in status_enum.needs_note,
+            township=case.text("township") or case.table.declared.get("township", ""),
+            county=case.text("county") or case.table.declared.get("county", ""),
+        ))
     try:
         summary.area = summary.report_area()
     except UsageError:
@@ -199,6 +182,13 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
             latest = max(dates)
             summary.month = (latest.year, latest.month)
     return summary
+
+
+def figures(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, month: str | None = None,
+            *, as_of: date | None = None) -> Summary:
+    """The summary figures of a checked report (or of ledgers, checked once here); nothing is written."""
+    report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, as_of)
+    return collect(report, month)
 
 
 def _month(text: str | None) -> tuple[int, int] | None:
@@ -212,16 +202,17 @@ def _month(text: str | None) -> tuple[int, int] | None:
     return month.year, month.month
 
 
-def summary(paths: Iterable[Path | str] | Path | str, out: Path | str, month: str | None = None,
-            *, as_of: date | None = None, report_area: str | None = None, for_report: bool = False) -> Summary:
-    """Check ``paths`` and write the summary workbook to ``out``; returns the figures.
+def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, out: Path | str,
+            month: str | None = None, *, as_of: date | None = None, report_area: str | None = None,
+            for_report: bool = False) -> Summary:
+    """Write the summary workbook of a checked report (or of ledgers, checked once) to ``out``; returns the figures.
 
     With ``for_report`` the monthly report's 填报单位 is settled (``report_area`` or the data)
     before anything is written, so an ambiguous area fails without leaving a half-done output.
     """
     from .xlsx_writer import write_summary
 
-    report = check_ledger(paths, as_of)
+    report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, as_of)
     figures = collect(report, month)
     if for_report:
         figures.area = figures.report_area(report_area)

@@ -33,7 +33,8 @@ _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 _PART = re.compile(r"word/(document|header\d*|footer\d*)\.xml$")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _MALFORMED = re.compile(r"\{\s+[{%]|[}%]\s+\}")
-EXTRA_CONTEXT = {"form_title", "today", "reasons", "totals", "loop", "range", "true", "false", "none"}
+EXTRA_CONTEXT = {"form_title", "today", "reasons", "totals", "visit_summary", "enrol_action", "loop", "range", "true",
+                 "false", "none"}
 
 
 @dataclass(frozen=True)
