@@ -14,6 +14,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -442,6 +443,8 @@ def test_kill_leaves_no_process_and_no_temp_folder(tmp_path: Path, phase: str) -
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     args = [sys.executable, "-m", "formkit.cli", "batch", "return-notice", str(roster), "-o", str(out), *SETS,
             "--register", str(tmp_path / "reg.sqlite"), "--jobs", "2"]
+    system_temp = Path(tempfile.gettempdir())
+    before = set(system_temp.glob("formkit-lo-*"))
     proc = subprocess.Popen([*args, "--pdf"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     seen: set[int] = set()
@@ -460,7 +463,7 @@ def test_kill_leaves_no_process_and_no_temp_folder(tmp_path: Path, phase: str) -
     left: list[str] = []
     for _ in range(100):
         left = _still_running(seen, str(out))
-        work = list(out.glob(fileio.WORK_PREFIX + "*"))
+        work = list(out.glob(".formkit-work-*")) + sorted(set(system_temp.glob("formkit-lo-*")) - before)
         if not left and not work:
             break
         time.sleep(0.1)

@@ -160,7 +160,13 @@ def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, templat
 def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...], config: Path | None, pdf: bool,
               merge: bool, jobs: int | None, skip_invalid: bool, force: bool, dry_run: bool, register: Path | None,
               template: Path | None, as_json: bool) -> None:
-    """按名单批量生成文书：每名学生一份，另可生成 PDF 和合并打印文件。"""
+    """按名单批量生成文书：每名学生一份，另可生成 PDF 和合并打印文件。
+
+    \b
+    退出码：0 完成（保留了被手工修改的文件也是 0，会在输出中列出）；
+    1 名单中有数据错误的行（未生成任何文书，或加 --skip-invalid 时跳过了这些行）；
+    2 文件无法使用、输出文件夹无法写入或正被另一个批量任务使用、用法错误。
+    """
     from .batch_runner import batch, find_config, format_batch, load_settings
 
     config = config or find_config([roster.parent, Path.cwd()])
@@ -253,8 +259,11 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
                    deadline_days: int, templates: tuple[str, ...], force: bool) -> None:
     """列出每个未结案例下一步应办的文书（报告单、返校通知书、敦返通知书）和逾期需上报的情况。
 
-    退出码：0 已列出（有无待办都是 0）；1 台账有错误（有错误的行可能未列出或判断不准，请用 ledger check 查看），
-    或 --generate 时有文书因该行数据有误未生成；2 文件无法使用或用法错误。
+    \b
+    退出码：0 已列出（有无待办都是 0，待办不算错误）；
+    1 台账有数据错误（有错误的行可能未列出或判断不准，请用 ledger check 查看），
+      或 --generate 时有文书因该行数据有误未生成；
+    2 文件无法使用或用法错误。
     """
     from datetime import date
 
@@ -287,7 +296,7 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
         if summary.error:
             _echo_err(f"错误：无法读取 {summary.path}：{summary.error}")
     errors = report.counts["error"]
-    if errors:
+    if errors and not as_json:
         _echo_err(f"注意：台账中有 {errors} 个错误（用 formkit ledger check 查看），有错误的行可能未列出或判断不准确。")
     # Listing what is due is the command's job, not a finding: 1 only for data errors.
     sys.exit(EXIT_UNUSABLE if not report.readable else EXIT_FINDINGS if errors or skipped else EXIT_OK)

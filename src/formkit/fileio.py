@@ -197,6 +197,10 @@ def read_regular(path: Path) -> bytes | None:
         return handle.read()
 
 
+LEFTOVER_AGE = 2 * 24 * 3600.0
+"""Seconds after which a temp file or work folder is a leftover whatever its pid says."""
+
+
 def remove_leftovers(folder: Path) -> None:
     """Remove temp files and work folders that runs no longer alive left in ``folder``.
 
@@ -211,7 +215,12 @@ def remove_leftovers(folder: Path) -> None:
         if prefix is None:
             continue
         owner = _OWNED.match(entry.name[len(prefix):])
-        if owner and pid_alive(int(owner.group(1))):
+        try:
+            old = time.time() - entry.stat(follow_symlinks=False).st_mtime > LEFTOVER_AGE
+        except OSError:
+            continue
+        # The age limit covers what the pid cannot: a reused pid, Windows, another host's run.
+        if owner and pid_alive(int(owner.group(1))) and not old:
             continue
         try:
             if entry.is_dir(follow_symlinks=False):
