@@ -59,6 +59,8 @@ MANIFEST = "manifest.json"
 MANIFEST_CSV = "manifest.csv"
 JOURNAL_PREFIX = ".formkit-journal"
 """Each run journals to ``.formkit-journal-<pid>-<random>.jsonl``; the next run reads every one left."""
+JOURNAL = JOURNAL_PREFIX + ".jsonl"
+"""The single journal of formkit before per-run journals; still read (never written) after an upgrade."""
 ISSUER_KEYS = {"body", "title", "doc_number", "issue_date", "deadline", "contact", "contact_phone", "report_to",
                "village"}
 Progress = Callable[[int, int], None]

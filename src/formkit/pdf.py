@@ -123,7 +123,9 @@ def convert_to_pdf(docs: Sequence[Path], out_dir: Path, *, timeout: float | None
         staging = work / "out"
         cmd = [soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore",
                "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(staging), *map(str, docs)]
-        env = {**os.environ, "HOME": str(work), "FONTCONFIG_FILE": _fontconfig(work)}
+        scratch = work / "tmp"  # LibreOffice's own temp files hold document content too
+        scratch.mkdir()
+        env = {**os.environ, "HOME": str(work), "TMPDIR": str(scratch), "FONTCONFIG_FILE": _fontconfig(work)}
         watchdog = _watchdog(work)
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
