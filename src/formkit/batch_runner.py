@@ -464,7 +464,9 @@ def batch(
     ``records_or_path`` is a roster file (.xlsx/.xls/.csv/.json) or nested record dicts.
     ``settings`` holds issue-level values (``issuer.body``, ``issuer.issue_date``,
     ``issuer.number_prefix``, …; see :func:`load_settings`). Raises ``InvalidRosterError``
-    (a ``RecordError``) listing every invalid row unless ``skip_invalid``.
+    (a ``RecordError``) listing every invalid row unless ``skip_invalid``, and ``OutputError``
+    when the folder cannot be written or another batch holds it for longer than
+    ``FORMKIT_LOCK_WAIT`` seconds (code ``output-locked``).
     """
     spec = get_form(form)
     settings = dict(settings or {})
@@ -545,7 +547,7 @@ def batch(
             _convert(out, produced, jobs or os.cpu_count() or 1)
         if merge and produced:
             result.merged = _merge(out, produced, pdf)
-        _write_manifest(out, result, earlier)
+        _write_manifest(out, result, earlier, known)
         for done in [*journals, journal_path]:
             done.unlink(missing_ok=True)
     return result
@@ -619,7 +621,8 @@ def _merge(out: Path, items: list[BatchItem], pdf: bool) -> str:
     return target.name
 
 
-def _earlier_items(out: Path, result: BatchResult, earlier: list[dict[str, Any]]) -> list[BatchItem]:
+def _earlier_items(out: Path, result: BatchResult, earlier: list[dict[str, Any]],
+                   known: dict[str, str]) -> list[BatchItem]:
     """Items of earlier runs for documents this run did not touch and that are still in the folder,
     so a second batch into the folder does not make the first one's files look like clerks' edits."""
     mine = {i.file for i in result.items if i.file}
@@ -632,7 +635,8 @@ def _earlier_items(out: Path, result: BatchResult, earlier: list[dict[str, Any]]
             continue
         try:
             kept.append(BatchItem(int(entry.get("row") or 0), str(entry.get("name", "")), str(entry.get("id_masked", "")),
-                                  name, str(entry.get("doc_number", "")), str(entry.get("sha256", "")),
+                                  name, str(entry.get("doc_number", "")),
+                                  known.get(name, str(entry.get("sha256", ""))),
                                   str(entry.get("status", "")), str(entry.get("pdf", ""))))
         except (TypeError, ValueError):
             continue
@@ -640,14 +644,15 @@ def _earlier_items(out: Path, result: BatchResult, earlier: list[dict[str, Any]]
     return kept
 
 
-def _write_manifest(out: Path, result: BatchResult, earlier: list[dict[str, Any]] | None = None) -> None:
+def _write_manifest(out: Path, result: BatchResult, earlier: list[dict[str, Any]] | None = None,
+                    known: dict[str, str] | None = None) -> None:
     """manifest.json (``result.to_dict()``, followed by the items of earlier runs whose documents are
     still there) and manifest.csv, streamed item by item so a 10,000-document batch never builds the
     whole manifest in memory. Runs hold the folder's lock, so this read-modify-write loses nothing."""
     head = {"form": result.form, "out_dir": result.out_dir, "dry_run": result.dry_run, "counts": result.counts,
             "invalid": [{"row": r, "problems": [p.to_dict() for p in ps]} for r, ps in result.invalid],
             "merged": result.merged}
-    items = [*result.items, *_earlier_items(out, result, earlier or [])]
+    items = [*result.items, *_earlier_items(out, result, earlier or [], known or {})]
     with atomic_stream(out / MANIFEST) as handle:
         handle.write(_scrub(json.dumps(head, ensure_ascii=False, indent=2))[:-2] + ',\n  "items": [')
         for i, item in enumerate(items):
