@@ -137,6 +137,14 @@ def test_os_write_failures_are_the_clerks_to_fix_not_internal_errors(capsys: pyt
         full_disk()
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and "磁盘空间不足" in err and "out/x.docx" in err and "内部错误" not in err
+    @handle_errors
+    def denied() -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", "/srv/share/台账.xlsx")
+
+    with pytest.raises(SystemExit) as refused:
+        denied()
+    err = capsys.readouterr().err
+    assert refused.value.code == 2 and "没有权限" in err and "内部错误" not in err
     with pytest.raises(SystemExit) as crashed:
         defect()
     assert crashed.value.code == 2 and "内部错误" in capsys.readouterr().err  # kept for real defects

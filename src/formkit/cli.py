@@ -20,7 +20,7 @@ from .errors import FormkitError, Problem, RecordError
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
-_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def _echo_err(text: str) -> None:
@@ -51,6 +51,9 @@ def handle_errors(func: F) -> F:
 
                 error = output_error(exc, exc.filename or "输出文件")
                 _echo_err(f"错误：{error}")
+                sys.exit(EXIT_UNUSABLE)
+            if isinstance(exc, PermissionError):
+                _echo_err(f"错误：没有权限访问 {exc.filename or '所需的文件'}。请检查文件和文件夹的权限后重试。[permission]")
                 sys.exit(EXIT_UNUSABLE)
             if os.environ.get("FORMKIT_DEBUG"):
                 raise
