@@ -118,3 +118,33 @@ def test_render_missing_soffice_gives_install_hint(
     )
     assert result.exit_code == 2
     assert "libreoffice-writer-nogui" in result.output and "Traceback" not in result.output
+
+
+def test_os_write_failures_are_the_clerks_to_fix_not_internal_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+
+    from formkit.cli import handle_errors
+
+    @handle_errors
+    def full_disk() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "out/x.docx")
+
+    @handle_errors
+    def defect() -> None:
+        raise KeyError("bug")
+
+    with pytest.raises(SystemExit) as stopped:
+        full_disk()
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "磁盘空间不足" in err and "out/x.docx" in err and "内部错误" not in err
+    @handle_errors
+    def denied() -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", "/srv/share/台账.xlsx")
+
+    with pytest.raises(SystemExit) as refused:
+        denied()
+    err = capsys.readouterr().err
+    assert refused.value.code == 2 and "没有权限" in err and "内部错误" not in err
+    with pytest.raises(SystemExit) as crashed:
+        defect()
+    assert crashed.value.code == 2 and "内部错误" in capsys.readouterr().err  # kept for real defects

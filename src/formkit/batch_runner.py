@@ -8,14 +8,26 @@ Order of work, each step safe to interrupt:
    (its hash is in the manifest) or ``force`` is given — a clerk's edits are never lost;
 4. journal every finished document, so a killed batch resumes where it stopped;
 5. convert to PDF with one LibreOffice process per worker, and merge with bookmarks.
+
+The manifest records only hashes formkit itself wrote, so a kept edit is recognised as an
+edit on every later run. One batch at a time works in an output folder (a lock file; a
+second batch waits briefly, then refuses with ``output-locked``); each run has its own
+journal and temp names, and the manifest merges what earlier runs wrote. Worker processes
+and LibreOffice die with the batch, and what a killed run left is removed by the next one.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import os
+import re
+import signal
+import sys
+import threading
+import time
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -27,13 +39,28 @@ from typing import Any
 from pydantic import BaseModel
 
 from .columns import LEDGER_COLUMNS
-from .errors import InputFileError, Problem, RecordError, UsageError
-from .fileio import TEMP_PREFIX, atomic_stream, atomic_write, inside, read_input, safe_component
+from .errors import InputFileError, OutputError, Problem, RecordError, UsageError
+from .fileio import (
+    atomic_stream,
+    atomic_write,
+    folder_lock,
+    inside,
+    new_private_file,
+    output_error,
+    read_input,
+    read_regular,
+    remove_leftovers,
+    safe_component,
+)
 from .forms import FormSpec, build_context, get_form, validate_record
-from .validators import mask_id
+from .validators import mask_id, mask_sensitive, neutralise_formula
 
 MANIFEST = "manifest.json"
-JOURNAL = ".formkit-journal.jsonl"
+MANIFEST_CSV = "manifest.csv"
+JOURNAL_PREFIX = ".formkit-journal"
+"""Each run journals to ``.formkit-journal-<pid>-<random>.jsonl``; the next run reads every one left."""
+JOURNAL = JOURNAL_PREFIX + ".jsonl"
+"""The single journal of formkit before per-run journals; still read (never written) after an upgrade."""
 ISSUER_KEYS = {"body", "title", "doc_number", "issue_date", "deadline", "contact", "contact_phone", "report_to",
                "village", "handler", "signer"}
 Progress = Callable[[int, int], None]
@@ -177,6 +204,8 @@ def load_settings(config: Path | None, sets: Sequence[str] = ()) -> dict[str, An
     for key, value in settings.items():
         if isinstance(value, date):
             value = value.isoformat()
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise UsageError(f"发文信息 {key} 含有无法识别的字符（{_scrub(value)}），多为复制或编码出错。请重新输入。")
         bare = key.removeprefix("issuer.")
         out[f"issuer.{bare}" if bare in ISSUER_KEYS or bare == "number_prefix" else key] = value
     return out
@@ -224,26 +253,71 @@ def _display_name(record: BaseModel) -> str:
     return str(getattr(record, "teacher", None) or getattr(record, "area", ""))
 
 
-def _load_manifest(out_dir: Path) -> dict[str, str]:
-    """file name → sha256 of what formkit last wrote there (manifest plus journal)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(text: str) -> str:
+    """``text`` with lone surrogates (which no UTF-8 file can hold) shown as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _bad_characters(node: Any, path: str = "") -> list[Problem]:
+    """A problem for every text in a raw record that holds a lone surrogate (e.g. "\\ud800" in JSON)."""
+    if isinstance(node, dict):
+        return [p for key, value in node.items() for p in _bad_characters(value, f"{path}.{key}" if path else str(key))]
+    if isinstance(node, list):
+        return [p for i, value in enumerate(node) for p in _bad_characters(value, f"{path}.{i}")]
+    if isinstance(node, str) and _SURROGATE.search(node):
+        found = _SURROGATE.search(node)
+        assert found is not None
+        return [Problem("invalid-character", _column_for(path) or _scrub(path),
+                        f"含有无法识别的字符（U+{ord(found.group(0)):04X}，多为复制粘贴或导出时编码出错），请删除或重新输入该项",
+                        mask_sensitive(_scrub(node)), path=_scrub(path))]
+    return []
+
+
+def _shown(problem: Problem) -> Problem:
+    """``problem`` safe for terminal, manifest and JSON: IDs and phones masked, no lone surrogates."""
+    return dataclasses.replace(problem, value=mask_sensitive(_scrub(problem.value)),
+                               message=mask_sensitive(_scrub(problem.message)), field=_scrub(problem.field))
+
+
+def _refuse_symlink(path: Path) -> None:
+    if path.is_symlink():
+        raise OutputError(f"{path} 是符号链接（快捷方式），为安全起见已拒绝。请删除它后重试。", code="output-symlink")
+
+
+def _load_manifest(out_dir: Path) -> tuple[dict[str, str], list[dict[str, Any]], list[Path]]:
+    """What earlier runs wrote: file name → sha256 formkit wrote there (manifest plus every journal
+    a killed run left), the earlier manifest's items, and the journal files read.
+
+    Names that are symbolic links are never read through: a linked journal is ignored, a
+    linked manifest refused.
+    """
     hashes: dict[str, str] = {}
+    earlier: list[dict[str, Any]] = []
     manifest = out_dir / MANIFEST
-    if manifest.is_file():
+    _refuse_symlink(manifest)
+    data = read_regular(manifest)
+    if data is not None:
         try:
-            for item in json.loads(manifest.read_text(encoding="utf-8")).get("items", []):
-                if item.get("sha256"):
-                    hashes[item["file"]] = item["sha256"]
-        except (json.JSONDecodeError, OSError, AttributeError):
-            pass  # a damaged manifest only means fewer files count as formkit's own
-    journal = out_dir / JOURNAL
-    if journal.is_file():
-        for line in journal.read_text(encoding="utf-8", errors="replace").splitlines():
+            items = json.loads(data.decode("utf-8")).get("items", [])
+            earlier = [i for i in items if isinstance(i, dict)]
+            for item in earlier:
+                if item.get("sha256") and isinstance(item.get("file"), str):
+                    hashes[item["file"]] = str(item["sha256"])
+        except (UnicodeDecodeError, ValueError, AttributeError, TypeError):
+            earlier = []  # a damaged manifest only means fewer files count as formkit's own
+    journals = sorted(p for p in out_dir.glob(JOURNAL_PREFIX + "*.jsonl") if not p.is_symlink())
+    for journal in journals:
+        text = (read_regular(journal) or b"").decode("utf-8", errors="replace")
+        for line in text.splitlines():
             try:
                 entry = json.loads(line)
                 hashes[entry["file"]] = entry["sha256"]
             except (json.JSONDecodeError, KeyError, TypeError):
                 continue  # the last line of a killed run may be cut short
-    return hashes
+    return hashes, earlier, journals
 
 
 # --- worker side --------------------------------------------------------------------
@@ -251,10 +325,40 @@ def _load_manifest(out_dir: Path) -> dict[str, str]:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(form: str, template: bytes | None) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Make this worker process end when the batch process ends, even by SIGKILL.
+
+    On Linux the kernel sends SIGKILL on the parent's death (``PR_SET_PDEATHSIG``); elsewhere
+    a daemon thread watches the parent pid. Without this, killed batches left workers blocked
+    forever on their task queue.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        else:
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="formkit-parent-watch", daemon=True).start()
+
+
+def _init_worker(form: str, template: bytes | None, parent: int | None = None) -> None:
     from .docx_engine import CompiledTemplate
     from .render import compiled_form
 
+    if parent is not None:
+        _die_with_parent(parent)
     spec = get_form(form)
     _WORKER["spec"] = spec
     _WORKER["compiled"] = CompiledTemplate(template, spec.template) if template is not None else compiled_form(form)
@@ -265,6 +369,8 @@ def _render_one(task: tuple[int, dict[str, Any], str, str, str, bool]) -> tuple[
 
     ``known`` is the hash formkit recorded for this file last time ("" if none): a file
     that still has it is formkit's own output and may be replaced; any other is a clerk's.
+    A kept file returns ``known`` again, never the edited file's hash, so the manifest goes
+    on recording only what formkit wrote and the edit stays kept on every later run.
     """
     index, data, target, doc_number, known, force = task
     spec: FormSpec = _WORKER["spec"]
@@ -279,7 +385,7 @@ def _render_one(task: tuple[int, dict[str, Any], str, str, str, bool]) -> tuple[
         if current == digest:
             return index, digest, "unchanged"
         if not force and known != current:
-            return index, current, "kept-edited"
+            return index, known, "kept-edited"
         atomic_write(path, payload)
         return index, digest, "updated"
     atomic_write(path, payload)
@@ -299,7 +405,8 @@ def _run_tasks(form: str, template: bytes | None, tasks: Iterable[Any], total: i
                 progress(done, total)
         return
     window = jobs * 4
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(form, template)) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                             initargs=(form, template, os.getpid())) as pool:
         pending: set[Future[tuple[int, str, str]]] = set()
         iterator = iter(tasks)
         while True:
@@ -357,7 +464,9 @@ def batch(
     ``records_or_path`` is a roster file (.xlsx/.xls/.csv/.json) or nested record dicts.
     ``settings`` holds issue-level values (``issuer.body``, ``issuer.issue_date``,
     ``issuer.number_prefix``, …; see :func:`load_settings`). Raises ``InvalidRosterError``
-    (a ``RecordError``) listing every invalid row unless ``skip_invalid``.
+    (a ``RecordError``) listing every invalid row unless ``skip_invalid``, and ``OutputError``
+    when the folder cannot be written or another batch holds it for longer than
+    ``FORMKIT_LOCK_WAIT`` seconds (code ``output-locked``).
     """
     spec = get_form(form)
     settings = dict(settings or {})
@@ -375,10 +484,18 @@ def batch(
     plans: list[_Plan] = []
     invalid: list[tuple[int, list[Problem]]] = []
     for index, (row, raw) in enumerate(rows):
+        # A lone surrogate (valid in JSON text, impossible in any UTF-8 file) is a data error
+        # of its row, not a crash when the manifest or a document is written.
+        broken = _bad_characters(raw)
         try:
-            plans.append(_plan_of(row, index, validate_record(spec, _apply_settings(raw, spec, settings))))
+            record = validate_record(spec, _apply_settings(raw, spec, settings))
         except RecordError as exc:
-            invalid.append((row, exc.problems))
+            invalid.append((row, [_shown(p) for p in broken + exc.problems]))
+            continue
+        if broken:
+            invalid.append((row, broken))
+            continue
+        plans.append(_plan_of(row, index, record))
     if invalid and not skip_invalid:
         raise InvalidRosterError(
             f"{source}：{len(invalid)} 行数据有问题，未生成任何文书。请改正后重试（或加 --skip-invalid 跳过这些行）：",
@@ -398,32 +515,41 @@ def batch(
         result.items.append(BatchItem(row, "", "", "", status="skipped-invalid"))
     if dry_run:
         return result
-    out.mkdir(parents=True, exist_ok=True)
-    for leftover in out.glob(TEMP_PREFIX + "*"):
-        leftover.unlink(missing_ok=True)  # a killed earlier run's half-written temp files
-    known = _load_manifest(out)
-    tasks = (
-        (i, _apply_settings(rows[plan.index][1], spec, settings), str(out / name), number, known.get(name, ""), force)
-        for i, (plan, name, number) in enumerate(zip(plans, names, numbers, strict=True))
-    )
-    journal = (out / JOURNAL).open("a", encoding="utf-8")
     try:
-        for index, digest, status in _run_tasks(spec.name, template_bytes, tasks, len(plans),
-                                                jobs or os.cpu_count() or 1, progress):
-            item = result.items[index]
-            item.sha256, item.status = digest, status
-            if status != "kept-edited":
-                journal.write(json.dumps({"file": item.file, "sha256": digest}, ensure_ascii=False) + "\n")
-                journal.flush()
-    finally:
-        journal.close()
-    produced = [i for i in result.items if i.file]
-    if pdf:
-        _convert(out, produced, jobs or os.cpu_count() or 1)
-    if merge and produced:
-        result.merged = _merge(out, produced, pdf)
-    _write_manifest(out, result)
-    (out / JOURNAL).unlink(missing_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(exc, out) from None
+    with folder_lock(out) as token:
+        remove_leftovers(out)  # what killed earlier runs left: half-written files, PDF work folders
+        known, earlier, journals = _load_manifest(out)
+        tasks = (
+            (i, _apply_settings(rows[plan.index][1], spec, settings), str(out / name), number, known.get(name, ""),
+             force)
+            for i, (plan, name, number) in enumerate(zip(plans, names, numbers, strict=True))
+        )
+        journal_path = out / f"{JOURNAL_PREFIX}-{token}.jsonl"
+        journal = new_private_file(journal_path)
+        try:
+            for index, digest, status in _run_tasks(spec.name, template_bytes, tasks, len(plans),
+                                                    jobs or os.cpu_count() or 1, progress):
+                item = result.items[index]
+                item.sha256, item.status = digest, status
+                if status != "kept-edited":
+                    try:
+                        journal.write(json.dumps({"file": item.file, "sha256": digest}, ensure_ascii=False) + "\n")
+                        journal.flush()
+                    except OSError as exc:
+                        raise output_error(exc, journal_path) from None
+        finally:
+            journal.close()
+        produced = [i for i in result.items if i.file]
+        if pdf:
+            _convert(out, produced, jobs or os.cpu_count() or 1)
+        if merge and produced:
+            result.merged = _merge(out, produced, pdf)
+        _write_manifest(out, result, earlier, known)
+        for done in [*journals, journal_path]:
+            done.unlink(missing_ok=True)
     return result
 
 
@@ -495,24 +621,51 @@ def _merge(out: Path, items: list[BatchItem], pdf: bool) -> str:
     return target.name
 
 
-def _write_manifest(out: Path, result: BatchResult) -> None:
-    """manifest.json (the same content as ``result.to_dict()``) and manifest.csv, streamed item by item
-    so a 10,000-document batch never builds the whole manifest in memory."""
+def _earlier_items(out: Path, result: BatchResult, earlier: list[dict[str, Any]],
+                   known: dict[str, str]) -> list[BatchItem]:
+    """Items of earlier runs for documents this run did not touch and that are still in the folder,
+    so a second batch into the folder does not make the first one's files look like clerks' edits."""
+    mine = {i.file for i in result.items if i.file}
+    kept: list[BatchItem] = []
+    for entry in earlier:
+        name = entry.get("file")
+        if not isinstance(name, str) or not name or name in mine or "/" in name or "\\" in name:
+            continue
+        if not (out / name).is_file() or (out / name).is_symlink():
+            continue
+        try:
+            kept.append(BatchItem(int(entry.get("row") or 0), str(entry.get("name", "")), str(entry.get("id_masked", "")),
+                                  name, str(entry.get("doc_number", "")),
+                                  known.get(name, str(entry.get("sha256", ""))),
+                                  str(entry.get("status", "")), str(entry.get("pdf", ""))))
+        except (TypeError, ValueError):
+            continue
+        mine.add(name)
+    return kept
+
+
+def _write_manifest(out: Path, result: BatchResult, earlier: list[dict[str, Any]] | None = None,
+                    known: dict[str, str] | None = None) -> None:
+    """manifest.json (``result.to_dict()``, followed by the items of earlier runs whose documents are
+    still there) and manifest.csv, streamed item by item so a 10,000-document batch never builds the
+    whole manifest in memory. Runs hold the folder's lock, so this read-modify-write loses nothing."""
     head = {"form": result.form, "out_dir": result.out_dir, "dry_run": result.dry_run, "counts": result.counts,
             "invalid": [{"row": r, "problems": [p.to_dict() for p in ps]} for r, ps in result.invalid],
             "merged": result.merged}
+    items = [*result.items, *_earlier_items(out, result, earlier or [], known or {})]
     with atomic_stream(out / MANIFEST) as handle:
-        handle.write(json.dumps(head, ensure_ascii=False, indent=2)[:-2] + ',\n  "items": [')
-        for i, item in enumerate(result.items):
-            handle.write(("," if i else "") + "\n    " + json.dumps(asdict(item), ensure_ascii=False))
+        handle.write(_scrub(json.dumps(head, ensure_ascii=False, indent=2))[:-2] + ',\n  "items": [')
+        for i, item in enumerate(items):
+            handle.write(("," if i else "") + "\n    " + _scrub(json.dumps(asdict(item), ensure_ascii=False)))
         handle.write("\n  ]\n}\n")
-    with atomic_stream(out / "manifest.csv") as handle:
+    with atomic_stream(out / MANIFEST_CSV) as handle:
         handle.write("\ufeff")  # Excel in China opens a BOM-less UTF-8 CSV as GBK and shows mojibake.
         writer = csv.writer(handle)
         writer.writerow(["行号", "学生", "身份证号", "文号", "文件", "PDF", "SHA-256", "状态"])
-        for item in result.items:
-            writer.writerow([item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256,
-                             item.status])
+        for item in items:
+            # Names come from rosters: "=HYPERLINK(…)" must stay text when Excel opens the file.
+            writer.writerow([neutralise_formula(_scrub(str(cell))) for cell in (
+                item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256, item.status)])
 
 
 __all__ = ["BatchItem", "BatchResult", "InvalidRosterError", "batch", "find_config", "format_batch", "load_settings",

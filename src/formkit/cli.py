@@ -3,6 +3,7 @@ and renders the result; no business logic lives here."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -19,6 +20,7 @@ from .errors import FormkitError, Problem, RecordError
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def _echo_err(text: str) -> None:
@@ -42,6 +44,17 @@ def handle_errors(func: F) -> F:
             _echo_err("已中断。已写完的文件保留，未写完的不会留下半个文件。")
             sys.exit(130)
         except Exception as exc:  # a bug: still no traceback for the clerk
+            if isinstance(exc, OSError) and exc.errno in _OUTPUT_ERRNOS:
+                # A full disk or a read-only folder met outside formkit's own writers is still
+                # the clerk's situation to fix, not a formkit defect.
+                from .fileio import output_error
+
+                error = output_error(exc, exc.filename or "输出文件")
+                _echo_err(f"错误：{error}")
+                sys.exit(EXIT_UNUSABLE)
+            if isinstance(exc, PermissionError):
+                _echo_err(f"错误：没有权限访问 {exc.filename or '所需的文件'}。请检查文件和文件夹的权限后重试。[permission]")
+                sys.exit(EXIT_UNUSABLE)
             if os.environ.get("FORMKIT_DEBUG"):
                 raise
             _echo_err(
@@ -150,7 +163,13 @@ def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, templat
 def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...], config: Path | None, pdf: bool,
               merge: bool, jobs: int | None, skip_invalid: bool, force: bool, dry_run: bool, register: Path | None,
               template: Path | None, as_json: bool) -> None:
-    """按名单批量生成文书：每名学生一份，另可生成 PDF 和合并打印文件。"""
+    """按名单批量生成文书：每名学生一份，另可生成 PDF 和合并打印文件。
+
+    \b
+    退出码：0 完成（保留了被手工修改的文件也是 0，会在输出中列出）；
+    1 名单中有数据错误的行（未生成任何文书，或加 --skip-invalid 时跳过了这些行）；
+    2 文件无法使用、输出文件夹无法写入或正被另一个批量任务使用、用法错误。
+    """
     from .batch_runner import batch, find_config, format_batch, load_settings
 
     config = config or find_config([roster.parent, Path.cwd()])
@@ -175,7 +194,8 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
         if bar is not None:
             bar.__exit__(None, None, None)
     click.echo(result.to_json() if as_json else format_batch(result))
-    sys.exit(EXIT_FINDINGS if result.invalid or result.counts.get("kept-edited") else EXIT_OK)
+    # A kept hand-edited file is reported, not an error: 1 means rows with data errors.
+    sys.exit(EXIT_FINDINGS if result.invalid else EXIT_OK)
 
 
 @cli.group("ledger")
@@ -235,14 +255,23 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
               help="敦返通知书下达后的复学期限（天），过期未返校即列为需上报。")
 @click.option("--template", "templates", multiple=True, metavar="表单=模板.docx",
               help="某种文书改用自己的模板，如 --template compel-notice=县版敦返通知书.docx。")
+@click.option("--force", is_flag=True, help="生成时覆盖已存在且被手工修改过的文书。")
 @handle_errors
 def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, out_dir: Path | None,
                    sets: tuple[str, ...], config: Path | None, pdf: bool, merge: bool, register: Path | None,
-                   deadline_days: int, templates: tuple[str, ...]) -> None:
-    """列出每个未结案例下一步应办的文书（报告单、返校通知书、敦返通知书）和逾期需上报的情况。"""
+                   deadline_days: int, templates: tuple[str, ...], force: bool) -> None:
+    """列出每个未结案例下一步应办的文书（报告单、返校通知书、敦返通知书）和逾期需上报的情况。
+
+    \b
+    退出码：0 已列出（有无待办都是 0，待办不算错误）；
+    1 台账有数据错误（有错误的行可能未列出或判断不准，请用 ledger check 查看），
+      或 --generate 时有文书因该行数据有误未生成；
+    2 文件无法使用或用法错误。
+    """
     from datetime import date
 
     from .batch_runner import find_config, format_batch, load_settings
+    from .checker import check_ledger
     from .due_items import due, due_json, format_due, generate_due
     from .register import default_register_path
 
@@ -250,10 +279,12 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     first = paths[0] if paths[0].is_dir() else paths[0].parent
     config = config or find_config([first, Path.cwd()])
     settings = load_settings(config, sets)
+    report = check_ledger(list(paths), when)
     # The register generate writes to is the one that says what was already issued.
-    items = due(list(paths), when, deadline_days=deadline_days, register=register or default_register_path(),
+    items = due(report, when, deadline_days=deadline_days, register=register or default_register_path(),
                 report_to=settings.get("issuer.report_to"))
     click.echo(due_json(items) if as_json else format_due(items, when))
+    skipped = False
     if out_dir is not None:
         chosen = {}
         for pair in templates:
@@ -264,10 +295,18 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
                 raise UsageError(f"--template 应写成 表单=模板.docx，例如 compel-notice=县版.docx；收到的是“{pair}”。")
             chosen[form.strip()] = Path(path.strip())
         results = generate_due(items, out_dir, settings=settings, as_of=when, pdf=pdf,
-                               merge=merge, register=register, templates=chosen)
+                               merge=merge, register=register, templates=chosen, force=force)
         for form, result in results.items():
             _echo_err(f"{form}：\n{format_batch(result)}")
-    sys.exit(EXIT_FINDINGS if any(i.state != "issued" for i in items) else EXIT_OK)
+            skipped = skipped or bool(result.invalid)
+    for summary in report.files:
+        if summary.error:
+            _echo_err(f"错误：无法读取 {summary.path}：{summary.error}")
+    errors = report.counts["error"]
+    if errors and not as_json:
+        _echo_err(f"注意：台账中有 {errors} 个错误（用 formkit ledger check 查看），有错误的行可能未列出或判断不准确。")
+    # Listing what is due is the command's job, not a finding: 1 only for data errors.
+    sys.exit(EXIT_UNUSABLE if not report.readable else EXIT_FINDINGS if errors or skipped else EXIT_OK)
 
 
 @ledger_group.command("summary")

@@ -20,7 +20,7 @@ paperwork: a wrong legal notice is worse than none.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -196,13 +196,13 @@ def due(
     """
     when = as_of or (report_or_paths.as_of if isinstance(report_or_paths, LedgerReport) else None) or date.today()
     report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, when)
-    issued = _issued(register)
+    issued, digest = _issued(register)
     items: list[DueItem] = []
     for case in report.cases:
         if "status" not in case.table.columns or (not case.get("name") and "name" not in case.invalid):
             continue  # a roster (no 劝返状态) tracks no case; a row without a name is no student
         key = student_key(case)
-        for step in next_steps(case, when, issued.get(key, {}), deadline_days=deadline_days, report_to=report_to):
+        for step in next_steps(case, when, issued.get(digest(key), {}), deadline_days=deadline_days, report_to=report_to):
             item = _item(case, step, when, key)
             if step.form == "deadline-notice" and report_to and case.facts.category == PRIMARY_TO_JUNIOR:
                 item.record.setdefault("issuer", {})["report_to"] = report_to  # the junior school, not the one left
@@ -211,16 +211,17 @@ def due(
     return items
 
 
-def _issued(register: Path | str | None) -> dict[str, dict[str, Any]]:
+def _issued(register: Path | str | None) -> tuple[dict[str, dict[str, Any]], Callable[[str], str]]:
+    """Issued documents by stored student digest, and the function that turns a student key into it."""
     if register is None or not Path(register).is_file():
-        return {}
+        return {}, str
     from .register import NumberRegister
 
     with NumberRegister(Path(register)) as reg:
         out: dict[str, dict[str, Any]] = {}
         for entry in reg.issued_documents():
             out.setdefault(entry.student, {})[entry.form] = entry  # later issues win: the list is oldest first
-        return out
+        return out, reg.student_digest
 
 
 def due_json(items: list[DueItem]) -> str:

@@ -1,21 +1,107 @@
-"""Safe file output: atomic writes and file names that cannot escape their folder."""
+"""Safe file output: atomic writes, file names that cannot escape their folder, and the
+per-folder lock and private work areas that let two runs share an output folder."""
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import re
-import tempfile
+import secrets
+import shutil
+import socket
+import stat
+import time
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import OutputError
+from .errors import FormkitError, OutputError
 
 _RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?$", re.IGNORECASE)
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\u202a-\u202e\u2066-\u2069\u200e\u200f]')
 TEMP_PREFIX = ".formkit-tmp-"
+WORK_PREFIX = ".formkit-work-"
+LOCK_NAME = ".formkit-lock"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+_OWNED = re.compile(r"^(\d+)-[0-9a-f]+")
+
+
+def run_token() -> str:
+    """A name part unique to this process and call: ``<pid>-<random>``.
+
+    The pid lets a later run tell a dead run's leftovers from a live run's files.
+    """
+    return f"{os.getpid()}-{secrets.token_hex(6)}"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` on this host still runs (a zombie counts as dead)."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":
+        return True  # os.kill(pid, 0) would terminate it on Windows; never guess "dead" there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def output_error(exc: OSError, path: Path | str) -> OutputError:
+    """A Chinese ``OutputError`` with a stable code for an operating-system error while writing ``path``."""
+    number = exc.errno
+    if number in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG):
+        text, code = f"磁盘空间不足（或超出配额），无法写入 {path}。请清理磁盘空间或换一个输出位置后重试。", "output-no-space"
+    elif number == errno.EROFS:
+        text, code = f"{path} 所在的磁盘是只读的，无法写入。请换一个输出文件夹。", "output-read-only"
+    elif number in (errno.EACCES, errno.EPERM):
+        text, code = f"没有权限写入 {path}。请换一个有写权限的输出文件夹，或请管理员开放权限。", "output-permission"
+    elif number in (errno.ENOTDIR, errno.EEXIST):
+        text, code = f"无法写入 {path}：路径中有一项是文件而不是文件夹。请换一个输出位置。", "output-not-folder"
+    elif number == errno.EISDIR:
+        text, code = f"无法写入 {path}：同名的文件夹已存在。请换一个文件名。", "output-is-folder"
+    elif number == errno.ELOOP:
+        text, code = f"{path} 是符号链接（快捷方式），为安全起见不写入。请删除该链接后重试。", "output-symlink"
+    elif number == errno.ENAMETOOLONG:
+        text, code = f"文件名或路径太长，无法写入 {path}。请换一个较短的输出路径。", "output-name-too-long"
+    else:
+        reason = exc.strerror or type(exc).__name__
+        text, code = f"无法写入 {path}：{reason}（错误号 {number}）。请检查输出文件夹后重试。", "output-write"
+    return OutputError(text, code=code)
+
+
+def _new_temp(folder: Path, suffix: str) -> tuple[int, Path]:
+    # os.open with 0o666 lets the kernel apply the umask (and default ACLs), which mkstemp's
+    # fixed 0600 would not; O_EXCL|O_NOFOLLOW never writes through a planted name.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY
+    while True:
+        candidate = folder / f"{TEMP_PREFIX}{run_token()}{suffix}"
+        try:
+            return os.open(candidate, flags, 0o666), candidate
+        except FileExistsError:
+            continue
+
+
+def _replaced_mode(path: Path) -> int | None:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
 
 
 @contextmanager
@@ -23,21 +109,34 @@ def _atomic(path: Path, *, text: bool) -> Iterator[IO[Any]]:
     """Open a temp file beside ``path``; on success fsync it and rename it over ``path``.
 
     A crash or kill leaves either the old file or the new one, never half of one; the
-    temp file carries a recognisable prefix so a later run can remove leftovers.
+    temp file carries a recognisable prefix and its writer's pid so a later run can remove
+    leftovers. A new file gets the mode the umask allows; a replaced file keeps its mode.
+    Operating-system failures become an ``OutputError`` naming the file and the cause.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _new_temp(path.parent, path.suffix)
+    except OSError as exc:
+        if isinstance(exc, FormkitError):
+            raise
+        raise output_error(exc, path) from None
     try:
         handle: IO[Any] = (
             os.fdopen(fd, "w", encoding="utf-8", newline="") if text else os.fdopen(fd, "wb")
         )
         with handle:
+            keep = _replaced_mode(path)
+            if keep is not None:
+                os.chmod(tmp, keep)
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, FormkitError) and (
+                exc.errno in _OUTPUT_ERRNOS or exc.filename in (str(tmp), str(path)) or exc.filename2 == str(path)):
+            raise output_error(exc, path) from None
         raise
 
 
@@ -68,6 +167,185 @@ def safe_component(text: str, *, limit: int = 60) -> str:
         cleaned = "_" + cleaned
     cleaned = cleaned[:limit].rstrip(". ")
     return cleaned or "_"
+
+
+def new_private_file(path: Path) -> IO[str]:
+    """Create ``path`` (which must not exist, and is never followed if it is a link) for UTF-8 text, mode 0600."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY, 0o600)
+    except OSError as exc:
+        raise output_error(exc, path) from None
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
+
+
+def read_regular(path: Path) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file; ``None`` if it is missing or a symbolic link.
+
+    Opened with ``O_NOFOLLOW`` so a link planted under a name formkit owns is never read through.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _BINARY)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None
+        raise output_error(exc, path) from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        return handle.read()
+
+
+LEFTOVER_AGE = 2 * 24 * 3600.0
+"""Seconds after which a temp file or work folder is a leftover whatever its pid says."""
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Remove temp files and work folders that runs no longer alive left in ``folder``.
+
+    Names carry their writer's pid (:func:`run_token`), so a live run's files are kept.
+    """
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        prefix = next((p for p in (TEMP_PREFIX, WORK_PREFIX) if entry.name.startswith(p)), None)
+        if prefix is None:
+            continue
+        owner = _OWNED.match(entry.name[len(prefix):])
+        try:
+            old = time.time() - entry.stat(follow_symlinks=False).st_mtime > LEFTOVER_AGE
+        except OSError:
+            continue
+        # The age limit covers what the pid cannot: a reused pid, Windows, another host's run.
+        if owner and pid_alive(int(owner.group(1))) and not old:
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            continue  # removed meanwhile, or not ours to remove: never a reason to fail a run
+
+
+@contextmanager
+def work_area(folder: Path) -> Iterator[Path]:
+    """A private folder (0700) inside ``folder`` for one run's intermediate files, removed afterwards.
+
+    Intermediate files hold personal data; keeping them beside the outputs (not in /tmp)
+    means the next run in this folder removes what a killed run left behind.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{WORK_PREFIX}{run_token()}"
+        os.mkdir(path, 0o700)
+    except OSError as exc:
+        raise output_error(exc, folder) from None
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+LOCK_WAIT = 10.0
+"""Seconds a run waits for another run's lock on the same folder (``FORMKIT_LOCK_WAIT``)."""
+_EMPTY_LOCK_STALE = 60.0
+
+
+def _lock_info(lock: Path) -> dict[str, Any] | None:
+    """The lock holder's details; ``None`` if the lock is gone, ``{}`` if it is still being written."""
+    try:
+        data = read_regular(lock)
+    except OutputError:
+        return {}
+    if data is None:
+        if lock.is_symlink():
+            raise OutputError(f"{lock} 是符号链接（快捷方式），为安全起见已拒绝。请删除它后重试。", code="output-symlink")
+        return None
+    try:
+        info = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def _stale(lock: Path, info: dict[str, Any], host: str) -> bool:
+    pid = info.get("pid")
+    if not info:
+        try:
+            return time.time() - os.lstat(lock).st_mtime > _EMPTY_LOCK_STALE
+        except OSError:
+            return False
+    return info.get("host") == host and isinstance(pid, int) and not pid_alive(pid)
+
+
+def _break_stale(lock: Path, info: dict[str, Any]) -> None:
+    # Moving the lock aside first means two runs that both found it stale cannot remove a
+    # fresh lock the other has just taken: whoever moved a live lock puts it back.
+    aside = lock.with_name(f"{LOCK_NAME}.stale-{run_token()}")
+    try:
+        os.replace(lock, aside)
+    except OSError:
+        return
+    try:
+        moved = _lock_info(aside) or {}
+        if info and moved.get("run") != info.get("run"):
+            with suppress(OSError):
+                os.link(aside, lock)
+    finally:
+        aside.unlink(missing_ok=True)
+
+
+@contextmanager
+def folder_lock(folder: Path, *, wait: float | None = None) -> Iterator[str]:
+    """Hold ``folder``'s lock file while the block runs; yields this run's token.
+
+    The lock is created with ``O_CREAT|O_EXCL`` and names the holder's pid and host. A lock
+    whose pid is dead on this host is stale and taken over; otherwise the run waits up to
+    ``wait`` seconds (``FORMKIT_LOCK_WAIT``, default 10) and then refuses with ``output-locked``.
+    """
+    token = run_token()
+    lock = folder / LOCK_NAME
+    limit = wait if wait is not None else float(os.environ.get("FORMKIT_LOCK_WAIT", LOCK_WAIT))
+    deadline = time.monotonic() + limit
+    host = socket.gethostname()
+    body = json.dumps({"pid": os.getpid(), "host": host, "run": token,
+                       "started": time.strftime("%Y-%m-%d %H:%M:%S")}, ensure_ascii=False).encode("utf-8")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY
+    while True:
+        try:
+            fd = os.open(lock, flags, 0o644)
+        except FileExistsError:
+            info = _lock_info(lock)
+            if info is None:
+                continue
+            if _stale(lock, info, host):
+                _break_stale(lock, info)
+                continue
+            if time.monotonic() >= deadline:
+                holder = (f"{info.get('host', '?')} 上的进程 {info.get('pid', '?')}，开始于 {info.get('started', '?')}"
+                          if info else "另一个进程")
+                raise OutputError(
+                    f"输出文件夹 {folder} 正在被另一个 formkit 任务使用（{holder}）。请等它完成后再运行，或换一个输出文件夹；"
+                    f"如果确定没有其他任务在运行，可删除文件 {lock} 后重试。", code="output-locked") from None
+            time.sleep(0.2)
+            continue
+        except OSError as exc:
+            raise output_error(exc, lock) from None
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(body)
+        break
+    try:
+        yield token
+    finally:
+        try:
+            if (_lock_info(lock) or {}).get("run") == token:
+                lock.unlink(missing_ok=True)
+        except OSError:
+            pass  # a lock we cannot remove is stale once this process ends
 
 
 def inside(folder: Path, candidate: Path) -> Path:

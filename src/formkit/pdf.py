@@ -2,20 +2,23 @@
 
 One ``soffice`` process converts a whole list of documents (starting LibreOffice costs
 seconds; converting a page costs a fraction of that). Each call uses a private
-LibreOffice profile so parallel conversions do not collide.
+LibreOffice profile, in a private work folder inside the output folder, so parallel
+conversions do not collide and no copy of a document is left in /tmp after a kill.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
-import tempfile
+import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from .errors import ConversionError
-from .fileio import atomic_write
+from .fileio import atomic_write, remove_leftovers, work_area
 
 SOFFICE_NAMES = ("soffice", "libreoffice")
 INSTALL_HINT = (
@@ -47,39 +50,112 @@ def _fontconfig(work: Path) -> str:
     return str(target)
 
 
+# Started beside each LibreOffice run, in its own session so a kill of the batch's process
+# group does not take it along. It blocks on its stdin: the parent writes soffice's process
+# group, then "done" when it has finished. End of input without "done" means the parent died
+# (SIGKILL, SIGTERM, crash): kill LibreOffice's whole group and remove the work folder, which
+# holds copies of the documents (personal data).
+_WATCHDOG = """
+import os, shutil, signal, sys
+group = 0
+done = False
+for line in sys.stdin:
+    line = line.strip()
+    if line == "done":
+        done = True
+        break
+    if line.isdigit():
+        group = int(line)
+if not done:
+    if group:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except OSError:
+            pass
+    shutil.rmtree(sys.argv[1], ignore_errors=True)
+"""
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill LibreOffice and everything it started (oosplash, soffice.bin share its process group)."""
+    killpg = getattr(os, "killpg", None)
+    if killpg is not None:
+        with suppress(OSError):  # the group has already gone
+            killpg(proc.pid, signal.SIGKILL)
+    elif proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+def _watchdog(work: Path) -> subprocess.Popen[bytes] | None:
+    if os.name == "nt":
+        return None  # no process groups to kill; the next run removes the work folder
+    return subprocess.Popen([sys.executable, "-I", "-c", _WATCHDOG, str(work)], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _tell(watchdog: subprocess.Popen[bytes] | None, line: str) -> None:
+    if watchdog is None or watchdog.stdin is None:
+        return
+    try:
+        watchdog.stdin.write(line.encode("ascii") + b"\n")
+        watchdog.stdin.flush()
+    except OSError:
+        pass  # a dead watchdog only loses the clean-up after a kill; the next run does it
+
+
 def convert_to_pdf(docs: Sequence[Path], out_dir: Path, *, timeout: float | None = None) -> list[Path]:
     """Convert ``docs`` to PDF in ``out_dir`` with one LibreOffice process; return the PDFs.
 
-    The PDFs are produced in a temp folder and moved into place one by one, so an
-    interrupted conversion leaves no half-written PDF.
+    The PDFs are produced in a private work folder inside ``out_dir`` and moved into place one
+    by one, so an interrupted conversion leaves no half-written PDF. LibreOffice runs in its own
+    process group, which is killed on timeout, on error and — through a small watchdog — when
+    this process is killed; the next conversion into ``out_dir`` removes a killed run's work folder.
     """
     if not docs:
         return []
     soffice = find_soffice()
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out_dir)
     limit = timeout if timeout is not None else 60 + 10 * len(docs)
-    with tempfile.TemporaryDirectory(prefix="formkit-lo-") as work:
-        profile = Path(work, "profile").as_uri()
-        staging = Path(work, "out")
+    with work_area(out_dir) as work:
+        profile = (work / "profile").as_uri()
+        staging = work / "out"
         cmd = [soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore",
                "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(staging), *map(str, docs)]
+        scratch = work / "tmp"  # LibreOffice's own temp files hold document content too
+        scratch.mkdir()
+        env = {**os.environ, "HOME": str(work), "TMPDIR": str(scratch), "FONTCONFIG_FILE": _fontconfig(work)}
+        watchdog = _watchdog(work)
         try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=limit, check=False,
-                                  env={**os.environ, "HOME": work, "FONTCONFIG_FILE": _fontconfig(Path(work))})
-        except subprocess.TimeoutExpired:
-            raise ConversionError(f"LibreOffice 转换 {len(docs)} 个文档超时（{limit:.0f} 秒）。", code="pdf-timeout") from None
-        results: list[Path] = []
-        for doc in docs:
-            produced = staging / (doc.stem + ".pdf")
-            if not produced.is_file():
-                detail = proc.stderr.decode("utf-8", "replace").strip()[-300:]
-                raise ConversionError(
-                    f"LibreOffice 未能把 {doc.name} 转成 PDF（退出码 {proc.returncode}）。{detail}",
-                    code="pdf-failed",
-                )
-            target = out_dir / produced.name
-            atomic_write(target, produced.read_bytes())
-            results.append(target)
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env=env, start_new_session=True)
+            _tell(watchdog, str(proc.pid))
+            try:
+                _, stderr = proc.communicate(timeout=limit)
+            except subprocess.TimeoutExpired:
+                raise ConversionError(f"LibreOffice 转换 {len(docs)} 个文档超时（{limit:.0f} 秒）。",
+                                      code="pdf-timeout") from None
+            finally:
+                _kill_group(proc)
+            results: list[Path] = []
+            for doc in docs:
+                produced = staging / (doc.stem + ".pdf")
+                if not produced.is_file():
+                    detail = stderr.decode("utf-8", "replace").strip()[-300:]
+                    raise ConversionError(
+                        f"LibreOffice 未能把 {doc.name} 转成 PDF（退出码 {proc.returncode}）。{detail}",
+                        code="pdf-failed",
+                    )
+                target = out_dir / produced.name
+                atomic_write(target, produced.read_bytes())
+                results.append(target)
+        finally:
+            _tell(watchdog, "done")
+            if watchdog is not None:
+                if watchdog.stdin is not None:
+                    watchdog.stdin.close()
+                watchdog.wait()
     return results
 
 

@@ -3,11 +3,22 @@
 Each notice gets the next number for its prefix and year (``石镇教复〔2024〕16号``).
 The same student and form asking again gets the number already given; a number once
 given is never given to anybody else, because the counter only moves forward.
+
+Students are stored as an HMAC-SHA256 of their key (the ID number, or school|name|birth
+date) under a random key kept in the register itself, never as the ID. The file is
+created 0600. A register written by an older formkit (plain IDs) is migrated on open:
+every stored key is replaced by its hash, so no number is lost.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
+import secrets
 import sqlite3
+import stat
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,7 +35,9 @@ CREATE TABLE IF NOT EXISTS assigned (prefix TEXT NOT NULL, year INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS issued (form TEXT NOT NULL, student TEXT NOT NULL, issue_date TEXT NOT NULL,
                                    doc_number TEXT NOT NULL DEFAULT '', deadline TEXT,
                                    PRIMARY KEY (form, student, issue_date, doc_number));
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
+_KEY = "student-hmac-key"
 
 
 @dataclass(frozen=True)
@@ -36,7 +49,6 @@ class IssuedDocument:
     issue_date: date
     doc_number: str = ""
     deadline: date | None = None
-
 
 
 def default_register_path() -> Path:
@@ -51,6 +63,20 @@ def format_number(prefix: str, year: int, number: int) -> str:
     return f"{prefix}〔{year}〕{number}号"
 
 
+def _digest(key: bytes, student: str) -> str:
+    return hmac.new(key, student.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def _private_file(path: Path) -> None:
+    """Create the register 0600 (it maps students to notices), or tighten an existing one to 0600."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    os.close(os.open(path, flags, 0o600))
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        with suppress(PermissionError):  # someone else's register: it stays as its owner set it
+            os.chmod(path, mode & 0o700)
+
+
 class NumberRegister:
     """Hands out document numbers; safe against concurrent batches (SQLite transactions)."""
 
@@ -58,11 +84,42 @@ class NumberRegister:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _private_file(path)
             self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            # Overwrite freed pages, so a migrated plain ID does not linger in the file.
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.executescript(_SCHEMA)
+            self._key = self._load_key()
         except (sqlite3.Error, OSError) as exc:
             raise InputFileError(f"无法打开文号登记簿 {path}：{exc}。可用 --register 指定其他位置。", path=str(path),
                                  code="register") from None
+
+    def _load_key(self) -> bytes:
+        """The register's HMAC key, created on first use; plain keys of an old register are hashed."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT value FROM meta WHERE name=?", (_KEY,)).fetchone()
+            if row:
+                db.execute("COMMIT")
+                return bytes(row[0])
+            key = secrets.token_bytes(32)
+            db.execute("INSERT INTO meta(name, value) VALUES(?,?)", (_KEY, key))
+            # No key yet means every stored student is an older formkit's plain key.
+            old = db.execute("SELECT rowid, student FROM assigned").fetchall()
+            for rowid, student in old:
+                db.execute("UPDATE assigned SET student=? WHERE rowid=?", (_digest(key, str(student)), rowid))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if old:
+            db.execute("VACUUM")  # rewrite the file: no page of it keeps the plain IDs
+        return key
+
+    def student_digest(self, student: str) -> str:
+        """How ``student`` (an ID number or school|name|birth date) is stored in this register."""
+        return _digest(self._key, student)
 
     def close(self) -> None:
         self._db.close()
@@ -79,6 +136,7 @@ class NumberRegister:
         With ``dry_run`` nothing is recorded and an unassigned student gets 0 ("to be assigned").
         """
         db = self._db
+        student = self.student_digest(student)
         db.execute("BEGIN IMMEDIATE")
         try:
             row = db.execute(
@@ -108,13 +166,16 @@ class NumberRegister:
     def record_issue(self, form: str, student: str, issue_date: date, doc_number: str = "",
                      deadline: date | None = None) -> None:
         """Remember that ``form`` was issued to ``student`` (idempotent: producing it again adds nothing)."""
+        student = self.student_digest(student)
         self._db.execute(
             "INSERT OR IGNORE INTO issued(form, student, issue_date, doc_number, deadline) VALUES(?,?,?,?,?)",
             (form, student, issue_date.isoformat(), doc_number, deadline.isoformat() if deadline else None),
         )
 
     def issued_documents(self, student: str | None = None) -> list[IssuedDocument]:
-        """Issued documents (of ``student``, or all), oldest first."""
+        """Issued documents (of ``student``, or all), oldest first; ``.student`` is the stored digest."""
+        if student is not None:
+            student = self.student_digest(student)
         sql = "SELECT form, student, issue_date, doc_number, deadline FROM issued"
         rows = (self._db.execute(sql + " WHERE student=? ORDER BY issue_date", (student,)) if student is not None
                 else self._db.execute(sql + " ORDER BY issue_date"))
