@@ -56,7 +56,7 @@ JINJA: dict[str, tuple[str, str, str]] = {
     "macro.docx": ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "unsafe-macro", "template-unsafe"),
     "autoescape-off.docx": ("{% autoescape false %}{{ student.name }}{% endautoescape %}", "unsafe-autoescape",
                             "template-unsafe"),
-    "center-huge.docx": ("{{ 'a'|center(200000000) }}", "", "template-unsafe"),
+    "center-huge.docx": ("{{ 'a'|center(200000000) }}", "unsafe-size", "template-unsafe"),
     "ljust-huge.docx": ("{{ 'a'.ljust(500000000) }}", "unsafe-call", "template-unsafe"),
     "replace-huge.docx": ("{{ ('a' * 50000)|replace('a', 'a' * 50000) }}", "", "template-unsafe"),
     "concat-doubling.docx": (
@@ -68,8 +68,9 @@ JINJA: dict[str, tuple[str, str, str]] = {
     "nested-lists.docx": (
         "{% set s = 'a' * 50000 %}{% set l = [s, s, s, s, s, s, s, s, s, s] %}"
         + "{% set l = [l, l, l, l, l, l, l, l, l, l] %}" * 6 + "{{ l }}", "", "template-unsafe"),
-    "format-width.docx": ("{{ '%900000000s'|format('a') }}", "", "template-unsafe"),
-    "percent-width.docx": ("{{ '%900000000s' % 'a' }}", "", "template-unsafe"),
+    "format-width.docx": ("{{ '%900000000s'|format('a') }}", "unsafe-size", "template-unsafe"),
+    "percent-width.docx": ("{{ '%900000000s' % 'a' }}", "unsafe-size", "template-unsafe"),
+    "center-computed.docx": ("{% set n = 10 ** 8 * 3 %}{{ 'a'|center(n) }}", "", "template-unsafe"),
     "int-squaring.docx": (
         "{% set ns = namespace(n=10) %}{% for i in range(40) %}{% set ns.n = ns.n * ns.n %}{% endfor %}{{ ns.n }}",
         "", "template-unsafe"),

@@ -206,3 +206,13 @@ def test_check_does_not_evaluate_constants() -> None:
 
 def test_jinja_pin() -> None:
     assert '"Jinja2>=3.1.6"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_deep_json_record_is_a_clean_error(tmp_path: Path) -> None:
+    """Issue 16 #6: a record nested 100,000 deep gave "内部错误（RecursionError）"."""
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"student": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    result = _cli(["render", "return-notice", str(deep), "-o", str(tmp_path / "d.docx")], tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2 and "deep.json" in output, output
+    assert "内部错误" not in output and "Traceback" not in output

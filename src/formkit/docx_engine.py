@@ -87,7 +87,7 @@ _LINK_FIELD = re.compile(
 )
 _CN_DIGITS = "〇一二三四五六七八九"
 MAX_PART_CHARS = 20_000_000
-"""A rendered part larger than this (characters) is refused: it is a runaway template."""
+"""A rendered document larger than this (characters, all parts together) is refused: it is a runaway template."""
 MAX_VALUE_CHARS = 5_000_000
 """Largest text any single template operation may produce (or any value turned into text)."""
 MAX_REPEAT = 100_000
@@ -167,6 +167,7 @@ class _Budget:
     name: str
     deadline: float  # time.monotonic() value; inf = no limit
     seconds: float
+    written: int = 0  # characters rendered so far, over all parts of the document
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
@@ -268,6 +269,21 @@ _ITERATING = {"list", "batch", "slice", "unique", "sort", "map", "select", "reje
               "groupby", "dictsort", "sum", "min", "max", "items", "random", "first", "last"}
 
 
+_FORMAT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+MAX_FORMAT_WIDTH = 1000
+_GROWING = {"center": "width", "indent": "width", "wordwrap": "width", "truncate": "length", "batch": "linecount",
+            "slice": "slices"}
+
+
+def format_too_wide(spec: str) -> bool:
+    """True when a ``%`` format string asks for a width or precision over 1,000 (or a ``*`` one)."""
+    for match in _FORMAT_SPEC.finditer(spec):
+        for group in match.groups():
+            if group == "*" or (group and int(group) > MAX_FORMAT_WIDTH):
+                return True
+    return False
+
+
 def _growth_bound(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
     """An upper bound of the size of what filter ``name`` returns, computed before calling it."""
     data = [a for a in args if not isinstance(a, jinja2.Environment | jinja2.nodes.EvalContext
@@ -302,9 +318,7 @@ def _growth_bound(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> i
         return size + times * max(0, len(new) - len(old))
     if name == "format":
         spec = str(value)
-        if "*" in spec or any(int(n) > 1000 for n in re.findall(r"%[-#0 +]*(\d+)", spec)) or any(
-            int(n) > 1000 for n in re.findall(r"\.(\d+)", spec)
-        ):
+        if format_too_wide(spec):
             raise jinja2.exceptions.SecurityError("格式字符串里的宽度或精度过大")
         return size + text_size(list(rest) + list(kwargs.values())) + 1000 * spec.count("%")
     if name == "join":
@@ -346,7 +360,7 @@ TICK_FILTER = "_formkit_loop_tick"
 # --- the sandbox ---------------------------------------------------------------------
 
 SAFE_METHODS: dict[type, frozenset[str]] = {
-    str: frozenset({"strip", "lstrip", "rstrip", "startswith", "endswith", "upper", "lower", "isdigit", "split"}),
+    str: frozenset({"strip", "lstrip", "rstrip", "startswith", "endswith", "upper", "lower", "isdigit"}),
     date: frozenset({"strftime", "isoformat", "weekday", "isoweekday"}),
     dict: frozenset({"items", "keys", "values", "get"}),
     LoopContext: frozenset({"cycle", "changed"}),
@@ -537,6 +551,28 @@ def _depth(ast: nodes.Node) -> int:
     return deepest
 
 
+def _huge_constant(node: nodes.Node) -> bool:
+    """A literal that makes a value grow beyond the limits, visible without evaluating anything."""
+
+    def big(arg: nodes.Node, limit: int) -> bool:
+        return isinstance(arg, nodes.Const) and isinstance(arg.value, int) and abs(arg.value) > limit
+
+    def wide(arg: nodes.Node) -> bool:
+        return isinstance(arg, nodes.Const) and isinstance(arg.value, str) and format_too_wide(arg.value)
+
+    if isinstance(node, nodes.Filter):
+        if node.name in _GROWING:
+            return any(big(a, MAX_VALUE_CHARS) for a in [*node.args, *(k.value for k in node.kwargs)])
+        return node.name == "format" and node.node is not None and wide(node.node)
+    if isinstance(node, nodes.Mul):
+        return big(node.left, MAX_REPEAT) or big(node.right, MAX_REPEAT)
+    if isinstance(node, nodes.Pow):
+        return big(node.right, 100)
+    if isinstance(node, nodes.Mod):
+        return wide(node.left)
+    return False
+
+
 def unsafe_constructs(ast: nodes.Template) -> list[UnsafeConstruct]:
     """Everything in a parsed template that the sandbox refuses, found without evaluating it."""
     found: list[UnsafeConstruct] = []
@@ -559,6 +595,8 @@ def unsafe_constructs(ast: nodes.Template) -> list[UnsafeConstruct]:
             add("unsafe-attr", f"内部属性“{node.attr}”", node)
         elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and str(node.arg.value).startswith("_"):
             add("unsafe-attr", f"内部属性“{node.arg.value}”", node)
+        elif _huge_constant(node):
+            add("unsafe-size", "过大的常量参数（会生成几百万字符以上的内容）", node)
         elif isinstance(node, nodes.Call) and not _call_allowed(node):
             shown = node.node.attr if isinstance(node.node, nodes.Getattr) else getattr(node.node, "name", "表达式")
             add("unsafe-call", f"方法或函数调用“{shown}(…)”（模板只能读取数据，不能调用数据上的方法）", node)
@@ -757,11 +795,10 @@ class CompiledTemplate:
     def _render_part(self, part: str, head: str, tpl: jinja2.Template, context: Mapping[str, Any],
                      budget: _Budget) -> bytes:
         chunks: list[str] = []
-        size = 0
         try:
             for chunk in tpl.generate(context):
-                size += len(chunk)
-                if size > MAX_PART_CHARS:
+                budget.written += len(chunk)
+                if budget.written > MAX_PART_CHARS:
                     raise TemplateError(
                         f"模板 {self.name} 渲染出的内容过大（超过 {MAX_PART_CHARS} 字符），可能是失控的循环，已停止。",
                         code="template-too-large",

@@ -301,6 +301,9 @@ def read_json_record(path: Path) -> object:
                              code="file-encoding") from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise InputFileError(f"{path} 的 JSON 嵌套层数过深，不是一条正常的记录。", path=str(path),
+                             code="json-invalid") from None
     except json.JSONDecodeError as exc:
         raise InputFileError(
             f"{path} 不是有效的 JSON（第{exc.lineno}行第{exc.colno}列：{exc.msg}）。请修正格式。",

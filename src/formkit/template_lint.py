@@ -301,6 +301,7 @@ LINT_CODES: dict[str, str] = {
     "unsafe-block": "模板用了块赋值 {% set x %}…{% endset %}、{% filter %} 或 {% block %}，会被拒绝。",
     "unsafe-autoescape": "模板用 {% autoescape %} 关闭了转义，会被拒绝。",
     "unsafe-recursive": "模板用了递归循环（for … recursive），会被拒绝。",
+    "unsafe-size": "模板写了会生成几百万字符的常量参数（如 center(200000000)、'x' * 10**9、'%900000000s'），会被拒绝。",
     "template-runaway": "标签或表达式嵌套过深（如上百层 if），会被拒绝。请简化模板。",
     "template-too-large": "模板文件或其中某个部件过大、解压后过大或压缩比异常（压缩炸弹），会被拒绝。",
     "template-macro": "模板含有 VBA 宏或 ActiveX（如 .docm 改名为 .docx），会被拒绝。请在 Word 中另存为 .docx。",
