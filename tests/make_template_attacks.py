@@ -103,6 +103,22 @@ _INCLUDEPICTURE = (
     'INCLUDEPICTURE "http://127.0.0.1:9/formkit-fetch.png" \\d </w:instrText></w:r>'
     '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
 )
+_SPLIT_FIELD = (
+    '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> INCL</w:instrText></w:r>'
+    '<w:r><w:instrText xml:space="preserve">UDEPICTURE "http://127.0.0.1:9/formkit-fetch.png"</w:instrText></w:r>'
+    '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+)
+# Only rendering assembles the instruction: the static text reads "PICTURE … INCLUDE".
+_LOOP_FIELD = (
+    '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>{% for i in range(2) %}<w:r><w:instrText xml:space="preserve">'
+    '{% if i %}PICTURE "http://127.0.0.1:9/formkit-fetch.png"{% else %} INCLUDE{% endif %}</w:instrText></w:r>'
+    '{% endfor %}<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+)
+# The element name itself is assembled by a tag: no instrText in the source at all.
+_TAGNAME_FIELD = (
+    '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:{{ "instr" }}Text xml:space="preserve"> INCLUDEPICTURE '
+    '"http://127.0.0.1:9/formkit-fetch.png"</w:{{ "instr" }}Text></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+)
 _DOCTYPE = '<!DOCTYPE w:document [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
 
 # name → code both `template check` and render give
@@ -115,12 +131,15 @@ PACKAGE: dict[str, str] = {
     "external-ole.docx": "template-external",
     "attached-template.docx": "template-external",
     "includepicture.docx": "template-external",
+    "includepicture-split.docx": "template-external",
     "doctype.docx": "template-hostile",
 }
 
 ATTACKS: dict[str, tuple[str, str]] = {
     **{name: (check, render) for name, (_, check, render) in JINJA.items()},
     **{name: (code, code) for name, code in PACKAGE.items()},
+    "includepicture-loop.docx": ("", "template-external"),
+    "includepicture-tagname.docx": ("", "template-external"),
 }
 """Every file → (code `template check` reports, or "" when only render can tell; code render raises)."""
 
@@ -192,6 +211,9 @@ def build() -> list[Path]:
     _write("attached-template.docx", base, [("word/_rels/settings.xml.rels", _ATTACHED.encode())])
     _write("includepicture.docx", _edit(base, "word/document.xml",
                                         lambda xml: xml.replace("<w:body>", "<w:body>" + _INCLUDEPICTURE, 1)))
+    for name, field in (("includepicture-split.docx", _SPLIT_FIELD), ("includepicture-loop.docx", _LOOP_FIELD),
+                        ("includepicture-tagname.docx", _TAGNAME_FIELD)):
+        _write(name, _edit(base, "word/document.xml", lambda xml, f=field: xml.replace("<w:body>", "<w:body>" + f, 1)))
     _write("doctype.docx", _edit(base, "word/document.xml", lambda xml: xml.replace("?>", "?>" + _DOCTYPE, 1)))
     return sorted(OUT.iterdir())
 

@@ -43,6 +43,7 @@ This is the only module that touches docxtpl or python-docx internals.
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import re
@@ -80,11 +81,11 @@ TEMPLATED_PART = re.compile(r"word/(document|header\d*|footer\d*|footnotes|endno
 """The package parts that may hold Jinja tags (the linter reads the same list)."""
 # XML 1.0 forbids most C0 controls; a value carrying one would corrupt the document.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# Field codes that make Word/LibreOffice read a file or URL when the document is opened.
-_LINK_FIELD = re.compile(
-    rb"(?:instrText[^>]*>|instr\s*=\s*[\"'])\s*(?:INCLUDEPICTURE|INCLUDETEXT|LINK|DDEAUTO|DDE|IMPORT)",
-    re.IGNORECASE,
-)
+# Field instructions (w:instrText runs, w:instr attributes); Word joins the runs of one field.
+_FIELD_TEXT = re.compile(r"<w:instrText\b[^>]*>([^<]*)</w:instrText>|\bw:instr\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+# Fields that make Word/LibreOffice read a file or URL when the document is opened or converted
+# (the look-behind keeps HYPERLINK, which only acts on a click, from matching LINK).
+_LINK_FIELD = re.compile(r"(?<![A-Z])(INCLUDEPICTURE|INCLUDETEXT|LINK|DDEAUTO|DDE|IMPORT)(?![A-Z])")
 _CN_DIGITS = "〇一二三四五六七八九"
 MAX_PART_CHARS = 20_000_000
 """A rendered document larger than this (characters, all parts together) is refused: it is a runaway template."""
@@ -614,6 +615,16 @@ def parse_template(source: str) -> nodes.Template:
 # --- the package ---------------------------------------------------------------------------
 
 
+def link_field(xml: str) -> str:
+    """The first field in ``xml`` that fetches an outside file or URL (``INCLUDEPICTURE`` …), or ""."""
+    if "instr" not in xml:
+        return ""
+    pieces = ["".join(groups) for groups in _FIELD_TEXT.findall(xml)]
+    # A field split over several runs ("INCL" + "UDEPICTURE") is one instruction to Word.
+    found = _LINK_FIELD.search(html.unescape("".join(pieces)).upper())
+    return found.group(1) if found else ""
+
+
 def read_package(data: bytes, name: str) -> list[tuple[zipfile.ZipInfo, bytes]]:
     """Every member of a .docx template, after the package checks; raise TemplateError if one fails.
 
@@ -649,7 +660,7 @@ def read_package(data: bytes, name: str) -> list[tuple[zipfile.ZipInfo, bytes]]:
                         if targets:
                             shown = "、".join(t[:80] for t in targets[:3])
                             raise PackageProblem("template-external", f"含有指向外部的链接（{shown}），打开或转 PDF 时会去访问它")
-                    elif lower.startswith("word/") and _LINK_FIELD.search(raw):
+                    elif lower.startswith("word/") and link_field(raw.decode("utf-8", "replace")):
                         raise PackageProblem(
                             "template-external", f"{info.filename} 含有引用外部文件的域（INCLUDEPICTURE/INCLUDETEXT/LINK/DDE）"
                         )
@@ -813,6 +824,11 @@ class CompiledTemplate:
                 ArithmeticError) as exc:
             raise _template_error(exc, self._sources.get(part, ""), self.name, part) from None
         xml = "".join(chunks)
+        # Loops, conditions and tags inside element names can assemble a field the static check never saw.
+        fetched = link_field(xml)
+        if fetched:
+            raise TemplateError(f"模板 {self.name} 渲染出了引用外部文件的域（{fetched}），已拒绝。请删除该域。",
+                                code="template-external")
         xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
         if any(c in xml for c in "\n\t\a\f"):
             xml = DocxTemplate.resolve_listing(cast(Any, None), xml)
