@@ -121,3 +121,15 @@ def test_runaway_and_hostile_templates_are_stopped(source: str, code: str) -> No
 def test_carriage_returns_become_line_breaks() -> None:
     compiled = CompiledTemplate(make_template("{{ name }}"))
     assert "王\n小明" in docx_text(compiled.render({"name": "王\r小明"}))
+
+
+def test_ordinary_template_idioms_still_work() -> None:
+    """The sandbox refuses calls on data, but the idioms counties use keep working."""
+    source = ("{{ 'a'|center(5) }}|{{ names|join('、') }}|{{ '编号' ~ n }}|{{ '%.1f'|format(3.14159) }}|"
+              "{{ '第%d号' % n }}|{% for v in names %}{{ loop.index }}{{ loop.cycle('甲', '乙') }}{% endfor %}|"
+              "{{ when.year }}|{{ when.strftime('%Y') }}|{{ s.name|upper }}|{{ s.items()|list|length }}|"
+              "{% set ns = namespace(x=1) %}{% set ns.x = ns.x + 1 %}{{ ns.x }}|{{ ' 王 '.strip() }}|"
+              "{{ '版本 1.2345'|format() }}|{{ (names * 2)|length }}")
+    text = docx_text(CompiledTemplate(make_template(source)).render(
+        {"names": ["王", "李"], "n": 5, "when": date(2024, 3, 5), "s": {"name": "abc"}}))
+    assert "  a  |王、李|编号5|3.1|第5号|1甲2乙|2024|2024|ABC|1|2|王|版本 1.2345|4" in text

@@ -12,17 +12,20 @@ Security model: a county's template is untrusted code, the record is untrusted d
   into dicts, lists, strings, numbers, dates and None. Attribute access on a dict reads
   its keys only, so no method of the data is reachable.
 * The sandbox (:class:`_FormkitSandbox`) calls nothing but ``range``, ``namespace``,
-  ``dict``, ``loop.cycle``/``loop.changed`` and a few non-growing str/date methods.
-  Filters are an allow-list (no ``attr``, ``safe``, ``urlize``, ``xmlattr``).
+  ``dict``, ``loop.cycle``/``loop.changed`` and a few non-growing str/date/dict methods.
+  ``attr`` (reaches any attribute) and ``safe``/``urlize``/``xmlattr`` (raw markup) are
+  removed; every other built-in filter measures its input first.
 * Before compiling, :func:`unsafe_constructs` walks the Jinja AST (nothing is
   evaluated) and refuses include/import/extends, macros and call blocks, block
   captures (``{% set x %}…{% endset %}``, ``{% filter %}``), ``{% autoescape %}``,
-  recursive loops, underscore attributes and every call that is not on that list.
-  ``template check`` reports the same findings.
+  recursive loops, underscore attributes, every call that is not on that list and
+  constant arguments that would build millions of characters. ``template check``
+  reports the same findings.
 * The package is checked before anything is inflated (:mod:`formkit.zip_guard`): member
   count, declared and actual sizes, DOCTYPEs, VBA/ActiveX parts, external relationships
   and linking field codes (``INCLUDEPICTURE`` and friends) are refused, so no output
-  ever carries them and LibreOffice never fetches anything.
+  ever carries them and LibreOffice never fetches anything. Every rendered part is
+  checked for such fields again, since loops or tags can assemble one.
 * Resource limits are cooperative, so they work in any thread and on Windows and never
   touch the host's signals or timers: an AST pass wraps every ``{% for %}`` iterable
   in a filter that checks the render's deadline on each iteration (templates have no
@@ -35,8 +38,11 @@ Security model: a county's template is untrusted code, the record is untrusted d
   template never evaluates it. Nesting deeper than :data:`MAX_NESTING` is refused
   before Python's recursion limit is reached.
 
-A child process per render was rejected: it would cost the shipped templates far more
-than the ~10 % allowed and still need the same limits on the Windows side.
+A child process per render with a parent-enforced deadline was rejected: it would cost
+the shipped templates far more than the ~10 % allowed (start-up and pickling per
+document) and still needs a memory limit that Windows does not offer. Measured on the
+shipped return notice (300 records, best of 8): about 300 documents/s before and after
+this design; building the plain-data context adds about 0.02 ms per record.
 
 This is the only module that touches docxtpl or python-docx internals.
 """
