@@ -149,7 +149,7 @@ def _members() -> list[tuple[zipfile.ZipInfo, bytes]]:
         return [(info, z.read(info)) for info in z.infolist()]
 
 
-def _write(name: str, members: list[tuple[zipfile.ZipInfo, bytes]], extra: list[tuple[str, bytes]] = ()) -> None:
+def _write(name: str, members: list[tuple[zipfile.ZipInfo, bytes]], extra: tuple[tuple[str, bytes], ...] = ()) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
         for info, data in members:
@@ -202,13 +202,13 @@ def build() -> list[Path]:
         "application/vnd.ms-word.document.macroEnabled.main+xml").replace(
         "</Types>", '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/></Types>'))
     vba = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)  # an OLE compound-file header, as Word writes it
-    _write("macro.docm.docx", macro_types, [("word/vbaProject.bin", vba)])
-    _write("vba-only.docx", base, [("word/vbaProject.bin", vba)])
+    _write("macro.docm.docx", macro_types, (("word/vbaProject.bin", vba),))
+    _write("vba-only.docx", base, (("word/vbaProject.bin", vba),))
     rels = "word/_rels/document.xml.rels"
     _write("external-image.docx", _edit(base, rels, _add_rel(_EXTERNAL_IMAGE)))
     _write("external-unc-link.docx", _edit(base, rels, _add_rel(_UNC_LINK)))
     _write("external-ole.docx", _edit(base, rels, _add_rel(_OLE)))
-    _write("attached-template.docx", base, [("word/_rels/settings.xml.rels", _ATTACHED.encode())])
+    _write("attached-template.docx", base, (("word/_rels/settings.xml.rels", _ATTACHED.encode()),))
     _write("includepicture.docx", _edit(base, "word/document.xml",
                                         lambda xml: xml.replace("<w:body>", "<w:body>" + _INCLUDEPICTURE, 1)))
     for name, field in (("includepicture-split.docx", _SPLIT_FIELD), ("includepicture-loop.docx", _LOOP_FIELD),

@@ -41,6 +41,7 @@ def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 _PROBE = """
 import json, sys, time
+from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import formkit
 from formkit.template_lint import check_template
@@ -53,7 +54,7 @@ for path in sys.argv[2:]:
     checked = time.monotonic() - started
     started = time.monotonic()
     try:
-        formkit.render("return-notice", record, template=__import__("pathlib").Path(path))
+        formkit.render("return-notice", record, template=Path(path))
         code = "rendered"
     except formkit.FormkitError as exc:
         code = exc.code
