@@ -110,7 +110,9 @@ def test_form_guessed_or_required(tmp_path: Path) -> None:
     assert check_template(path, "return-notice").valid
 
 
-def test_cli_exit_codes_and_templates_dir(tmp_path: Path) -> None:
+def test_cli_exit_codes_and_templates_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # --templates-dir sets FORMKIT_TEMPLATES in this process; undo it so later tests see the shipped templates.
+    monkeypatch.setenv("FORMKIT_TEMPLATES", "")  # recorded, so teardown restores the variable as it was
     good = tmp_path / "good"
     good.mkdir()
     shutil.copy(SHIPPED / "return-notice.docx", good / "return-notice.docx")

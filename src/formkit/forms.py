@@ -6,7 +6,8 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from .enums import enum
 from .errors import Problem, RecordError, UsageError
 from .fileio import read_input
 from .resources import template_bytes
+from .validators import Month
 
 
 @dataclass(frozen=True)
@@ -301,18 +303,52 @@ def _blank_model(model: type[BaseModel]) -> dict[str, Any]:
     return {name: None for name in model.model_fields}
 
 
+def plain_data(value: object) -> Any:
+    """``value`` as template data: dicts, lists, str, int, float, bool, date and None only.
+
+    A template must never hold a live object: pydantic models carry public methods
+    (``parse_raw`` unpickles, ``parse_file`` reads files) that a template could call.
+    Months become their text (``2010年3月``), which every filter prints unchanged.
+    """
+    if value is None or type(value) in (str, int, float, bool, date):
+        return value
+    if isinstance(value, BaseModel):
+        return {name: plain_data(getattr(value, name)) for name in type(value).model_fields}
+    if isinstance(value, Enum):
+        return plain_data(value.value)
+    if isinstance(value, Month):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): plain_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain_data(v) for v in value]
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, value.hour, value.minute, value.second)
+    if isinstance(value, date):
+        return date(value.year, value.month, value.day)
+    if isinstance(value, str):
+        return str.__str__(value)
+    return str(value)
+
+
 def build_context(spec: FormSpec, record: BaseModel, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The Jinja context for one record: its fields (objects kept), empty sub-records as blanks."""
+    """The Jinja context for one record, as plain data (see :func:`plain_data`); empty sub-records as blanks."""
     context: dict[str, Any] = {}
     for name, info in type(record).model_fields.items():
         value = getattr(record, name)
         inner = m._inner_model(info.annotation)
         if value is None and inner is not None:
             value = _blank_model(inner)
-        context[name] = value
+        context[name] = plain_data(value)
     totals = getattr(record, "totals", None)
     if isinstance(totals, dict):
-        context["totals"] = totals
+        context["totals"] = plain_data(totals)
     context["form_title"] = spec.title
     # Checkbox lists on the report slip follow the county's enumeration table.
     context["reasons"] = list(enum("reason").canonical)
@@ -324,7 +360,7 @@ def build_context(spec: FormSpec, record: BaseModel, extra: dict[str, Any] | Non
     if case is not None:
         context["enrol_action"] = enrol_action(getattr(case, "category", None))
     if extra:
-        context.update(extra)
+        context.update({str(k): plain_data(v) for k, v in extra.items()})
     return context
 
 
@@ -369,6 +405,9 @@ def read_json_record(path: Path) -> object:
                              code="file-encoding") from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise InputFileError(f"{path} 的 JSON 嵌套层数过深，不是一条正常的记录。", path=str(path),
+                             code="json-invalid") from None
     except json.JSONDecodeError as exc:
         raise InputFileError(
             f"{path} 不是有效的 JSON（第{exc.lineno}行第{exc.colno}列：{exc.msg}）。请修正格式。",

@@ -48,12 +48,15 @@ def render(
     *,
     context: dict[str, Any] | None = None,
     template: Path | CompiledTemplate | None = None,
+    timeout: float | None = None,
 ) -> bytes:
     """Validate ``record`` for ``form`` and return the rendered .docx as bytes.
 
     ``context`` adds or overrides template variables; ``template`` replaces the shipped
-    template (a path, or an already compiled template for repeated use). Raises
-    ``RecordError`` for invalid data and ``TemplateError`` for a broken template.
+    template (a path, or an already compiled template for repeated use); ``timeout``
+    limits the render in seconds (default ``FORMKIT_RENDER_SECONDS`` or 10; safe in any
+    thread). Raises ``RecordError`` for invalid data and ``TemplateError`` for a broken
+    or hostile template.
     """
     spec = get_form(form)
     model = _as_record(spec, record)
@@ -63,7 +66,7 @@ def render(
         compiled = template
     else:
         compiled = compile_template_file(Path(template))
-    return compiled.render(build_context(spec, model, context))
+    return compiled.render(build_context(spec, model, context), timeout=timeout)
 
 
 def render_to(

@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import difflib
 import html
-import io
 import json
 import re
-import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import nodes
+from jinja2 import TemplateSyntaxError, nodes
 from pydantic import BaseModel
 
-from .docx_engine import CompiledTemplate, make_environment
+from .docx_engine import (
+    TEMPLATED_PART,
+    CompiledTemplate,
+    jinja_source,
+    make_environment,
+    parse_template,
+    read_package,
+    unsafe_constructs,
+)
 from .errors import InputFileError, TemplateError, UsageError
 from .fileio import read_input
 from .forms import FormSpec, forms, get_form
@@ -30,11 +36,10 @@ from .models import _inner_model
 _PARAGRAPH = re.compile(r"<w:p[ >].*?</w:p>", re.DOTALL)
 _TEXT = re.compile(r"<w:t(?: [^>]*)?>(.*?)</w:t>", re.DOTALL)
 _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
-_PART = re.compile(r"word/(document|header\d*|footer\d*)\.xml$")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _MALFORMED = re.compile(r"\{\s+[{%]|[}%]\s+\}")
-EXTRA_CONTEXT = {"form_title", "today", "reasons", "totals", "visit_summary", "enrol_action", "loop", "range", "true",
-                 "false", "none"}
+EXTRA_CONTEXT = {"form_title", "today", "reasons", "totals", "visit_summary", "enrol_action", "loop", "range",
+                 "namespace", "dict", "true", "false", "none"}
 
 
 @dataclass(frozen=True)
@@ -124,21 +129,32 @@ def _loop_targets(ast: nodes.Template) -> set[str]:
 
 
 def check_template(path: Path | str, form: str | None = None) -> TemplateReport:
-    """Lint the .docx template at ``path`` against ``form`` (guessed from the file name if omitted)."""
+    """Lint the .docx template at ``path`` against ``form`` (guessed from the file name if omitted).
+
+    Nothing in the template is evaluated: the package is checked as render checks it
+    (sizes, DOCTYPEs, macros, external links) and the Jinja syntax tree is walked for
+    everything the sandbox refuses (method calls, ``attr``, include/import, macros…).
+    """
     p = Path(path)
     spec = get_form(form) if form else _guess_form(p)
     report = TemplateReport(str(p), spec.name)
     data = read_input(p, "模板文件")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise InputFileError(f"{p} 不是有效的 Word（.docx）文件。", path=str(p), code="file-type") from None
     add = report.issues.append
+    try:
+        members = read_package(data, p.name)
+    except TemplateError as exc:
+        if exc.code == "template-file":
+            raise InputFileError(f"{p} 不是有效的 Word（.docx）文件：{exc}", path=str(p), code="file-type") from None
+        add(TemplateIssue("error", exc.code, str(exc)))
+        return report
     paragraphs: list[str] = []
-    with archive:
-        for name in archive.namelist():
-            if _PART.match(name):
-                paragraphs += _paragraphs(archive.read(name).decode("utf-8", "replace"))
+    sources: list[str] = []
+    for info, raw in members:
+        if TEMPLATED_PART.match(info.filename):
+            xml = raw.decode("utf-8", "replace")
+            paragraphs += _paragraphs(xml)
+            if "{{" in xml or "{%" in xml or "{#" in xml:
+                sources.append(jinja_source(xml)[1])
     for text in paragraphs:
         shown = text.strip()[:60]
         if re.search(r"[｛｝]", text) or "｛｛" in text:
@@ -152,10 +168,12 @@ def check_template(path: Path | str, form: str | None = None) -> TemplateReport:
             add(TemplateIssue("error", "tag-split-paragraph",
                               "标签没有在同一段内闭合（可能被回车拆成了两段，或少了一半括号）。请把整个标签放在同一段里重新输入。",
                               shown))
+    if _unsafe_issues(sources, report):
+        return report
     try:
         compiled = CompiledTemplate(data, p.name)
     except TemplateError as exc:
-        add(TemplateIssue("error", "jinja-syntax", str(exc)))
+        add(TemplateIssue("error", "jinja-syntax" if exc.code == "template-syntax" else exc.code, str(exc)))
         return report
     patched = "\n".join(compiled.sources.values())
     visible = {_normalise_tag(t) for t in _TAG.findall(re.sub(r"<[^>]+>", "", patched))}
@@ -174,6 +192,28 @@ def check_template(path: Path | str, form: str | None = None) -> TemplateReport:
                               text.strip()[:60]))
     _check_variables(compiled, spec, report)
     return report
+
+
+def _unsafe_issues(sources: list[str], report: TemplateReport) -> bool:
+    """Add an issue for every construct the sandbox refuses; True when there is any (or a syntax error)."""
+    found = False
+    for source in sources:
+        try:
+            ast = parse_template(source)
+        except TemplateSyntaxError:
+            continue  # reported with its paragraph by CompiledTemplate below
+        except TemplateError as exc:
+            report.issues.append(TemplateIssue("error", exc.code, str(exc)))
+            found = True
+            continue
+        lines = source.splitlines()
+        for problem in unsafe_constructs(ast):
+            shown = re.sub(r"<[^>]+>", "", lines[problem.lineno - 1]).strip()[:60] if 0 < problem.lineno <= len(lines) else ""
+            report.issues.append(TemplateIssue(
+                "error", problem.code, f"模板{problem.message}，渲染时会被拒绝。请删掉它，只用 {{{{ 变量 }}}}、过滤器和 if/for。",
+                shown))
+            found = True
+    return found
 
 
 def _check_variables(compiled: CompiledTemplate, spec: FormSpec, report: TemplateReport) -> None:
@@ -255,5 +295,19 @@ LINT_CODES: dict[str, str] = {
     "tag-malformed": "括号之间有空格（“{ {”），不会被当作标签。",
     "tag-broken-runs": "标签被拆开或夹有看不见的字符（从微信、网页复制时带入），模板引擎看不到。删掉整个标签重新输入。",
     "unused-field": "（说明）模板没有用到的字段，仅供参考。",
+    "unsafe-call": "模板调用了方法或函数（如 student.parse_raw(…)、'a'.ljust(…)）。模板只能读取数据，删掉调用。",
+    "unsafe-attr": "模板用了 attr/safe/urlize/xmlattr 过滤器或以下划线开头的内部属性（如 __class__），会被拒绝。",
+    "unsafe-include": "模板用了 include、import 或 extends，试图读取其他文件，会被拒绝。",
+    "unsafe-macro": "模板定义或调用了宏（macro、call），会被拒绝。",
+    "unsafe-block": "模板用了块赋值 {% set x %}…{% endset %}、{% filter %} 或 {% block %}，会被拒绝。",
+    "unsafe-autoescape": "模板用 {% autoescape %} 关闭了转义，会被拒绝。",
+    "unsafe-recursive": "模板用了递归循环（for … recursive），会被拒绝。",
+    "unsafe-size": "模板写了会生成几百万字符的常量参数（如 center(200000000)、'x' * 10**9、'%900000000s'），会被拒绝。",
+    "template-runaway": "标签或表达式嵌套过深（如上百层 if），会被拒绝。请简化模板。",
+    "template-too-large": "模板文件或其中某个部件过大、解压后过大或压缩比异常（压缩炸弹），会被拒绝。",
+    "template-macro": "模板含有 VBA 宏或 ActiveX（如 .docm 改名为 .docx），会被拒绝。请在 Word 中另存为 .docx。",
+    "template-external": "模板含有指向外部的链接（链接的图片、UNC/网址超链接、OLE 对象、远程模板、INCLUDEPICTURE 等域），会被拒绝。",
+    "template-hostile": "模板的 XML 部件含有 DOCTYPE/ENTITY 声明（XML 炸弹或外部实体），会被拒绝。",
+    "template-unsafe": "模板在渲染时试图做不允许的操作，会被拒绝。",
 }
 """Every code ``check_template`` emits, with what it means."""

@@ -90,3 +90,41 @@ def has_dtd(head: bytes) -> bool:
     """
     probe = head[:8192].upper()
     return b"<!DOCTYPE" in probe or b"<!ENTITY" in probe
+
+
+def external_targets(rels: bytes) -> list[str]:
+    """The targets of every ``TargetMode="External"`` relationship in a ``.rels`` part.
+
+    External relationships make Word or LibreOffice fetch something from outside the
+    package when the document is opened (a linked image over HTTP, a UNC path that
+    leaks Windows credentials, a remote ``attachedTemplate``, a linked OLE object).
+    The part is read with a real XML parser, so quoting, spacing or prefix tricks
+    cannot hide an attribute. Call only after :func:`has_dtd` returned False.
+    """
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(rels)
+    except ElementTree.ParseError as exc:
+        raise PackageProblem("file-corrupt", f"关系文件不是有效的 XML（{exc}）") from None
+    found: list[str] = []
+    for element in root.iter():
+        attrs = {key.rsplit("}", 1)[-1].lower(): value for key, value in element.attrib.items()}
+        if attrs.get("targetmode", "").strip().lower() == "external":
+            found.append(attrs.get("target", ""))
+    return found
+
+
+MACRO_CONTENT = (b"macroenabled", b"vbaproject", b"ms-office.activex", b"vnd.ms-office.vbadata")
+"""Content-type fragments (lower case) that mark a package carrying VBA or ActiveX code."""
+
+
+def has_macros(name: str, data: bytes | None = None) -> bool:
+    """True when member ``name`` is VBA code, or ``data`` (``[Content_Types].xml``) declares macro parts."""
+    lower = name.lower().rsplit("/", 1)[-1]
+    if lower in ("vbaproject.bin", "vbadata.xml") or lower.startswith("activex"):
+        return True
+    if data is not None and name.lower() == "[content_types].xml":
+        folded = data.lower()
+        return any(marker in folded for marker in MACRO_CONTENT)
+    return False
