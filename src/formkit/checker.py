@@ -336,7 +336,8 @@ def _duplicates(per_table: Sequence[tuple[LedgerTable, list[tuple[int, Any]]]], 
             continue
         for table, row in places:
             others = [
-                (f"{Path(t.path).name} " if t.path != table.path else "") + f"第{r}行"
+                (f"{Path(t.path).name} " if t.path != table.path else "")
+                + (f"工作表“{t.sheet}” " if t.path != table.path or t.sheet != table.sheet else "") + f"第{r}行"
                 for t, r in places if not (t is table and r == row)
             ]
             out.append(Finding(table.path, table.sheet, row, table.columns["id_number"][1], table.cell(row, "id_number"),

@@ -143,7 +143,8 @@ class HeaderFound:
 
 
 def _shown(value: Any) -> str:
-    return " ".join(normalize_text(value).split()) if isinstance(value, str) else ""
+    # A line break inside a header cell only wraps the text: 监护人\n联系电话 is 监护人联系电话.
+    return " ".join(normalize_text(value.replace("\r", "").replace("\n", "")).split()) if isinstance(value, str) else ""
 
 
 def _read_header(grid: list[list[Any]], r: int, depth: int, matcher: HeaderMatcher) -> HeaderFound:
@@ -230,6 +231,8 @@ _NOT_DATA = re.compile(r"^(填表人|填报人|制表人|审核人|审核|负责
 
 
 MIN_CELLS_WITHOUT_IDENTITY = 3
+NOTE_MIN_CHARS = 12
+_LIST_ITEM = re.compile(r"^(?:\d+|[一二三四五六七八九十]+)[.、)]|^\(\d+\)")
 
 
 def _non_data(values: list[Any], identity: tuple[int, ...], known: tuple[int, ...]) -> str:
@@ -238,11 +241,13 @@ def _non_data(values: list[Any], identity: tuple[int, ...], known: tuple[int, ..
     A row without name and ID is a note's continuation line or a stray remark unless it fills
     several ledger cells: then it is a case whose identity is missing, and the checker says so.
     """
-    for value in values:
-        if not _blank(value):
-            if isinstance(value, str) and _NOT_DATA.match("".join(normalize_text(value).split())):
-                return "签名、说明或合计行"
-            break
+    filled = [value for value in values if not _blank(value)]
+    first = "".join(normalize_text(filled[0]).split()) if filled and isinstance(filled[0], str) else ""
+    if first and _NOT_DATA.match(first):
+        return "签名、说明或合计行"
+    if len(filled) == 1 and (len(first) >= NOTE_MIN_CHARS or _LIST_ITEM.match(first)):
+        # A note's second line ("2. 劝返状态按实际填写…") may sit in any column, even the name column.
+        return "说明行"
     if identity and all(i >= len(values) or _blank(values[i]) for i in identity):
         filled = sum(1 for i in known if i < len(values) and not _blank(values[i]))
         if filled < MIN_CELLS_WITHOUT_IDENTITY:
