@@ -292,7 +292,10 @@ class HeaderMatcher:
 
     def __init__(self, pins: Mapping[str, str] | None = None) -> None:
         pins = pinned_columns() if pins is None else pins
-        self.pins = {normalise_header(text): key for text, key in pins.items()}
+        checked: dict[str, str] = {}
+        for text, key in pins.items():
+            add_pin(checked, text, key, source="columns")
+        self.pins = {normalise_header(text): key for text, key in checked.items()}
         self._cache: dict[tuple[str, str], HeaderMatch | None] = {}
 
     def match(self, cell: object, group: object = "") -> HeaderMatch | None:
