@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import validators as v
-from .columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column
+from .columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column, HeaderMatcher
 from .enums import EnumTable, load_enums, normalize_text
 from .errors import FormkitError, InputFileError, ValueProblem
 from .ledger_reader import LedgerTable, no_header_error, read_ledger, read_workbook
@@ -363,6 +363,8 @@ def check_ledger(
     if isinstance(paths, str | Path):
         paths = [paths]
     when = as_of or date.today()
+    if columns:
+        HeaderMatcher(columns)  # a wrong pin is a usage error, not a problem of each file
     enums = load_enums()
     report = LedgerReport()
     per_table: list[tuple[LedgerTable, list[tuple[int, Any]]]] = []
