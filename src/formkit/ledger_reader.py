@@ -249,8 +249,8 @@ def _non_data(values: list[Any], identity: tuple[int, ...], known: tuple[int, ..
         # A note's second line ("2. 劝返状态按实际填写…") may sit in any column, even the name column.
         return "说明行"
     if identity and all(i >= len(values) or _blank(values[i]) for i in identity):
-        filled = sum(1 for i in known if i < len(values) and not _blank(values[i]))
-        if filled < MIN_CELLS_WITHOUT_IDENTITY:
+        ledger_cells = sum(1 for i in known if i < len(values) and not _blank(values[i]))
+        if ledger_cells < MIN_CELLS_WITHOUT_IDENTITY:
             return "没有学生姓名和身份证号"
     return ""
 
