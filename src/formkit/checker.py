@@ -490,6 +490,8 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
     "header-missing": ("error", "缺少必填的列。按台账模板补上这一列（可用常见的列名写法）。"),
     "header-ambiguous": ("error", "两列都像是同一个字段（如“联系电话”和“家长电话”）。删去或改名多余的列，或在 formkit.toml 的 [columns] 中写明哪一列是该字段；"
                          "一列明显更贴切时只作提醒。"),
+    "header-unknown": ("info", "这些列不是台账的标准列，保留但不检查（列在文件摘要和 --json 的 unknown_headers 中，不计入错误和提醒）。"
+                       "需要检查时在 formkit.toml 的 [columns] 中写明 \"表头\" = \"字段\"，或用 --column 表头=字段。"),
     "school-mismatch": ("warning", "本行学校与表头“填报学校”不一致。确认该生是否属于本校。"),
 }
 """Every finding code the checker emits: (severity, what it means and what to do)."""
