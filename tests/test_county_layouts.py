@@ -273,3 +273,15 @@ def test_two_columns_for_one_field_is_a_finding_naming_both(tmp_path: Path) -> N
     assert "F列“联系电话”" in finding.message and "G列“家长电话”" in finding.message
     pinned = check_ledger(path, AS_OF, columns={"户主": "guardian", "家长电话": "phone"})
     assert [(f.code, f.cell) for f in pinned.findings] == [("phone-format", "G2")]
+
+
+def test_xueji_roster_as_csv_reads_the_same(tmp_path: Path) -> None:
+    import csv
+
+    wb = load_workbook(COUNTY / "roster-xueji.xlsx")
+    ws = wb.active
+    assert ws is not None
+    path = tmp_path / "roster.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows([["" if v is None else v for v in row] for row in ws.iter_rows(values_only=True)])
+    assert read_rows(path) == read_rows(COUNTY / "roster-xueji.xlsx")
