@@ -43,17 +43,17 @@ def test_every_command_has_chinese_help_and_is_documented() -> None:
 
 
 def _emitted_codes() -> set[str]:
-    """Codes passed to ValueProblem(...), self.add(...), Finding(...) and RuleProblem(...) in the checker, rules
-    and validators."""
+    """Codes passed to ValueProblem(...), self.add(...), Finding(...), RuleProblem(...) and HeaderProblem(...)
+    in the checker, rules, validators and ledger reader."""
     codes: set[str] = set()
-    for module in ("checker.py", "rules.py", "validators.py", "enums.py"):
+    for module in ("checker.py", "rules.py", "validators.py", "enums.py", "ledger_reader.py"):
         tree = ast.parse((ROOT / "src" / "formkit" / module).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-            index = {"ValueProblem": 0, "add": 2, "Finding": 5, "RuleProblem": 0}.get(name)
+            index = {"ValueProblem": 0, "add": 2, "Finding": 5, "RuleProblem": 0, "HeaderProblem": 0}.get(name)
             if index is not None and len(node.args) > index:
                 arg = node.args[index]
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):

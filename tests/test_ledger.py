@@ -292,3 +292,12 @@ def test_huge_dimension_is_refused_before_parsing(tmp_path: Path) -> None:
     with pytest.raises(InputFileError) as err:
         read_ledger(path)
     assert err.value.code == "file-too-large" and "1048576" in str(err.value)
+
+
+def test_template_workbook_reads_only_its_ledger_sheet(tmp_path: Path) -> None:
+    path = ledger(tmp_path)
+    report = checker.check_ledger(path, AS_OF)
+    [summary] = report.files
+    assert summary.sheets == ["台账"] and summary.rows == 1
+    skipped = dict(summary.skipped)
+    assert "填表说明" in skipped and skipped["枚举"] == "隐藏的工作表"

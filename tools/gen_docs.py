@@ -77,7 +77,7 @@ def finding_codes() -> str:
     lines = ["# 检查结果代码（finding codes）", "", "由 `tools/gen_docs.py` 生成。代码是稳定的英文标识，其他程序可以依赖它。", "",
              "## 台账检查（`formkit ledger check`）", "", "| 代码 | 级别 | 含义和改法 |", "| --- | --- | --- |"]
     for code, (severity, text) in FINDING_CODES.items():
-        lines.append(f"| `{code}` | {'错误' if severity == 'error' else '提醒'} | {text} |")
+        lines.append(f"| `{code}` | { {'error': '错误', 'info': '说明'}.get(severity, '提醒')} | {text} |")
     lines += ["", "## 模板检查（`formkit template check`）", "", "| 代码 | 含义和改法 |", "| --- | --- |"]
     for code, text in LINT_CODES.items():
         lines.append(f"| `{code}` | {text} |")

@@ -190,6 +190,8 @@ def load_settings(config: Path | None, sets: Sequence[str] = ()) -> dict[str, An
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputFileError(f"配置文件 {config} 格式不对：{exc}。", path=str(config), code="config-invalid") from None
         for key, value in raw.items():
+            if key == "columns":
+                continue  # header pins, read by formkit.columns.pins_from_config; not record values
             if isinstance(value, dict):
                 for sub, inner in value.items():
                     settings[f"{key}.{sub}"] = inner

@@ -9,7 +9,7 @@ makes ``report.readable`` false (the CLI exits 2).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,10 +17,10 @@ from typing import Any
 
 from . import rules
 from . import validators as v
-from .columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column
+from .columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column, HeaderMatcher
 from .enums import EnumTable, load_enums, normalize_text
 from .errors import FormkitError, InputFileError, ValueProblem
-from .ledger_reader import LedgerTable, read_ledger
+from .ledger_reader import LedgerTable, no_header_error, read_ledger, read_workbook
 from .rules import CaseFacts, RuleProblem
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -51,12 +51,20 @@ class FileSummary:
 
     path: str
     sheet: str = ""
+    """The sheets read, joined with 、 (see ``sheets``)."""
     rows: int = 0
     error: str = ""
     error_code: str = ""
+    sheets: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(sheet, Chinese reason) for every sheet not read."""
+    unknown: dict[str, list[str]] = field(default_factory=dict)
+    """Sheet → headers nobody recognised (kept, not checked)."""
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path, "sheet": self.sheet, "rows": self.rows}
+        out: dict[str, Any] = {"path": self.path, "sheet": self.sheet, "rows": self.rows, "sheets": self.sheets,
+                               "skipped": [{"sheet": s, "reason": r} for s, r in self.skipped],
+                               "unknown_headers": self.unknown}
         if self.error:
             out["error"] = self.error
             out["error_code"] = self.error_code
@@ -321,7 +329,8 @@ def _duplicates(per_table: Sequence[tuple[LedgerTable, list[tuple[int, Any]]]], 
             continue
         for table, row in places:
             others = [
-                (f"{Path(t.path).name} " if t.path != table.path else "") + f"第{r}行"
+                (f"{Path(t.path).name} " if t.path != table.path else "")
+                + (f"工作表“{t.sheet}” " if t.path != table.path or t.sheet != table.sheet else "") + f"第{r}行"
                 for t, r in places if not (t is table and r == row)
             ]
             out.append(Finding(table.path, table.sheet, row, table.columns["id_number"][1], table.cell(row, "id_number"),
@@ -334,33 +343,53 @@ def check_ledger(
     as_of: date | None = None,
     *,
     sheet: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> LedgerReport:
     """Check one or more ledgers (files or folders) together and return the report.
 
     ``as_of`` is the date "future" and "due" are measured against (default today).
+    Every ledger sheet of each workbook is checked (only ``sheet`` when given); the file
+    summaries say which sheets were read and which were skipped and why. ``columns`` pins
+    header wordings to fields (``{"家长联系方式": "phone"}``).
     Duplicate ID numbers are found within each file and across all files checked.
     """
     if isinstance(paths, str | Path):
         paths = [paths]
     when = as_of or date.today()
+    if columns:
+        HeaderMatcher(columns)  # a wrong pin is a usage error, not a problem of each file
     enums = load_enums()
     report = LedgerReport(as_of=when)
     per_table: list[tuple[LedgerTable, list[tuple[int, Any]]]] = []
     for path in expand_paths(paths):
         try:
-            table = read_ledger(path, sheet=sheet)
+            if sheet is not None:
+                tables, skipped = [read_ledger(path, sheet=sheet, columns=columns)], []
+            else:
+                book = read_workbook(path, columns=columns)
+                tables, skipped = book.tables, book.skipped
+                if not tables:
+                    raise no_header_error(path, "任何工作表")
         except InputFileError as exc:
             report.files.append(FileSummary(str(path), error=str(exc), error_code=exc.code))
             continue
         except FormkitError as exc:
             report.files.append(FileSummary(str(path), error=str(exc), error_code=exc.code))
             continue
-        report.files.append(FileSummary(table.path, table.sheet, len(table.rows)))
-        report.tables.append(table)
-        per_table.append((table, _check_table(table, when, enums, report.findings, report.cases)))
+        report.files.append(FileSummary(
+            str(path), "、".join(t.sheet for t in tables), sum(len(t.rows) for t in tables),
+            sheets=[t.sheet for t in tables], skipped=skipped,
+            unknown={t.sheet: t.unknown_headers for t in tables if t.unknown}))
+        for table in tables:
+            report.findings += [Finding(table.path, table.sheet, table.header_row, p.header, p.cell, p.code, p.severity,
+                                        p.message) for p in table.header_problems if p.severity != "info"]
+            report.tables.append(table)
+            per_table.append((table, _check_table(table, when, enums, report.findings, report.cases)))
     _duplicates(per_table, report.findings)
     order = {f.path: i for i, f in enumerate(report.files)}
-    report.findings.sort(key=lambda f: (order.get(f.file, 0), f.row, _column_order(f.cell)))
+    sheet_order = {(t.path, t.sheet): i for i, t in enumerate(report.tables)}
+    report.findings.sort(key=lambda f: (order.get(f.file, 0), sheet_order.get((f.file, f.sheet), 0), f.row,
+                                        _column_order(f.cell)))
     return report
 
 
@@ -371,11 +400,15 @@ def annotate(report: LedgerReport, out_dir: Path | str) -> list[Path]:
 
     target_dir = Path(out_dir)
     written = []
+    first_sheet: dict[str, str] = {}
     for table in report.tables:
-        source = Path(table.path)
+        first_sheet.setdefault(table.path, table.sheet)
+    # One copy per workbook, however many ledger sheets it holds; each finding marks its own sheet.
+    for path, sheet in first_sheet.items():
+        source = Path(path)
         target = target_dir / (safe_component(source.stem) + ".checked.xlsx")
-        findings = [f for f in report.findings if f.file == table.path]
-        written.append(annotate_workbook(source, target, findings, table.sheet))
+        findings = [f for f in report.findings if f.file == path]
+        written.append(annotate_workbook(source, target, findings, sheet))
     return written
 
 
@@ -391,16 +424,27 @@ def format_report(report: LedgerReport) -> str:
             continue
         items = by_file.get(summary.path, [])
         errors = sum(1 for f in items if f.severity == "error")
-        head = f"{summary.path}（工作表“{summary.sheet}”，{summary.rows} 行数据）"
-        if not items:
+        warnings = len(items) - errors
+        sheets = "、".join(f"“{s}”" for s in summary.sheets or [summary.sheet])
+        head = f"{summary.path}（工作表{sheets}，{summary.rows} 行数据）"
+        skipped = "；".join(f"“{s}”：{why}" for s, why in summary.skipped)
+        if not errors and not warnings:
             lines.append(f"✓ {head}：未发现问题。")
-            continue
-        lines.append(f"■ {head}：{errors} 个错误，{len(items) - errors} 个提醒")
-        current_row = None
+        else:
+            lines.append(f"■ {head}：{errors} 个错误，{warnings} 个提醒")
+        if skipped:
+            lines.append(f"  未读取的工作表：{skipped}")
+        for name, headers in summary.unknown.items():
+            lines.append(f"  [说明] 工作表“{name}”中这些列不是台账的标准列，已保留但不检查：{'、'.join(headers)}"
+                         "（需要检查时在 formkit.toml 的 [columns] 中写明 \"表头\" = \"字段\"，或用 --column 表头=字段）")
+        current: tuple[str, int] | None = None
         for f in items:
-            if f.row != current_row:
+            if len(summary.sheets) > 1 and (current is None or current[0] != f.sheet):
+                lines.append(f"  工作表“{f.sheet}”")
+                current = None
+            if current is None or current != (f.sheet, f.row):
                 lines.append(f"  第 {f.row} 行")
-                current_row = f.row
+                current = (f.sheet, f.row)
             mark = "错误" if f.severity == "error" else "提醒"
             where = f"{f.cell} {f.column}".strip()
             shown = f"（值：{f.value}）" if f.value else ""
@@ -408,7 +452,9 @@ def format_report(report: LedgerReport) -> str:
     counts = report.counts
     unreadable = sum(1 for f in report.files if f.error)
     tail = f"，{unreadable} 个文件无法读取" if unreadable else ""
-    lines.append(f"共检查 {len(report.files)} 个文件：{counts['error']} 个错误，{counts['warning']} 个提醒{tail}。")
+    read = sum(len(f.sheets) for f in report.files)
+    lines.append(f"共检查 {len(report.files)} 个文件（{read} 个工作表）：{counts['error']} 个错误，"
+                 f"{counts['warning']} 个提醒{tail}。")
     return "\n".join(lines)
 
 
@@ -436,6 +482,10 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
     "poverty-closed": ("warning", "建档立卡贫困户学生被标为“无法劝返”但没有说明。这类学生必须劝返，写明原因和帮扶措施。"),
     "duplicate-id": ("error", "同一身份证号在本表或其他学校的台账中出现了不止一次。提示中列出另一处位置。"),
     "header-missing": ("error", "缺少必填的列。按台账模板补上这一列（可用常见的列名写法）。"),
+    "header-ambiguous": ("error", "两列都像是同一个字段（如“联系电话”和“家长电话”）。删去或改名多余的列，或在 formkit.toml 的 [columns] 中写明哪一列是该字段；"
+                         "一列明显更贴切时只作提醒。"),
+    "header-unknown": ("info", "这些列不是台账的标准列，保留但不检查（列在文件摘要和 --json 的 unknown_headers 中，不计入错误和提醒）。"
+                       "需要检查时在 formkit.toml 的 [columns] 中写明 \"表头\" = \"字段\"，或用 --column 表头=字段。"),
     "school-mismatch": ("warning", "本行学校与表头“填报学校”不一致。确认该生是否属于本校。"),
 }
 """Every finding code the checker emits: (severity, what it means and what to do)."""

@@ -66,6 +66,25 @@ def handle_errors(func: F) -> F:
     return cast(F, wrapper)
 
 
+_COLUMN_HELP = ("说明某一列是哪个字段（可重复），如 --column 家长联系方式=phone；优先于自动识别和 formkit.toml 的 [columns]。"
+                "字段名见 docs/header-matching.md。")
+
+
+def column_option(func: F) -> F:
+    """``--column 表头=字段`` (repeatable) for every command that reads a workbook or roster."""
+    return click.option("--column", "column_pins", multiple=True, metavar="表头=字段", help=_COLUMN_HELP)(func)
+
+
+def _pins(config: Path | None, pairs: tuple[str, ...]) -> dict[str, str]:
+    from .columns import parse_pins, pins_from_config
+
+    return {**pins_from_config(config), **parse_pins(pairs)}
+
+
+def _folder(path: Path) -> Path:
+    return path if path.is_dir() else path.parent
+
+
 def _problem_lines(problems: list[Problem]) -> list[str]:
     return [
         f"  - [{p.code}] {p.field}：{p.message}" + (f"（值：{p.value}）" if p.value else "") for p in problems
@@ -159,10 +178,11 @@ def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, templat
 @click.option("--register", type=click.Path(path_type=Path), help="文号登记簿（SQLite）位置。")
 @click.option("--template", type=click.Path(path_type=Path), help="使用自己修改过的 Word 模板。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果。")
+@column_option
 @handle_errors
 def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...], config: Path | None, pdf: bool,
               merge: bool, jobs: int | None, skip_invalid: bool, force: bool, dry_run: bool, register: Path | None,
-              template: Path | None, as_json: bool) -> None:
+              template: Path | None, as_json: bool, column_pins: tuple[str, ...]) -> None:
     """按名单批量生成文书：每名学生一份，另可生成 PDF 和合并打印文件。
 
     \b
@@ -171,6 +191,7 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
     2 文件无法使用、输出文件夹无法写入或正被另一个批量任务使用、用法错误。
     """
     from .batch_runner import batch, find_config, format_batch, load_settings
+    from .columns import pin_columns
 
     config = config or find_config([roster.parent, Path.cwd()])
     if config is not None and not as_json:
@@ -187,9 +208,10 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
 
     show = progress if sys.stderr.isatty() and not as_json else None
     try:
-        result = batch(form_name, roster, out_dir, settings=settings, pdf=pdf, merge=merge, jobs=jobs,
-                       skip_invalid=skip_invalid, force=force, dry_run=dry_run, register=register,
-                       template=template, progress=show)
+        with pin_columns(_pins(config, column_pins)):
+            result = batch(form_name, roster, out_dir, settings=settings, pdf=pdf, merge=merge, jobs=jobs,
+                           skip_invalid=skip_invalid, force=force, dry_run=dry_run, register=register,
+                           template=template, progress=show)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -210,13 +232,19 @@ def ledger_group() -> None:
 @click.option("--county", help="县(市、区)。")
 @click.option("--township", help="乡镇(街道)。")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
+@column_option
 @handle_errors
 def ledger_new_cmd(output: Path, roster: Path | None, school: str | None, county: str | None,
-                   township: str | None, force: bool) -> None:
+                   township: str | None, force: bool, column_pins: tuple[str, ...]) -> None:
     """新建一份辍学生台账（含下拉列表、文本格式的身份证号列和填表说明）。"""
+    from .batch_runner import find_config
+    from .columns import pin_columns
     from .ledger import create_ledger
 
-    path, count = create_ledger(output, roster=roster, school=school, county=county, township=township, force=force)
+    config = find_config([roster.parent, Path.cwd()]) if roster is not None else None
+    with pin_columns(_pins(config, column_pins)):
+        path, count = create_ledger(output, roster=roster, school=school, county=county, township=township,
+                                    force=force)
     click.echo(f"已生成台账：{path}" + (f"（已预填 {count} 行）" if count else ""))
 
 
@@ -226,14 +254,21 @@ def ledger_new_cmd(output: Path, roster: Path | None, school: str | None, county
 @click.option("--annotate", "annotate_dir", type=click.Path(path_type=Path),
               help="把标注了问题的副本（*.checked.xlsx）写到这个文件夹；原文件不会被修改。")
 @click.option("--as-of", "as_of", help="按这个日期判断“晚于今天”和“应下达”（默认今天），如 2024-05-01。")
-@click.option("--sheet", help="指定要检查的工作表名称。")
+@click.option("--sheet", help="只检查这个工作表（默认检查所有台账工作表）。")
+@column_option
 @handle_errors
 def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, as_of: str | None,
-                     sheet: str | None) -> None:
-    """检查填好的台账（文件或文件夹），列出每个问题所在的行、单元格和改法。"""
+                     sheet: str | None, column_pins: tuple[str, ...]) -> None:
+    """检查填好的台账（文件或文件夹），列出每个问题所在的行、单元格和改法。
+
+    工作簿中每个有台账表头的工作表都会检查；填表说明、空白表等会列出并说明为何未读取。
+    列名的识别规则和县里自定义列名的方法（formkit.toml 的 [columns]、--column）见 docs/header-matching.md。
+    """
+    from .batch_runner import find_config
     from .checker import annotate, check_ledger, format_report
 
-    report = check_ledger(list(paths), _as_of(as_of), sheet=sheet)
+    pins = _pins(find_config([_folder(paths[0]), Path.cwd()]), column_pins)
+    report = check_ledger(list(paths), _as_of(as_of), sheet=sheet, columns=pins)
     click.echo(report.to_json() if as_json else format_report(report))
     if annotate_dir is not None:
         for written in annotate(report, annotate_dir):
@@ -256,10 +291,11 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
 @click.option("--template", "templates", multiple=True, metavar="表单=模板.docx",
               help="某种文书改用自己的模板，如 --template compel-notice=县版敦返通知书.docx。")
 @click.option("--force", is_flag=True, help="生成时覆盖已存在且被手工修改过的文书。")
+@column_option
 @handle_errors
 def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, out_dir: Path | None,
                    sets: tuple[str, ...], config: Path | None, pdf: bool, merge: bool, register: Path | None,
-                   deadline_days: int, templates: tuple[str, ...], force: bool) -> None:
+                   deadline_days: int, templates: tuple[str, ...], force: bool, column_pins: tuple[str, ...]) -> None:
     """列出每个未结案例下一步应办的文书（报告单、返校通知书、敦返通知书）和逾期需上报的情况。
 
     \b
@@ -272,14 +308,15 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
 
     from .batch_runner import find_config, format_batch, load_settings
     from .checker import check_ledger
+    from .columns import pin_columns
     from .due_items import due, due_json, format_due, generate_due
     from .register import default_register_path
 
     when = _as_of(as_of) or date.today()
-    first = paths[0] if paths[0].is_dir() else paths[0].parent
-    config = config or find_config([first, Path.cwd()])
+    config = config or find_config([_folder(paths[0]), Path.cwd()])
     settings = load_settings(config, sets)
-    report = check_ledger(list(paths), when)
+    with pin_columns(_pins(config, column_pins)):
+        report = check_ledger(list(paths), when)
     # The register generate writes to is the one that says what was already issued.
     items = due(report, when, deadline_days=deadline_days, register=register or default_register_path(),
                 report_to=settings.get("issuer.report_to"))
@@ -316,16 +353,20 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="同时生成 Word 月报（.docx 或 .pdf）。")
 @click.option("--area", help="月报的填报单位（乡镇或县）。默认由台账决定：同属一个乡镇取该乡镇，多个乡镇取所属的县；无法确定时须指定。")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
+@column_option
 @handle_errors
 def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None, report_path: Path | None,
-                       area: str | None, force: bool) -> None:
+                       area: str | None, force: bool, column_pins: tuple[str, ...]) -> None:
     """把多份台账汇总成一个工作簿：按学校、年级、原因、类别统计，月报，未返校明细和图表。"""
+    from .batch_runner import find_config
+    from .columns import pin_columns
     from .errors import OutputError
     from .summaries import summary
 
     if output.exists() and not force:
         raise OutputError(f"文件已存在：{output}。确认要覆盖请加 --force。")
-    figures = summary(list(paths), output, month, report_area=area, for_report=report_path is not None)
+    with pin_columns(_pins(find_config([_folder(paths[0]), Path.cwd()]), column_pins)):
+        figures = summary(list(paths), output, month, report_area=area, for_report=report_path is not None)
     totals = figures.totals()
     if report_path is not None:
         from .render import render_document

@@ -10,13 +10,22 @@ Every file passes :func:`formkit.xlsx_guard.check_spreadsheet` first.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
-from .columns import LEDGER_COLUMNS, Column, header_key, header_lookup
+from .columns import (
+    COLUMNS_BY_KEY,
+    GROUP_MAX_CHARS,
+    LEDGER_COLUMNS,
+    Column,
+    HeaderMatcher,
+    header_key,
+    normalise_header,
+)
 from .enums import normalize_text
 from .errors import InputFileError
 from .xlsx_guard import Limits, check_spreadsheet
@@ -41,6 +50,18 @@ def column_letter(index: int) -> str:
     return letters
 
 
+@dataclass(frozen=True)
+class HeaderProblem:
+    """Something about a sheet's header that the clerk should know (becomes a checker finding)."""
+
+    code: str
+    """``header-ambiguous`` (two columns read as one field) or ``header-unknown`` (info)."""
+    severity: str
+    message: str
+    header: str
+    cell: str = ""
+
+
 @dataclass
 class LedgerTable:
     """One sheet's data, with where every value came from."""
@@ -52,9 +73,23 @@ class LedgerTable:
     columns: dict[str, tuple[int, str]]
     """Column key → (0-based index, header text as written in the file)."""
     rows: list[tuple[int, list[Any]]]
-    """(Excel row number, cell values) for every non-blank data row."""
+    """(Excel row number, cell values) for every data row: no blank, signature, note, total or
+    identity-less rows."""
     declared: dict[str, str] = field(default_factory=dict)
-    extra_headers: list[str] = field(default_factory=list)
+    unknown: list[tuple[int, str]] = field(default_factory=list)
+    """Columns nobody recognised: (0-based index, header as written). Kept, not checked."""
+    header_problems: list[HeaderProblem] = field(default_factory=list)
+    skipped_rows: list[tuple[int, str]] = field(default_factory=list)
+    """(Excel row number, why) for every non-blank row below the header that is not data."""
+
+    @property
+    def unknown_headers(self) -> list[str]:
+        return [text for _, text in self.unknown]
+
+    @property
+    def extra_headers(self) -> list[str]:
+        """Old name of :attr:`unknown_headers`."""
+        return self.unknown_headers
 
     @property
     def missing_required(self) -> list[Column]:
@@ -81,39 +116,143 @@ class LedgerTable:
         return out
 
 
+@dataclass
+class WorkbookRead:
+    """Every ledger sheet of one workbook, and the sheets that were not read (with why)."""
+
+    path: str
+    tables: list[LedgerTable] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(sheet name, Chinese reason) for every sheet not read."""
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _match_row(cells: list[Any], lookup: dict[str, Column]) -> dict[str, tuple[int, str]]:
-    found: dict[str, tuple[int, str]] = {}
-    for i, cell in enumerate(cells):
-        if isinstance(cell, str) and cell.strip():
-            column = lookup.get(header_key(cell))
-            if column is not None and column.key not in found:
-                found[column.key] = (i, normalize_text(cell).replace("\n", ""))
-    return found
+@dataclass
+class HeaderFound:
+    """Where a sheet's header is and how each of its columns was read."""
+
+    first: int
+    """0-based index of the first header row."""
+    depth: int
+    columns: dict[str, tuple[int, str]]
+    unknown: list[tuple[int, str]]
+    problems: list[HeaderProblem]
+
+
+def _shown(value: Any) -> str:
+    # A line break inside a header cell only wraps the text: 监护人\n联系电话 is 监护人联系电话.
+    return " ".join(normalize_text(value.replace("\r", "").replace("\n", "")).split()) if isinstance(value, str) else ""
+
+
+def _read_header(grid: list[list[Any]], r: int, depth: int, matcher: HeaderMatcher) -> HeaderFound:
+    upper = grid[r]
+    lower = grid[r + 1] if depth == 2 else []
+    width = max(len(upper), len(lower))
+    group = ""
+    found: dict[str, list[tuple[int, int, bool, str]]] = {}
+    unknown: list[tuple[int, str]] = []
+    for i in range(width):
+        top = _shown(upper[i]) if i < len(upper) else ""
+        bottom = _shown(lower[i]) if i < len(lower) else ""
+        if depth == 1 or not bottom:
+            # A cell merged down over both header rows, or a one-row header: no group.
+            group, text, shown = "", top, top
+        else:
+            if top:
+                # calamine gives a merged group cell's text to its first column only, so the
+                # group is carried right until the next header cell in the upper row.
+                group = top if len(normalise_header(top)) <= GROUP_MAX_CHARS and "：" not in top else ""
+            text, shown = bottom, f"{group}/{bottom}" if group else bottom
+        if not text:
+            continue
+        match = matcher.match(text, group)
+        if match is None:
+            unknown.append((i, shown))
+        else:
+            found.setdefault(match.key, []).append((match.score, i, match.pinned, shown))
+    columns: dict[str, tuple[int, str]] = {}
+    problems: list[HeaderProblem] = []
+    header_row = r + depth
+    for key, places in found.items():
+        places.sort(key=lambda p: (-p[0], p[1]))
+        best = places[0]
+        columns[key] = (best[1], best[3])
+        others = places[1:]
+        if not others:
+            continue
+        unknown += [(p[1], p[3]) for p in others]
+        if best[2]:
+            continue  # the county pinned this wording: the other column is simply not that field
+        field_name = COLUMNS_BY_KEY[key].header
+        names = "、".join(f"{column_letter(p[1])}列“{p[3]}”" for p in others)
+        tie = others[0][0] == best[0]
+        problems.append(HeaderProblem(
+            "header-ambiguous", "error" if tie else "warning",
+            f"{column_letter(best[1])}列“{best[3]}”和{names}都像是“{field_name}”，"
+            + ("无法确定用哪一列，暂按" if tie else "已按更贴切的") + f"{column_letter(best[1])}列检查。"
+            f"请删除或改名多余的列，或在 formkit.toml 的 [columns] 中写明（如 \"{best[3]}\" = \"{key}\"）。",
+            best[3], f"{column_letter(best[1])}{header_row}"))
+    unknown.sort()
+    if unknown:
+        problems.append(HeaderProblem(
+            "header-unknown", "info",
+            f"以下列不是台账的标准列，已保留但不检查：{'、'.join(t for _, t in unknown)}。"
+            "如果其中有应检查的列，请在 formkit.toml 的 [columns] 中写明 \"表头\" = \"字段\"，或用 --column 表头=字段。",
+            "、".join(t for _, t in unknown)))
+    return HeaderFound(r, depth, columns, unknown, problems)
+
+
+def locate_header(grid: list[list[Any]], matcher: HeaderMatcher | None = None) -> HeaderFound | None:
+    """Find the header in the first rows: one or two rows deep, below any title rows."""
+    matcher = matcher or HeaderMatcher()
+    best: HeaderFound | None = None
+    for r in range(min(HEADER_SCAN_ROWS, len(grid))):
+        for depth in (1, 2) if r + 1 < len(grid) else (1,):
+            candidate = _read_header(grid, r, depth, matcher)
+            # More fields wins; on a tie the one-row reading (no group cell guessed) wins.
+            if best is None or (len(candidate.columns), -candidate.depth) > (len(best.columns), -best.depth):
+                best = candidate
+    if best is None or len(best.columns) < MIN_HEADER_MATCHES:
+        return None
+    return best
 
 
 def find_header(grid: list[list[Any]]) -> tuple[int, dict[str, tuple[int, str]], int] | None:
     """Locate the header: (0-based first header row, columns, number of header rows)."""
-    lookup = header_lookup()
-    best: tuple[int, dict[str, tuple[int, str]], int] | None = None
-    for r in range(min(HEADER_SCAN_ROWS, len(grid))):
-        single = _match_row(grid[r], lookup)
-        candidates = [(single, 1)]
-        if r + 1 < len(grid):
-            lower = _match_row(grid[r + 1], lookup)
-            # Two-row header: a merged group cell above its sub-headers, other headers merged down.
-            combined = {**single, **{k: v for k, v in lower.items() if k not in single}}
-            if lower and len(combined) > len(single):
-                candidates.append((combined, 2))
-        for columns, depth in candidates:
-            if best is None or len(columns) > len(best[1]):
-                best = (r, columns, depth)
-    if best is None or len(best[1]) < MIN_HEADER_MATCHES:
-        return None
-    return best
+    found = locate_header(grid)
+    return None if found is None else (found.first, found.columns, found.depth)
+
+
+_NOT_DATA = re.compile(r"^(填表人|填报人|制表人|审核人|审核|负责人|校长签|签字|签名|盖章|填表日期|填报日期|注[:：]|注\d|"
+                       r"说明|合计|总计|小计|共计)")
+
+
+MIN_CELLS_WITHOUT_IDENTITY = 3
+NOTE_MIN_CHARS = 12
+_LIST_ITEM = re.compile(r"^(?:\d+|[一二三四五六七八九十]+)[.、)]|^\(\d+\)")
+
+
+def _non_data(values: list[Any], identity: tuple[int, ...], known: tuple[int, ...]) -> str:
+    """Why a non-blank row below the header is not a student ("" when it is one).
+
+    A row without name and ID is a note's continuation line or a stray remark unless it fills
+    several ledger cells: then it is a case whose identity is missing, and the checker says so.
+    """
+    filled = [value for value in values if not _blank(value)]
+    first = "".join(normalize_text(filled[0]).split()) if filled and isinstance(filled[0], str) else ""
+    if first and _NOT_DATA.match(first):
+        return "签名、说明或合计行"
+    if len(filled) == 1 and (len(first) >= NOTE_MIN_CHARS or _LIST_ITEM.match(first)):
+        # A note's second line ("2. 劝返状态按实际填写…") may sit in any column, even the name column.
+        return "说明行"
+    if identity and all(i >= len(values) or _blank(values[i]) for i in identity):
+        ledger_cells = sum(1 for i in known if i < len(values) and not _blank(values[i]))
+        if ledger_cells < MIN_CELLS_WITHOUT_IDENTITY:
+            return "没有学生姓名和身份证号"
+    return ""
 
 
 def _declared(grid: list[list[Any]], before: int) -> dict[str, str]:
@@ -159,17 +298,60 @@ def _sheet_grid(wb: CalamineWorkbook, name: str, path: Path) -> list[list[Any]]:
     return grid
 
 
-def read_ledger(path: Path | str, *, sheet: str | None = None, limits: Limits | None = None) -> LedgerTable:
-    """Read the ledger (or roster) sheet of ``path``.
+NOTES_SHEET = re.compile(r"(填表说明|填报说明|说明|注意事项|使用说明|枚举|下拉|选项|字典|代码表)")
 
-    The sheet is ``sheet`` when given, else one named 台账, else the only visible sheet
-    whose header matches. Raises ``InputFileError`` (exit 2) when the file is unusable or
-    no header can be found; data problems are the checker's business, not errors here.
+
+def _visible(wb: CalamineWorkbook) -> list[str]:
+    names = list(wb.sheet_names)
+    return [m.name for m in wb.sheets_metadata if str(m.visible).endswith("Visible")] or names
+
+
+def read_workbook(path: Path | str, *, limits: Limits | None = None,
+                  columns: Mapping[str, str] | None = None) -> WorkbookRead:
+    """Read every ledger sheet of ``path`` (one :class:`LedgerTable` each) and say why others were skipped.
+
+    ``columns`` pins header wordings to fields (``{"家长联系方式": "phone"}``); by default the
+    pins set with :func:`formkit.columns.pin_columns` apply. Raises ``InputFileError`` only when
+    the file itself is unusable; a workbook without any ledger sheet has no tables.
     """
     p = Path(path)
     wb = open_workbook(p, limits)
+    matcher = HeaderMatcher(columns)
+    visible = set(_visible(wb))
+    out = WorkbookRead(str(p))
+    for name in wb.sheet_names:
+        if name not in visible:
+            out.skipped.append((name, "隐藏的工作表"))
+            continue
+        if NOTES_SHEET.search(name) and name not in PREFERRED_SHEETS:
+            out.skipped.append((name, "填表说明等非台账工作表"))
+            continue
+        grid = _sheet_grid(wb, name, p)
+        if all(_blank(v) for row in grid for v in row):
+            out.skipped.append((name, "空白工作表"))
+            continue
+        found = locate_header(grid, matcher)
+        if found is None:
+            out.skipped.append((name, f"前 {HEADER_SCAN_ROWS} 行没有台账表头"))
+            continue
+        out.tables.append(build_table(p, name, grid, found))
+    return out
+
+
+def read_ledger(path: Path | str, *, sheet: str | None = None, limits: Limits | None = None,
+                columns: Mapping[str, str] | None = None) -> LedgerTable:
+    """Read the ledger (or roster) sheet of ``path``.
+
+    The sheet is ``sheet`` when given, else one named 台账, else the first visible sheet
+    whose header matches. Raises ``InputFileError`` (exit 2) when the file is unusable or
+    no header can be found; data problems are the checker's business, not errors here.
+    Use :func:`read_workbook` to read every ledger sheet.
+    """
+    p = Path(path)
+    wb = open_workbook(p, limits)
+    matcher = HeaderMatcher(columns)
     names = list(wb.sheet_names)
-    visible = [m.name for m in wb.sheets_metadata if str(m.visible).endswith("Visible")] or names
+    visible = _visible(wb)
     if sheet is not None:
         if sheet not in names:
             raise InputFileError(f"{p} 中没有名为“{sheet}”的工作表。现有工作表：{'、'.join(names)}。",
@@ -180,34 +362,41 @@ def read_ledger(path: Path | str, *, sheet: str | None = None, limits: Limits | 
         order = preferred + [n for n in visible if n not in preferred]
     for name in order:
         grid = _sheet_grid(wb, name, p)
-        found = find_header(grid)
+        found = locate_header(grid, matcher)
         if found is None:
             if sheet is not None or name in PREFERRED_SHEETS:
                 break
             continue
-        return _table(p, name, grid, found)
+        return build_table(p, name, grid, found)
     if not names:
         raise InputFileError(f"{p} 里没有工作表。", path=str(p), code="no-header")
-    where = f"工作表“{sheet or order[0]}”" if order else "任何工作表"
-    raise InputFileError(
+    raise no_header_error(p, f"工作表“{sheet or order[0]}”" if order else "任何工作表")
+
+
+def no_header_error(p: Path, where: str) -> InputFileError:
+    return InputFileError(
         f"{p}：在{where}的前 {HEADER_SCAN_ROWS} 行没有找到台账表头（如 学生姓名、身份证号、辍学原因）。"
-        "请确认文件是辍学生台账或学生名单，必要时用 --sheet 指定工作表。",
+        "请确认文件是辍学生台账或学生名单，必要时用 --sheet 指定工作表，或用 --column 表头=字段 说明列名。",
         path=str(p),
         code="no-header",
     )
 
 
-def _table(p: Path, name: str, grid: list[list[Any]], found: tuple[int, dict[str, tuple[int, str]], int]) -> LedgerTable:
-    first, columns, depth = found
-    last_header = first + depth - 1
-    known = {i for i, _ in columns.values()}
-    extra = []
-    for r in range(first, last_header + 1):
-        extra += [normalize_text(c) for i, c in enumerate(grid[r]) if i not in known and isinstance(c, str) and c.strip()]
+def build_table(p: Path, name: str, grid: list[list[Any]], found: HeaderFound) -> LedgerTable:
+    """The data rows below ``found`` (blank, signature, note, total and identity-less rows left out)."""
+    last_header = found.first + found.depth - 1
+    identity = tuple(found.columns[k][0] for k in ("name", "id_number") if k in found.columns)
+    known = tuple(i for k, (i, _) in found.columns.items() if k != "seq")
     rows: list[tuple[int, list[Any]]] = []
+    skipped: list[tuple[int, str]] = []
     for r in range(last_header + 1, len(grid)):
         values = grid[r]
         if all(_blank(v) for v in values):
             continue
+        why = _non_data(values, identity, known)
+        if why:
+            skipped.append((r + 1, why))
+            continue
         rows.append((r + 1, values))
-    return LedgerTable(str(p), name, last_header + 1, columns, rows, _declared(grid, first), extra)
+    return LedgerTable(str(p), name, last_header + 1, found.columns, rows, _declared(grid, found.first),
+                       found.unknown, found.problems, skipped)

@@ -1,17 +1,29 @@
-"""Rosters in (xlsx, csv, json) → nested record dicts with their source positions."""
+"""Rosters in (xlsx, csv, json) → nested record dicts with their source positions.
+
+Rosters come from formkit's own ledger, from a clerk's list, or exported from the
+student-record (学籍) system: title rows above the header, 身份证件号/身份证件类型,
+出生日期 as ``20120315``, 性别 as code 1/2 and the family as ``成员1姓名``, ``成员1关系``,
+``成员1联系电话``, ``成员2…``. The header is found by the ledger reader (one implementation);
+this module turns its rows into records.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .columns import COLUMNS_BY_KEY, header_key, header_lookup
-from .errors import InputFileError, Problem
+from .columns import COLUMNS_BY_KEY, HeaderMatcher, header_key, header_lookup, normalise_header
+from .enums import normalize_text
+from .errors import InputFileError, Problem, ValueProblem
 from .fileio import read_input
+from .ledger_reader import LedgerTable, build_table, locate_header, read_ledger
+from .validators import parse_yes_no
 
 MAX_TEXT_BYTES = 50 * 1024 * 1024
 
@@ -63,22 +75,105 @@ def _read_text(path: Path) -> str:
                          code="file-encoding")
 
 
-def _rows_from_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def _rows_from_csv(path: Path, columns: Mapping[str, str] | None) -> list[tuple[int, dict[str, Any]]]:
     text = _read_text(path)
-    reader = csv.reader(io.StringIO(text))
-    grid = [row for row in reader]
-    from .ledger_reader import find_header
-
-    found = find_header([list(r) for r in grid])
+    grid: list[list[Any]] = [list(row) for row in csv.reader(io.StringIO(text))]
+    found = locate_header(grid, HeaderMatcher(columns))
     if found is None:
         raise InputFileError(f"{path}：前 10 行没有找到表头（如 学生姓名、身份证号）。", path=str(path), code="no-header")
-    first, columns, depth = found
+    return table_records(build_table(path, "", grid, found))
+
+
+# Codes used by 学籍 import templates and exports instead of words.
+_SEX_CODES = {"1": "男", "2": "女"}
+_MEMBER = re.compile(r"^(?:家庭)?成员(\d+)(.+)$")
+_ID_CARD = "居民身份证"
+
+
+def _code(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return normalize_text(value)
+
+
+def _yyyymmdd(value: Any) -> Any:
+    """``20120315`` (number or text, as 学籍 exports write it) → ``2012-03-15``; anything else unchanged."""
+    text = _code(value)
+    if re.fullmatch(r"(19|20)\d{6}", text):
+        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    return value
+
+
+def _member_columns(table: LedgerTable) -> tuple[dict[int, dict[str, int]], int | None]:
+    """Family-member columns: {member number: {name/relation/phone/guardian: column index}}, and
+    the 身份证件类型 column."""
+    members: dict[int, dict[str, int]] = {}
+    id_type: int | None = None
+    for index, shown in table.unknown:
+        text = normalise_header(shown)
+        m = _MEMBER.match(text)
+        if m is None:
+            if "证件类型" in text and "成员" not in text:
+                id_type = index
+            continue
+        rest = m.group(2)
+        part = ("guardian" if "监护人" in rest else "name" if "姓名" in rest else "relation" if "关系" in rest
+                else "phone" if any(w in rest for w in ("电话", "手机", "联系方式")) else "")
+        if part:
+            members.setdefault(int(m.group(1)), {}).setdefault(part, index)
+    return members, id_type
+
+
+def _cell(values: list[Any], index: int | None) -> str:
+    if index is None or index >= len(values) or values[index] is None:
+        return ""
+    return _code(values[index])
+
+
+def _guardian_from_members(values: list[Any], members: dict[int, dict[str, int]]) -> dict[str, str]:
+    """The member marked 监护人 (in 关系 or a 是否监护人 column), else the first member with a name."""
+    named = [(n, cols) for n, cols in sorted(members.items()) if _cell(values, cols.get("name"))]
+    chosen = named[0][1] if named else None
+    for _, cols in named:
+        try:
+            marked = parse_yes_no(values[cols["guardian"]]) if "guardian" in cols and _cell(values, cols["guardian"]) \
+                else False
+        except ValueProblem:
+            marked = False
+        if marked or "监护人" in _cell(values, cols.get("relation")):
+            chosen = cols
+            break
+    if chosen is None:
+        return {}
+    relation = re.sub(r"[(（]?监护人[)）]?", "", _cell(values, chosen.get("relation"))).strip()
+    out = {"guardian": _cell(values, chosen.get("name")), "relation": relation,
+           "phone": _cell(values, chosen.get("phone"))}
+    return {k: v for k, v in out.items() if v}
+
+
+def table_records(table: LedgerTable) -> list[tuple[int, dict[str, Any]]]:
+    """A roster or ledger table's rows as (Excel row number, nested record)."""
+    members, id_type = _member_columns(table)
     out = []
-    for r in range(first + depth, len(grid)):
-        values = grid[r]
-        row = {k: values[i] for k, (i, _) in columns.items() if i < len(values) and values[i].strip()}
-        if row:
-            out.append((r + 1, nest(row)))
+    for number, values in table.rows:
+        flat = {key: values[i] for key, (i, _) in table.columns.items()
+                if i < len(values) and values[i] is not None and (not isinstance(values[i], str) or values[i].strip())}
+        if "sex" in flat and _code(flat["sex"]) in _SEX_CODES:
+            flat["sex"] = _SEX_CODES[_code(flat["sex"])]
+        if "birth_date" in flat:
+            flat["birth_date"] = _yyyymmdd(flat["birth_date"])
+        kind = _cell(values, id_type)
+        if kind and _ID_CARD not in kind:
+            # A passport or residence-permit number is not a 身份证号: checking it as one would only mislead.
+            flat.pop("id_number", None)
+        if "guardian" not in flat and members:
+            family = _guardian_from_members(values, members)
+            if "guardian" in family:
+                flat["guardian"] = family["guardian"]
+                for key in ("relation", "phone"):
+                    if key in family:
+                        flat[key] = family[key]
+        out.append((number, nest(flat)))
     return out
 
 
@@ -100,17 +195,18 @@ def _rows_from_json(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """Read a roster as (row number, nested record dict) pairs; raises ``InputFileError``."""
+def read_rows(path: Path, columns: Mapping[str, str] | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """Read a roster as (row number, nested record dict) pairs; raises ``InputFileError``.
+
+    ``columns`` pins header wordings to fields; by default the pins of
+    :func:`formkit.columns.pin_columns` apply.
+    """
     suffix = path.suffix.lower()
     if suffix == ".json":
         return _rows_from_json(path)
     if suffix in (".csv", ".txt"):
-        return _rows_from_csv(path)
-    from .ledger_reader import read_ledger
-
-    table = read_ledger(path)
-    return [(number, nest(row)) for number, row in table.as_dicts()]
+        return _rows_from_csv(path, columns)
+    return table_records(read_ledger(path, columns=columns))
 
 
 @dataclass
@@ -139,7 +235,8 @@ class RecordsReport:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
 
 
-def read_records(path: Path | str, form: str | None = None) -> RecordsReport:
+def read_records(path: Path | str, form: str | None = None, *,
+                 columns: Mapping[str, str] | None = None) -> RecordsReport:
     """Read a roster (.xlsx/.xls/.csv/.json) into nested records; validate them for ``form`` if given.
 
     Raises ``InputFileError`` only when the file itself is unusable; invalid rows are
@@ -148,7 +245,7 @@ def read_records(path: Path | str, form: str | None = None) -> RecordsReport:
     from .errors import RecordError
     from .forms import validate_record
 
-    report = RecordsReport(str(path), read_rows(Path(path)), form=form or "")
+    report = RecordsReport(str(path), read_rows(Path(path), columns), form=form or "")
     if form:
         for row, data in report.rows:
             try:
@@ -158,4 +255,4 @@ def read_records(path: Path | str, form: str | None = None) -> RecordsReport:
     return report
 
 
-__all__ = ["RecordsReport", "nest", "read_records", "read_rows"]
+__all__ = ["RecordsReport", "nest", "read_records", "read_rows", "table_records"]

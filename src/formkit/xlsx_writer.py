@@ -287,7 +287,9 @@ def annotate_workbook(
     for finding in findings:
         if ws is None or not finding.cell:
             continue
-        cell = ws[finding.cell]
+        # A workbook may hold one ledger sheet per school: each finding marks its own sheet.
+        target_ws = wb[finding.sheet] if finding.sheet in wb.sheetnames else ws
+        cell = target_ws[finding.cell]
         if isinstance(cell, tuple):
             continue
         cell.fill = _RED if finding.severity == "error" else _YELLOW
@@ -320,12 +322,12 @@ def annotate_workbook(
         r = out.max_row
         # The copy goes back to the school: the file name is enough, the checker's folders are not its business.
         values = [Path(finding.file).name, finding.sheet, finding.row, finding.column, finding.cell, finding.code,
-                  "错误" if finding.severity == "error" else "提醒", finding.message, finding.value]
+                  {"error": "错误", "info": "说明"}.get(finding.severity, "提醒"), finding.message, finding.value]
         for c, value in enumerate(values, 1):
             write_value(out.cell(r, c), value)
         if ws is not None and finding.cell:
             link = out.cell(r, 5)
-            link.hyperlink = f"#'{sheet}'!{finding.cell}"
+            link.hyperlink = f"#'{finding.sheet or sheet}'!{finding.cell}"
             link.font = Font(color="0563C1", underline="single")
     # Landscape A4 at 100 % holds about 130 character widths: these add up to 128, so the
     # sheet prints at full size and every column wraps instead of spilling into its neighbour.
