@@ -108,20 +108,26 @@ def test_cli_kept_edit_survives_three_reruns_and_exits_0(tmp_path: Path) -> None
 
 def test_ledger_due_generate_keeps_edit_on_every_rerun(tmp_path: Path) -> None:
     out = tmp_path / "due"
-    args = ["ledger", "due", str(SAMPLES / "ledger-clean.xlsx"), "--as-of", "2024-05-01", "--generate", str(out),
-            "--set", "body=石门镇人民政府", "--set", "issue_date=2024-05-02", "--set", "number_prefix=石镇教复",
-            "--set", "deadline=2024-05-20", "--register", str(tmp_path / "reg.sqlite")]
-    first = CliRunner().invoke(cli, args)
+
+    def args(run: int) -> list[str]:
+        # A fresh register each run: the notice is proposed again (a register that remembers it would not
+        # propose it at all) and gets the same number, so only the clerk's edit differs.
+        return ["ledger", "due", str(SAMPLES / "ledger-clean.xlsx"), "--as-of", "2024-05-01", "--generate", str(out),
+                "--set", "body=石门镇人民政府", "--set", "issue_date=2024-05-02", "--set", "number_prefix=石镇教复",
+                "--set", "deadline=2024-05-20", "--set", "report_to=石门镇中学",
+                "--register", str(tmp_path / f"reg{run}.sqlite")]
+
+    first = CliRunner().invoke(cli, args(0))
     assert first.exit_code == 0, first.output  # listing and generating what is due is not a finding
-    (doc,) = (out / "return-notice").glob("*.docx")
+    (doc,) = (out / "deadline-notice").glob("*.docx")
     written = sha(doc)
     doc.write_bytes(b"hand-edited notice")
-    for _ in range(3):
-        again = CliRunner().invoke(cli, args)
+    for run in range(1, 4):
+        again = CliRunner().invoke(cli, args(run))
         assert again.exit_code == 0, again.output
         assert doc.read_bytes() == b"hand-edited notice" and "已更新" not in again.output
-        assert manifest_items(out / "return-notice")[doc.name]["sha256"] == written
-    forced = CliRunner().invoke(cli, [*args, "--force"])
+        assert manifest_items(out / "deadline-notice")[doc.name]["sha256"] == written
+    forced = CliRunner().invoke(cli, [*args(4), "--force"])
     assert forced.exit_code == 0 and sha(doc) == written
 
 

@@ -141,7 +141,7 @@ def test_contradictory_rows_are_refused_with_reason(tmp_path: Path, case: dict[s
 def test_flag_no_with_date_is_a_finding(tmp_path: Path) -> None:
     report = check_ledger(ledger(tmp_path, record(compel_issued=False)), date(2024, 6, 1))
     found = [f for f in report.findings if f.code == "compel-flag-conflict"]
-    assert [(f.row, f.severity) for f in found] == [(5, "error")] and found[0].column == "是否下达敦返通知书"
+    assert [(f.row, f.severity) for f in found] == [(5, "error")] and found[0].column.endswith("是否下达敦返通知书")
 
 
 # --- the register remembers issued paperwork -----------------------------------------------------------
@@ -175,7 +175,7 @@ def test_cli_due_reads_register(tmp_path: Path) -> None:
     args = ["ledger", "due", str(path), "--as-of", "2024-05-01", "--register", str(reg)]
     run = CliRunner().invoke(cli, [*args, "--generate", str(tmp_path / "o"), "--set", "body=龙井乡人民政府",
                                    "--set", "issue_date=2024-05-02", "--set", "number_prefix=龙乡教复"])
-    assert run.exit_code == 1, run.output
+    assert run.exit_code == 0, run.output  # generating what is due is the command's job, not a finding
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0, again.output
     assert "已下达" in again.output and "龙乡教复〔2024〕1号" in again.output
