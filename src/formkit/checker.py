@@ -9,6 +9,8 @@ makes ``report.readable`` false (the CLI exits 2).
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -18,16 +20,33 @@ from typing import Any
 from . import validators as v
 from .columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column
 from .enums import EnumTable, load_enums, normalize_text
-from .errors import FormkitError, InputFileError, ValueProblem
+from .errors import FormkitError, InputFileError, OutputError, UsageError, ValueProblem
 from .ledger_reader import LedgerTable, read_ledger
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 AGE_MIN, AGE_MAX = 6, 16
 
 
+# Runs of characters an ID, 学籍号 or phone is made of (ASCII and full-width), long enough to be one.
+_PII_RUN = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\-\uff0d]{7,}")
+
+
+def _mask(text: str) -> str:
+    """``text`` with every ID- or phone-shaped run masked (:func:`validators.mask_sensitive`),
+    the rest (Chinese punctuation included) left exactly as written."""
+
+    def hide(match: re.Match[str]) -> str:
+        run = match.group(0)
+        masked = v.mask_sensitive(run)
+        return run if masked == normalize_text(run) else masked
+
+    return _PII_RUN.sub(hide, text) if text else text
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One problem at one place. ``value`` is safe to show (ID numbers masked)."""
+    """One problem at one place. ``message`` and ``value`` are safe to show: anything shaped
+    like an ID or a phone number is masked here, whichever column it was typed into."""
 
     file: str
     sheet: str
@@ -38,6 +57,11 @@ class Finding:
     severity: str
     message: str
     value: str = ""
+
+    def __post_init__(self) -> None:
+        # The one place every finding passes: masking here covers terminal, --json and annotated copies.
+        object.__setattr__(self, "message", _mask(self.message))
+        object.__setattr__(self, "value", _mask(self.value))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,12 +76,16 @@ class FileSummary:
     rows: int = 0
     error: str = ""
     error_code: str = ""
+    skipped: str = ""
+    """Why the file was not checked (formkit's own output left among the ledgers); not an error."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "sheet": self.sheet, "rows": self.rows}
         if self.error:
             out["error"] = self.error
             out["error_code"] = self.error_code
+        if self.skipped:
+            out["skipped"] = self.skipped
         return out
 
 
@@ -103,7 +131,6 @@ def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
             out += sorted(
                 f for f in p.iterdir()
                 if f.suffix.lower() in SPREADSHEET_SUFFIXES and not f.name.startswith(("~$", "."))
-                and ".checked." not in f.name
             )
         else:
             out.append(p)
@@ -318,6 +345,11 @@ def _column_order(cell: str) -> tuple[int, str]:
     return (len(letters), letters)
 
 
+DUPLICATE_PLACES_SHOWN = 3
+"""A duplicate-ID finding names this many other places, then the count: one ID filled down
+8,000 rows must give 8,000 short findings, not 8,000 lists of 8,000 places."""
+
+
 def _duplicates(per_table: Sequence[tuple[LedgerTable, list[tuple[int, Any]]]], out: list[Finding]) -> None:
     seen: dict[str, list[tuple[LedgerTable, int]]] = {}
     for table, ids in per_table:
@@ -326,14 +358,16 @@ def _duplicates(per_table: Sequence[tuple[LedgerTable, list[tuple[int, Any]]]], 
     for number, places in seen.items():
         if len(places) < 2:
             continue
+        masked = v.mask_id(number)
         for table, row in places:
             others = [
                 (f"{Path(t.path).name} " if t.path != table.path else "") + f"第{r}行"
-                for t, r in places if not (t is table and r == row)
-            ]
+                for t, r in places[: DUPLICATE_PLACES_SHOWN + 1] if not (t is table and r == row)
+            ][:DUPLICATE_PLACES_SHOWN]
+            more = f"等共 {len(places) - 1} 处" if len(places) - 1 > len(others) else ""
             out.append(Finding(table.path, table.sheet, row, table.columns["id_number"][1], table.cell(row, "id_number"),
                                "duplicate-id", "error",
-                               f"身份证号重复，同一学生还出现在：{'、'.join(others)}。请核实后只保留一条。", v.mask_id(number)))
+                               f"身份证号重复，同一学生还出现在：{'、'.join(others)}{more}。请核实后只保留一条。", masked))
 
 
 def check_ledger(
@@ -349,11 +383,19 @@ def check_ledger(
     """
     if isinstance(paths, str | Path):
         paths = [paths]
+    paths = list(paths)
     when = as_of or date.today()
     enums = load_enums()
     report = LedgerReport()
     per_table: list[tuple[LedgerTable, list[tuple[int, Any]]]] = []
-    for path in expand_paths(paths):
+    files = expand_paths(paths)
+    if not files:
+        raise UsageError(f"在 {'、'.join(str(p) for p in paths)} 中没有找到表格文件（.xlsx/.xls）。请检查文件夹或文件路径。")
+    for path in files:
+        kind = _own_output(path)
+        if kind:
+            report.files.append(FileSummary(str(path), skipped=kind))
+            continue
         try:
             table = read_ledger(path, sheet=sheet)
         except InputFileError as exc:
@@ -365,24 +407,87 @@ def check_ledger(
         report.files.append(FileSummary(table.path, table.sheet, len(table.rows)))
         report.tables.append(table)
         per_table.append((table, _check_table(table, when, enums, report.findings)))
+    if all(f.skipped for f in report.files):
+        raise UsageError(f"{'、'.join(f.path for f in report.files)} 是 formkit 自己生成的文件（汇总表或标注副本），"
+                         "不是台账。请指定要检查的台账文件或文件夹。")
     _duplicates(per_table, report.findings)
     order = {f.path: i for i, f in enumerate(report.files)}
     report.findings.sort(key=lambda f: (order.get(f.file, 0), f.row, _column_order(f.cell)))
     return report
 
 
-def annotate(report: LedgerReport, out_dir: Path | str) -> list[Path]:
-    """Write ``<name>.checked.xlsx`` for every readable input into ``out_dir``; inputs untouched."""
-    from .fileio import safe_component
-    from .xlsx_writer import annotate_workbook
+def _own_output(path: Path) -> str:
+    """Why ``path`` is formkit's own output rather than a ledger (Chinese), or ``""``.
 
-    target_dir = Path(out_dir)
+    A summary is never a ledger. A checked copy is recognised by its name only: a school
+    may correct the marked copy and send it back under a new name, and that is a ledger.
+    """
+    from .xlsx_guard import output_kind
+
+    if path.suffix.lower() not in (".xlsx", ".xlsm") or not path.is_file():
+        return ""
+    if output_kind(path) == "summary":
+        return "是 formkit 生成的汇总表，不是台账，已跳过。"
+    if ".checked." in path.name.lower():
+        return "是 formkit 生成的标注副本（.checked.xlsx），不是台账，已跳过；请检查改好的原台账。"
+    return ""
+
+
+def _copy_names(tables: Sequence[LedgerTable]) -> list[str]:
+    """``<name>.checked.xlsx`` per table, unique even for two schools' ``台账.xlsx``: a clash gets the
+    parent folder's name in front, and a number if that still clashes."""
+    from .fileio import safe_component
+
+    stems = [safe_component(Path(t.path).stem) for t in tables]
+    clashes = Counter(stem.lower() for stem in stems)
+    names: list[str] = []
+    taken: set[str] = set()
+    for table, stem in zip(tables, stems, strict=True):
+        if clashes[stem.lower()] > 1:
+            stem = safe_component(f"{Path(table.path).resolve().parent.name}-{stem}")
+        name, n = stem, 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{stem}-{n}"
+        taken.add(name.lower())
+        names.append(name + ".checked.xlsx")
+    return names
+
+
+def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = False) -> list[Path]:
+    """Write ``<name>.checked.xlsx`` for every readable input into ``out_dir``; inputs untouched.
+
+    ``out_dir`` may also be a file name ending in ``.xlsx`` when exactly one ledger was
+    read. A copy already there is replaced only if it is exactly what formkit wrote last
+    time (:func:`formkit.xlsx_writer.untouched`); one edited since, or not written by
+    formkit, raises :class:`OutputError` before anything is written, unless ``overwrite``.
+    """
+    from .xlsx_writer import annotate_workbook, untouched
+
+    target = Path(out_dir)
+    if target.suffix.lower() in SPREADSHEET_SUFFIXES and not target.is_dir():
+        if target.suffix.lower() != ".xlsx" or len(report.tables) != 1:
+            raise UsageError(
+                f"--annotate 应指定一个文件夹（每个台账的标注副本写成“原名.checked.xlsx”放在里面），"
+                f"收到的是文件名“{target.name}”。只检查一个台账时也可以写 .xlsx 文件名。"
+            )
+        targets = [target]
+    else:
+        targets = [target / name for name in _copy_names(report.tables)]
+    if not overwrite:
+        edited = [t for t in targets if t.exists() and not untouched(t)]
+        if edited:
+            raise OutputError(
+                f"{'、'.join(str(t) for t in edited)} 已存在，且不是 formkit 上次写出的样子（可能已有人修改）。"
+                "为免覆盖这些修改，没有写出任何标注副本。请换一个文件夹，或确认后加 --force 覆盖。",
+                code="output-edited",
+            )
+    by_file: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        by_file.setdefault(finding.file, []).append(finding)
     written = []
-    for table in report.tables:
-        source = Path(table.path)
-        target = target_dir / (safe_component(source.stem) + ".checked.xlsx")
-        findings = [f for f in report.findings if f.file == table.path]
-        written.append(annotate_workbook(source, target, findings, table.sheet))
+    for table, path in zip(report.tables, targets, strict=True):
+        written.append(annotate_workbook(Path(table.path), path, by_file.get(table.path, []), table.sheet))
     return written
 
 
@@ -393,6 +498,9 @@ def format_report(report: LedgerReport) -> str:
     for finding in report.findings:
         by_file.setdefault(finding.file, []).append(finding)
     for summary in report.files:
+        if summary.skipped:
+            lines.append(f"· {summary.path}{summary.skipped}")
+            continue
         if summary.error:
             lines.append(f"✗ {summary.path}：无法读取。{summary.error}")
             continue
@@ -415,7 +523,9 @@ def format_report(report: LedgerReport) -> str:
     counts = report.counts
     unreadable = sum(1 for f in report.files if f.error)
     tail = f"，{unreadable} 个文件无法读取" if unreadable else ""
-    lines.append(f"共检查 {len(report.files)} 个文件：{counts['error']} 个错误，{counts['warning']} 个提醒{tail}。")
+    skipped = sum(1 for f in report.files if f.skipped)
+    tail += f"，跳过 {skipped} 个 formkit 生成的文件" if skipped else ""
+    lines.append(f"共检查 {len(report.files) - skipped} 个文件：{counts['error']} 个错误，{counts['warning']} 个提醒{tail}。")
     return "\n".join(lines)
 
 
@@ -440,7 +550,7 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
     "status-incomplete": ("error", "劝返状态要求的内容没填：已复学要填复学时间和安置方式，已消帐还要填消帐时间，休学、转学等要在备注写明。"),
     "compel-notice-due": ("warning", "两次劝返无效仍未下达敦返复学通知书。提示中写明从哪天起应下达。"),
     "poverty-closed": ("warning", "建档立卡贫困户学生被标为“无法劝返”但没有说明。这类学生必须劝返，写明原因和帮扶措施。"),
-    "duplicate-id": ("error", "同一身份证号在本表或其他学校的台账中出现了不止一次。提示中列出另一处位置。"),
+    "duplicate-id": ("error", "同一身份证号在本表或其他学校的台账中出现了不止一次。提示中列出至多3处其他位置和总处数。"),
     "header-missing": ("error", "缺少必填的列。按台账模板补上这一列（可用常见的列名写法）。"),
     "school-mismatch": ("warning", "本行学校与表头“填报学校”不一致。确认该生是否属于本校。"),
 }

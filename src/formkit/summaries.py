@@ -153,14 +153,17 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
             if isinstance(dropout, v.Month):
                 dropout = date(dropout.year, dropout.month, 1)
             ident = _get(table, values, "id_number") or ""
+            # Masked by shape, whatever the column: an ID typed into 年级 must not become a 按年级 group.
+            text = v.mask_sensitive
             summary.cases.append(Case(
-                table.path, number, _get(table, values, "school") or "", name, v.mask_id(ident) if ident else "",
-                _get(table, values, "grade", enums["grade"].match) or "",
-                _get(table, values, "reason", enums["reason"].match) or "",
-                _get(table, values, "category", enums["category"].match) or "",
-                status, bool(_get(table, values, "poverty", v.parse_yes_no)), dropout,
-                _get(table, values, "return_date", v.parse_date), _get(table, values, "responsible") or "",
-                _get(table, values, "responsible_phone") or "",
+                table.path, number, text(_get(table, values, "school") or ""), text(name),
+                v.mask_id(ident) if ident else "",
+                text(_get(table, values, "grade", enums["grade"].match) or ""),
+                text(_get(table, values, "reason", enums["reason"].match) or ""),
+                text(_get(table, values, "category", enums["category"].match) or ""),
+                text(status), bool(_get(table, values, "poverty", v.parse_yes_no)), dropout,
+                _get(table, values, "return_date", v.parse_date), text(_get(table, values, "responsible") or ""),
+                text(_get(table, values, "responsible_phone") or ""),
                 status in status_enum.returned, status == "已消帐", status in status_enum.needs_note,
             ))
     if summary.month is None:

@@ -27,7 +27,7 @@ from xml.parsers import expat
 from .errors import InputFileError
 from .zip_guard import Limits, PackageProblem, check_members, has_dtd, read_member
 
-__all__ = ["Limits", "check_spreadsheet"]
+__all__ = ["Limits", "check_spreadsheet", "output_kind"]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _REF = re.compile(r"\$?([A-Z]*)\$?(\d*)")
@@ -333,3 +333,63 @@ def _check_sheet_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: s
     rows, cols = max(state[0], state[2]), state[3]
     if _over(rows, cols, limits):
         raise _too_large(name, member, rows, cols, limits, False)
+
+
+def output_kind(path: Path) -> str:
+    """``"summary"`` or ``"checked"`` when ``path`` is one of formkit's own output workbooks, else ``""``.
+
+    Decided by the hidden defined name formkit writes into its outputs
+    (:data:`formkit.xlsx_writer.OUTPUT_MARK`) together with the sheet structure it writes,
+    or, for summaries written before the mark existed, by the structure alone (汇总, 月报
+    and 明细 and nothing else). Reads only ``xl/workbook.xml`` (bounded, DTDs refused);
+    anything unreadable is ``""`` and left to :func:`check_spreadsheet` to report.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = next((i for i in archive.infolist() if i.filename.lower() == "xl/workbook.xml"), None)
+            if info is None or info.file_size > 4 * 1024 * 1024:
+                return ""
+            data = read_member(archive, info, Limits())
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, PackageProblem, NotImplementedError):
+        return ""
+    if has_dtd(data):
+        return ""
+    sheets: list[str] = []
+    names: dict[str, str] = {}
+    current: list[str] = []
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        local = _local(tag)
+        if local == "sheet":
+            sheets.append(attrs.get("name", ""))
+        elif local == "definedName":
+            current[:] = [attrs.get("name", "")]
+
+    def text(data: str) -> None:
+        if current:
+            names[current[0]] = names.get(current[0], "") + data
+
+    def end(tag: str) -> None:
+        if _local(tag) == "definedName":
+            current.clear()
+
+    def refuse(*_: object) -> None:
+        raise ValueError("DTD")
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    try:
+        parser.Parse(data, True)
+    except (expat.ExpatError, ValueError):
+        return ""
+    mark = names.get("_formkit_output", "").strip().strip('"')
+    if mark == "summary" and {"汇总", "明细"} <= set(sheets):
+        return "summary"
+    if mark == "checked" and "检查结果" in sheets:
+        return "checked"
+    if not mark and sorted(sheets) == sorted(["汇总", "月报", "明细"]):
+        return "summary"
+    return ""
