@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from copy import copy
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -339,6 +340,24 @@ def _anchor(ws: Worksheet, coordinate: str, cache: dict[str, str]) -> str:
     return found
 
 
+def _style_setter(apply: Callable[[Cell], None]) -> Callable[[Cell], None]:
+    """``apply`` (a style change) made cheap for thousands of cells: openpyxl hashes every style
+    object on each assignment, so the resulting style is computed once per starting style and
+    copied after that."""
+    done: dict[tuple[int, ...], Any] = {}
+
+    def setter(cell: Cell) -> None:
+        key = tuple(cell._style) if cell._style is not None else ()
+        result = done.get(key)
+        if result is None:
+            apply(cell)
+            done[key] = copy(cell._style)
+        else:
+            cell._style = copy(result)
+
+    return setter
+
+
 def annotate_workbook(
     source: Path,
     target: Path,
@@ -375,9 +394,11 @@ def annotate_workbook(
         texts.append(f"[{finding.code}] {finding.message}")
         notes[where] = (error or finding.severity == "error", texts)
     if ws is not None:
+        fill_red, fill_yellow = _style_setter(lambda c: setattr(c, "fill", _RED)), _style_setter(
+            lambda c: setattr(c, "fill", _YELLOW))
         for where, (error, texts) in notes.items():
             cell = ws[where]
-            cell.fill = _RED if error else _YELLOW
+            (fill_red if error else fill_yellow)(cell)
             old = cell.comment.text + "\n" if cell.comment is not None else ""
             comment = Comment(fit_text(old + "\n".join(texts)), "formkit")
             comment.width, comment.height = 320, 120
@@ -389,18 +410,18 @@ def annotate_workbook(
     write_row(out, 1, ["文件", "工作表", "行", "列", "单元格", "代码", "级别", "说明", "值"])
     for cell in out[1]:
         cell.font = Font(bold=True)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    link_font = Font(color="0563C1", underline="single")
+    wrap = _style_setter(lambda c: setattr(c, "alignment", Alignment(wrap_text=True, vertical="top")))
+    link_font = _style_setter(lambda c: setattr(c, "font", Font(color="0563C1", underline="single")))
     for r, (finding, where) in enumerate(zip(findings, links, strict=True), 2):
         # The copy goes back to the school: the file name is enough, the checker's folders are not its business.
         write_row(out, r, [Path(finding.file).name, finding.sheet, finding.row, finding.column, finding.cell,
                            finding.code, "错误" if finding.severity == "error" else "提醒", finding.message,
                            finding.value])
-        out.cell(r, 8).alignment = wrap
+        wrap(out.cell(r, 8))
         if where:
             link = out.cell(r, 5)
             link.hyperlink = f"#'{sheet}'!{where}"
-            link.font = link_font
+            link_font(link)
     for letter, width in zip("ABCDEFGHI", (20, 8, 5, 14, 7, 16, 5, 60, 20), strict=True):
         out.column_dimensions[letter].width = width
     out.freeze_panes = "A2"
