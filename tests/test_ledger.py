@@ -508,6 +508,12 @@ def test_annotate_to_a_file_name(tmp_path: Path) -> None:
                                    "2024-05-01", "--annotate", str(tmp_path / "x.xlsx")])
     assert two.exit_code == 2 and "--annotate 应指定一个文件夹" in two.output and "Traceback" not in two.output
     assert not (tmp_path / "x.xlsx").exists()
+    own = tmp_path / "own.xlsx"
+    own.write_bytes(source.read_bytes())
+    for force in ([], ["--force"]):
+        same = CliRunner().invoke(cli, ["ledger", "check", str(own), "--annotate", str(own), *force])
+        assert same.exit_code == 2 and "原文件不能被改写" in same.output
+        assert own.read_bytes() == source.read_bytes()
 
 
 def test_annotate_finding_on_merged_cell(tmp_path: Path) -> None:
@@ -561,3 +567,15 @@ def test_formkit_outputs_in_the_ledger_folder_are_skipped(tmp_path: Path) -> Non
     assert "共检查 2 个文件：0 个错误" in result.output
     alone = CliRunner().invoke(cli, ["ledger", "check", str(folder / "汇总.xlsx")])
     assert alone.exit_code == 2 and "不是台账" in alone.output
+
+
+def test_output_errors_are_not_internal_errors(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker.txt"
+    blocker.write_text("一个文件，不是文件夹", encoding="utf-8")
+    check = CliRunner().invoke(cli, ["ledger", "check", str(SAMPLES / "ledger-clean.xlsx"), "--as-of", "2024-05-01",
+                                     "--annotate", str(blocker / "out")])
+    summary = CliRunner().invoke(cli, ["ledger", "summary", str(SAMPLES / "ledger-clean.xlsx"), "-o",
+                                       str(blocker / "summary.xlsx")])
+    for result, what in ((check, "无法写出标注副本"), (summary, "无法写出汇总表")):
+        assert result.exit_code == 2 and what in result.output, result.output
+        assert "内部错误" not in result.output and "Traceback" not in result.output

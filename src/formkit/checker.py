@@ -474,6 +474,9 @@ def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = Fal
         targets = [target]
     else:
         targets = [target / name for name in _copy_names(report.tables)]
+    inputs = {Path(t.path).resolve() for t in report.tables}
+    if any(t.resolve() in inputs for t in targets):
+        raise UsageError(f"--annotate 的位置“{target}”就是被检查的台账本身；原文件不能被改写，请换一个文件名或文件夹。")
     if not overwrite:
         edited = [t for t in targets if t.exists() and not untouched(t)]
         if edited:
@@ -487,7 +490,13 @@ def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = Fal
         by_file.setdefault(finding.file, []).append(finding)
     written = []
     for table, path in zip(report.tables, targets, strict=True):
-        written.append(annotate_workbook(Path(table.path), path, by_file.get(table.path, []), table.sheet))
+        try:
+            written.append(annotate_workbook(Path(table.path), path, by_file.get(table.path, []), table.sheet))
+        except FormkitError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"无法写出标注副本 {path}：{exc.strerror or exc}。请检查文件夹是否存在、可写，磁盘是否已满。",
+                              code="output-write") from None
     return written
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from . import validators as v
 from .checker import LedgerReport, check_ledger
 from .enums import load_enums, normalize_text
-from .errors import UsageError, ValueProblem
+from .errors import FormkitError, OutputError, UsageError, ValueProblem
 
 COUNT_KEYS = ("cases", "returned", "closed", "other", "out", "poverty")
 HEADERS = {"cases": "案例数", "returned": "已复学", "closed": "已消帐", "other": "其他去向", "out": "仍未返校",
@@ -192,7 +192,13 @@ def summary(paths: Iterable[Path | str] | Path | str, out: Path | str, month: st
 
     report = check_ledger(paths, as_of)
     figures = collect(report, month)
-    write_summary(Path(out), figures, unreadable=[(f.path, f.error) for f in report.files if f.error])
+    try:
+        write_summary(Path(out), figures, unreadable=[(f.path, f.error) for f in report.files if f.error])
+    except FormkitError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"无法写出汇总表 {out}：{exc.strerror or exc}。请检查文件夹是否存在、可写，磁盘是否已满。",
+                          code="output-write") from None
     return figures
 
 

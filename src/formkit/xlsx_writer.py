@@ -370,11 +370,17 @@ def annotate_workbook(
     this module free of checker imports). The source file is only read. Linear in the
     number of findings: notes are grouped per cell first, rows are written by number.
     """
-    is_xlsx = source.suffix.lower() in (".xlsx", ".xlsm")
-    if is_xlsx:
-        wb = load_workbook(source)
+    loaded = None
+    if source.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            loaded = load_workbook(source)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile):
+            # calamine read it, openpyxl (stricter) cannot: the findings list still goes back to the school.
+            loaded = None
+    if loaded is not None:
+        wb = loaded
         ws = wb[sheet] if sheet in wb.sheetnames else None
-    else:  # .xls: openpyxl cannot edit it; the copy holds the findings list only
+    else:  # .xls (openpyxl cannot edit it) or unreadable to openpyxl: the copy holds the findings list only
         wb = Workbook()
         ws = None
         assert wb.active is not None
