@@ -99,6 +99,12 @@ def test_claimed_extent_is_refused(tmp_path: Path) -> None:
     assert "dimension" in message
 
 
+def test_merge_over_the_whole_sheet_is_refused(tmp_path: Path) -> None:
+    path = _package(tmp_path, lambda s: s.replace("</sheetData>", '</sheetData><mergeCells count="1">'
+                                                  '<mergeCell ref="A3:XFD1048576"/></mergeCells>'))
+    _refused(path)
+
+
 @pytest.mark.parametrize("moves", [
     {SHEET: "xl/data/table.xml"},
     {SHEET: "elsewhere/sheet.xml"},

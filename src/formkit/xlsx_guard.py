@@ -227,7 +227,7 @@ def _sheet_parts(archive: zipfile.ZipFile, by_name: dict[str, list[zipfile.ZipIn
 
 
 def _too_large(name: str, member: str, rows: int, cols: int, limits: Limits, claimed: bool) -> InputFileError:
-    what = "声明的范围（dimension）" if claimed else "用到了"
+    what = "声明的范围（dimension 或合并单元格）" if claimed else "用到了"
     return InputFileError(
         f"{name} 的工作表（{member}）{what}第 {rows} 行、第 {cols} 列，超出台账的合理范围"
         f"（最多 {limits.max_columns} 列、{limits.max_cells} 个单元格）。请删除表格远处的空白格式或多余内容后另存。",
@@ -295,7 +295,9 @@ def _check_sheet_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: s
                 state[2] = state[0]
                 if _over(state[2], state[3], limits):
                     raise _Refused(_too_large(name, member, state[2], state[3], limits, False))
-        elif local == "dimension":
+        elif local in ("dimension", "mergeCell"):
+            # openpyxl (annotate) makes an object for every cell of a merged range, so a merge
+            # over the whole sheet is as bad as a far cell.
             rows = cols = 0
             for part in attrs.get("ref", "").split(":"):
                 at = _ref(part)
