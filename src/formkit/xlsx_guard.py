@@ -248,7 +248,8 @@ def _check_sheet_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: s
     member's declared size (a lying zip header cannot stream gigabytes through here).
     """
     member = info.filename
-    state = [0, 0, 0, 0]  # current row, current column, max row, max column
+    row = col = max_row = max_col = 0
+    columns: dict[str, int] = {}  # column letters as written → number; a sheet uses few distinct ones
 
     def refuse(*_: object) -> None:
         raise _Refused(_hostile(name, member))
@@ -260,49 +261,63 @@ def _check_sheet_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: s
             path=name, code="file-corrupt",
         ))
 
+    def too_large() -> _Refused:
+        return _Refused(_too_large(name, member, max_row, max_col, limits, False))
+
+    def prefixed_r(attrs: dict[str, str]) -> str | None:
+        return next((v for k, v in attrs.items() if k.endswith(":r")), None)
+
     def start(tag: str, attrs: dict[str, str]) -> None:
-        local = tag if ":" not in tag else tag.rpartition(":")[2]
-        if local == "c":
-            ref = attrs.get("r")
+        # Called for every element of the sheet (millions): the common spelling is the fast path.
+        nonlocal row, col, max_row, max_col
+        if tag == "c" or tag.endswith(":c"):
+            ref = attrs.get("r") or prefixed_r(attrs)
             if ref is None:
-                ref = next((v for k, v in attrs.items() if k.endswith(":r")), None)
-            if ref is None:
-                state[1] += 1
+                col += 1
             else:
-                at = _ref(ref)
-                if at is None:
-                    raise bad_ref(ref)
-                row, col = at
-                state[1] = col or state[1] + 1
-                if row > state[0]:
-                    state[0] = row
-            if state[1] > state[3]:
-                state[3] = state[1]
-                if _over(max(state[2], state[0]), state[3], limits):
-                    raise _Refused(_too_large(name, member, max(state[2], state[0]), state[3], limits, False))
-        elif local == "row":
-            ref = attrs.get("r")
+                letters = ref.rstrip("0123456789")
+                number = columns.get(letters)
+                if number is None:
+                    number = columns[letters] = _col_number(letters) if letters.isascii() and letters.isupper() \
+                        and letters.isalpha() and len(letters) <= 6 else -1
+                if number >= 0:
+                    digits = ref[len(letters):]
+                    at = (int(digits[:9]) if digits else 0, number)
+                else:
+                    found = _ref(ref)  # lower case, $, spaces: rare, so the slow path
+                    if found is None:
+                        raise bad_ref(ref)
+                    at = found
+                if at[0] > max_row:
+                    max_row = at[0]
+                    if _over(max_row, max_col, limits):
+                        raise too_large()
+                col = at[1] or col + 1
+            if col > max_col:
+                max_col = col
+                if _over(max_row, max_col, limits):
+                    raise too_large()
+        elif tag == "row" or tag.endswith(":row"):
+            ref = attrs.get("r") or prefixed_r(attrs)
             if ref is None:
-                ref = next((v for k, v in attrs.items() if k.endswith(":r")), None)
-            if ref is None:
-                state[0] += 1
+                row += 1
             elif ref.strip().isdigit():
-                state[0] = int(ref.strip()[:9])
+                row = int(ref.strip()[:9])
             else:
                 raise bad_ref(ref)
-            state[1] = 0
-            if state[0] > state[2]:
-                state[2] = state[0]
-                if _over(state[2], state[3], limits):
-                    raise _Refused(_too_large(name, member, state[2], state[3], limits, False))
-        elif local in ("dimension", "mergeCell"):
+            col = 0
+            if row > max_row:
+                max_row = row
+                if _over(max_row, max_col, limits):
+                    raise too_large()
+        elif tag.endswith(("dimension", "mergeCell")) and _local(tag) in ("dimension", "mergeCell"):
             # openpyxl (annotate) makes an object for every cell of a merged range, so a merge
             # over the whole sheet is as bad as a far cell.
             rows = cols = 0
             for part in attrs.get("ref", "").split(":"):
-                at = _ref(part)
-                if at is not None:
-                    rows, cols = max(rows, at[0]), max(cols, at[1])
+                claimed = _ref(part)
+                if claimed is not None:
+                    rows, cols = max(rows, claimed[0]), max(cols, claimed[1])
             if _over(rows, cols, limits):
                 raise _Refused(_too_large(name, member, rows, cols, limits, True))
 
@@ -331,10 +346,8 @@ def _check_sheet_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: s
             "文件可能已损坏。请用 Excel/WPS 打开后另存为 .xlsx。",
             path=name, code="file-corrupt",
         ) from None
-    # A cell row beyond the last <row> (cells carry their own row) counts too.
-    rows, cols = max(state[0], state[2]), state[3]
-    if _over(rows, cols, limits):
-        raise _too_large(name, member, rows, cols, limits, False)
+    if _over(max_row, max_col, limits):
+        raise _too_large(name, member, max_row, max_col, limits, False)
 
 
 def output_kind(path: Path) -> str:
