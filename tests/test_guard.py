@@ -94,6 +94,11 @@ def test_rows_without_numbers_are_counted(tmp_path: Path) -> None:
     assert "第 5" in _refused(_package(tmp_path, _far(rows)), limits=limits)
 
 
+def test_far_row_in_a_cell_reference_is_not_hidden_by_a_later_row(tmp_path: Path) -> None:
+    rows = '<row r="3"><c r="A500"><v>1</v></c></row><row r="4"><c r="A4"><v>1</v></c></row>'
+    assert "第 500 行" in _refused(_package(tmp_path, _far(rows)), limits=Limits(max_rows=100))
+
+
 def test_claimed_extent_is_refused(tmp_path: Path) -> None:
     message = _refused(_package(tmp_path, lambda s: s.replace('<dimension ref="A1:C2"/>', "<dimension ref='A1:XFD1048576'/>")))
     assert "dimension" in message
