@@ -43,16 +43,27 @@ def save(wb: Workbook, name: str) -> bytes:
     return data
 
 
-def rewrite_sheet(data: bytes, name: str, edit: object) -> None:
+def rewrite_sheet(data: bytes, name: str, edit: object, rename: dict[str, str] | None = None) -> None:
+    """Copy the package with the first sheet's XML edited; ``rename`` moves members (old name → new name)
+    and rewrites every reference to them in the other parts."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
+    moves = rename or {}
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for info in src.infolist():
             payload = src.read(info)
             if info.filename == "xl/worksheets/sheet1.xml":
                 payload = edit(payload.decode()).encode()  # type: ignore[operator]
-            z.writestr(info.filename, payload)
+            elif moves:
+                text = payload.decode()
+                for old, new in moves.items():
+                    text = text.replace("/" + old, "/" + new).replace(old.removeprefix("xl/"), new.removeprefix("xl/"))
+                payload = text.encode()
+            z.writestr(moves.get(info.filename, info.filename), payload)
     (BAD / name).write_bytes(out.getvalue())
+
+
+FAR_ROW = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
 
 
 def main() -> int:
@@ -83,8 +94,32 @@ def main() -> int:
         "<v>", "<v>&lol4;", 1) if s.startswith("<?xml") else lol + s)
     rewrite_sheet(good, "dimension-claim.xlsx",
                   lambda s: re.sub(r'<dimension ref="[^"]+"/>', '<dimension ref="A1:XFD1048576"/>', s))
-    rewrite_sheet(good, "far-cell.xlsx", lambda s: s.replace(
-        "</sheetData>", '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'))
+    rewrite_sheet(good, "far-cell.xlsx", lambda s: s.replace("</sheetData>", FAR_ROW))
+    # Ways around a guard that pattern-matches the XML: the far cell written with single quotes or with
+    # spaces around "=", the sheet moved out of xl/worksheets/ (found only through the relationships),
+    # or its part name in upper case. Each is a valid package calamine reads, and aborts on.
+    rewrite_sheet(good, "far-cell-single-quotes.xlsx",
+                  lambda s: s.replace("</sheetData>", FAR_ROW.replace('"', "'")))
+    rewrite_sheet(good, "far-cell-spaces.xlsx",
+                  lambda s: s.replace("</sheetData>", FAR_ROW.replace('r="XFD', 'r = "XFD').replace('r="10', 'r =  "10')))
+    rewrite_sheet(good, "far-cell-moved-sheet.xlsx", lambda s: s.replace("</sheetData>", FAR_ROW),
+                  {"xl/worksheets/sheet1.xml": "xl/data/table.xml"})
+    rewrite_sheet(good, "far-cell-upper-case-part.xlsx", lambda s: s.replace("</sheetData>", FAR_ROW),
+                  {"xl/worksheets/sheet1.xml": "xl/worksheets/SHEET1.XML"})
+    # Names a spreadsheet would run as formulas if written raw (OWASP CSV/formula injection),
+    # including the full-width ＝ that NFKC normalisation turns into "=".
+    formula_rows = [[i + 1, school, name, *ROW[3:5], idn, *ROW[6:]] for i, (school, name, idn) in enumerate((
+        ("=HYPERLINK(\"http://x.invalid\",\"点击\")", "=1+1", "520121201305120119"),
+        ("+SUM(1,2)", "-2+3", "520121201305120135"),
+        ("@SUM(1)", "＝1+2", "520121201305120151"),
+        ("＝cmd|' /c calc'!A0", "\t=1+1", "520121201305120178"),
+    ))]
+    wb = ledger(formula_rows)
+    for row in wb["台账"].iter_rows(min_row=3):
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"  # typed as text by the clerk: data, not a formula, in the input
+    save(wb, "formula-names.xlsx")
     wb = ledger([ROW, [2, "石门镇中心小学", "=1+1", "男", "#N/A", "#REF!", "五年级", "=HYPERLINK(\"http://x\")",
                        "13885120001", "辍学", "2024-03-04", "学习困难", "李梅", "劝返中"]])
     save(wb, "formulas-and-errors.xlsx")

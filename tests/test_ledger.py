@@ -301,3 +301,291 @@ def test_template_workbook_reads_only_its_ledger_sheet(tmp_path: Path) -> None:
     assert summary.sheets == ["台账"] and summary.rows == 1
     skipped = dict(summary.skipped)
     assert "填表说明" in skipped and skipped["枚举"] == "隐藏的工作表"
+
+
+# --- Issue 16: no formulas from data, masking by shape, linear output, checked copies -----------------
+
+BAD = SAMPLES.parent / "tests" / "data" / "bad"
+FORMULA_NAMES = ["=1+1", "-2+3", "=1+2", "=HYPERLINK(\"http://x.invalid\",\"点击\")", "+SUM(1,2)", "@SUM(1)"]
+
+
+def _cells(path: Path) -> list[Any]:
+    wb = load_workbook(path)
+    return [cell for ws in wb.worksheets for row in ws.iter_rows() for cell in row]
+
+
+def _no_formulas(path: Path) -> list[Any]:
+    cells = _cells(path)
+    formulas = [f"{c.parent.title}!{c.coordinate}={c.value}" for c in cells if c.data_type == "f"]
+    assert not formulas, formulas[:5]
+    return cells
+
+
+def test_summary_writes_formula_names_as_text(tmp_path: Path) -> None:
+    from python_calamine import CalamineWorkbook
+
+    from formkit.summaries import summary
+
+    out = tmp_path / "summary.xlsx"
+    summary([BAD / "formula-names.xlsx"], out, as_of=AS_OF)
+    cells = _no_formulas(out)
+    texts = {c.value for c in cells if isinstance(c.value, str)}
+    for name in FORMULA_NAMES:
+        assert name in texts, name
+    # quotePrefix keeps them text when the clerk edits the cell in Excel.
+    assert all(c.quotePrefix for c in cells if isinstance(c.value, str) and c.value[:1] in "=+-@")
+    read_back = CalamineWorkbook.from_path(str(out))
+    seen = {v for name in read_back.sheet_names for row in read_back.get_sheet_by_name(name).to_python() for v in row}
+    assert "=1+1" in seen and "+SUM(1,2)" in seen
+
+
+def test_annotated_copy_and_results_sheet_never_hold_formulas_from_data(tmp_path: Path) -> None:
+    path = ledger(tmp_path, {"grade": "=1+1", "reason": "＝cmd|' /c calc'!A0", "name": "@SUM(1)"})
+    report = checker.check_ledger(path, AS_OF)
+    assert {f.value for f in report.findings} >= {"=1+1"}
+    (copy_path,) = checker.annotate(report, tmp_path / "out")
+    cells = _no_formulas(copy_path)
+    results = [c for c in cells if c.parent.title == "检查结果" and c.value == "=1+1"]
+    assert results and all(c.quotePrefix for c in results)
+
+
+def test_prefilled_ledger_keeps_formula_names_as_text(tmp_path: Path) -> None:
+    records = copy.deepcopy(RECORDS[:4])
+    for record, name in zip(records, FORMULA_NAMES, strict=False):
+        record["student"]["name"] = name
+        record["guardian"]["name"] = "=" + name
+    path = tmp_path / "pre.xlsx"
+    new_ledger(path, records, school="+学校")
+    cells = _no_formulas(path)
+    assert {"=1+1", "==1+1", "+学校"} <= {c.value for c in cells}
+
+
+@needs_soffice
+def test_formula_names_show_literally_after_libreoffice_conversion(tmp_path: Path) -> None:
+    import subprocess
+
+    from formkit.pdf import find_soffice
+    from formkit.summaries import summary
+
+    out = tmp_path / "summary.xlsx"
+    summary([BAD / "formula-names.xlsx"], out, as_of=AS_OF)
+    subprocess.run([find_soffice(), f"-env:UserInstallation={(tmp_path / 'p').as_uri()}", "--headless",
+                    "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,3",
+                    "--outdir", str(tmp_path), str(out)], check=True, capture_output=True, timeout=120)
+    detail = next(tmp_path.glob("summary*明细*.csv"), None) or next(tmp_path.glob("summary*.csv"))
+    text = "".join(p.read_text(encoding="utf-8") for p in tmp_path.glob("summary*.csv"))
+    assert detail.exists() and "=1+1" in text and "+SUM(1,2)" in text
+
+
+def _id_everywhere(tmp_path: Path) -> tuple[Path, set[str]]:
+    stray_id, stray_id2, phone = make_id(seq="031"), make_id(seq="051"), "13912345678"
+    path = ledger(tmp_path, {"grade": stray_id, "seq": stray_id2, "dropout_date": phone, "status": stray_id,
+                             "placement": phone, "note": f"身份证{stray_id}，电话{phone}"})
+    return path, {stray_id, stray_id2, phone}
+
+
+def test_ids_in_any_column_are_masked_in_every_output(tmp_path: Path) -> None:
+    import zipfile
+
+    path, secrets = _id_everywhere(tmp_path)
+    runner = CliRunner()
+    outputs = []
+    for extra in ([], ["--json"]):
+        result = runner.invoke(cli, ["ledger", "check", str(path), "--as-of", "2024-05-01", *extra,
+                                     "--annotate", str(tmp_path / f"out{len(extra)}")])
+        assert result.exit_code == 1, result.output
+        outputs.append(result.output)
+    report = checker.check_ledger(path, AS_OF)
+    assert any(f.cell.startswith(LETTER["grade"]) for f in report.findings)
+    outputs.append(report.to_json())
+    outputs.append(checker.format_report(report))
+    from formkit.summaries import summary
+
+    summary([path], tmp_path / "summary.xlsx", as_of=AS_OF)
+    for book in (tmp_path / "summary.xlsx", tmp_path / "out0" / "ledger.checked.xlsx"):
+        wb = load_workbook(book)
+        for ws in wb.worksheets:
+            if ws.title == "台账":  # the school's own data in its own copy
+                outputs += [c.comment.text for row in ws.iter_rows() for c in row if c.comment]
+                continue
+            outputs += [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+        with zipfile.ZipFile(book) as z:
+            if book.name == "summary.xlsx":
+                outputs += [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
+    joined = "\n".join(outputs)
+    leaked = [s for s in secrets if s in joined]
+    assert not leaked
+    assert "139****5678" in joined  # masked, not dropped
+
+
+def test_finding_messages_keep_their_punctuation_while_masking() -> None:
+    finding = checker.Finding("f.xlsx", "台账", 5, "年级", "G5", "enum", "error",
+                              f"“{make_id()}”不是规定的年级（可选：一年级）。", make_id())
+    assert "（可选：一年级）" in finding.message and make_id() not in finding.message + finding.value
+    assert finding.value == make_id()[:4] + "*" * 10 + make_id()[-4:]
+
+
+def _filled_down(tmp_path: Path, rows: int, *, complete: bool = False) -> Path:
+    """One ID filled down ``rows`` rows; ``complete`` fills every other column validly (so the
+    duplicates are the only findings), else only 学生姓名 (ten required-field findings a row)."""
+    from formkit.xlsx_writer import _cell_value
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("台账")
+    ws.append([c.header for c in LEDGER_COLUMNS])
+    keys = [c.key for c in LEDGER_COLUMNS]
+    base: list[object] = [None] * len(keys)
+    if complete:
+        for i, column in enumerate(LEDGER_COLUMNS):
+            value = _cell_value(RECORDS[0], column)
+            base[i] = ("是" if value else "否") if isinstance(value, bool) else value
+    base[keys.index("id_number")] = RECORDS[0]["student"]["id_number"] if complete else make_id()
+    for i in range(rows):
+        row = list(base)
+        row[keys.index("name")] = f"学生{i}"
+        row[keys.index("seq")] = i + 1 if complete else None
+        ws.append(row)
+    path = tmp_path / "same.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_one_id_filled_down_gives_linear_output(tmp_path: Path) -> None:
+    import time
+
+    path = _filled_down(tmp_path, 8000, complete=True)
+    started = time.process_time()
+    report = checker.check_ledger(path, AS_OF)
+    duplicates = [f for f in report.findings if f.code == "duplicate-id"]
+    assert len(duplicates) == 8000 and len(report.findings) == 8000
+    assert duplicates[0].message.count("第") <= 3 and "等共 7999 处" in duplicates[0].message
+    assert "还出现在：第3行、第4行、第5行等共 7999 处。" in duplicates[0].message
+    size = len(report.to_json().encode())
+    assert size < 4 * 1024 * 1024, size
+    assert time.process_time() - started < 20
+
+
+def test_annotate_is_linear_in_findings(tmp_path: Path) -> None:
+    import time
+
+    path = _filled_down(tmp_path, 4000)
+    report = checker.check_ledger(path, AS_OF)
+    assert len(report.findings) >= 40_000
+    # CPU time, not wall time: the machine running the tests may be shared.
+    started = time.process_time()
+    (out,) = checker.annotate(report, tmp_path / "out")
+    assert time.process_time() - started < 30
+    wb = load_workbook(out, read_only=True)
+    assert wb["检查结果"].max_row == len(report.findings) + 1
+
+
+def test_cells_and_comments_stay_within_excel_limits(tmp_path: Path) -> None:
+    from formkit.xlsx_writer import MAX_CELL_TEXT, annotate_workbook
+
+    path = ledger(tmp_path)
+    long = checker.Finding(str(path), "台账", 5, "备注", "AB5", "required", "error", "长" * 40_000, "值" * 40_000)
+    many = [checker.Finding(str(path), "台账", 5, "备注", "AB5", "required", "error", "说明" * 2000)] * 20
+    out = annotate_workbook(path, tmp_path / "c.xlsx", [long, *many], "台账")
+    wb = load_workbook(out)
+    comment = wb["台账"]["AB5"].comment.text
+    assert len(comment) <= MAX_CELL_TEXT and comment.endswith("…")
+    assert all(len(str(c.value)) <= MAX_CELL_TEXT for c in wb["检查结果"]["H"] + wb["检查结果"]["I"])
+
+
+def test_two_schools_same_file_name_get_separate_copies(tmp_path: Path) -> None:
+    paths = []
+    for school, records in (("甲校", [RECORDS[0]]), ("乙校", [RECORDS[1]])):
+        folder = tmp_path / school
+        folder.mkdir()
+        p = folder / "台账.xlsx"
+        new_ledger(p, records, school=school)
+        paths.append(p)
+    report = checker.check_ledger(paths, AS_OF)
+    written = checker.annotate(report, tmp_path / "out")
+    assert len({w.name for w in written}) == 2 and all(w.exists() for w in written)
+    assert {w.name for w in written} == {"甲校-台账.checked.xlsx", "乙校-台账.checked.xlsx"}
+    titles = {load_workbook(w)["台账"]["A1"].value for w in written}
+    assert titles == {"甲校控辍保学辍学生台账", "乙校控辍保学辍学生台账"}
+
+
+def test_annotate_to_a_file_name(tmp_path: Path) -> None:
+    source = SAMPLES / "ledger-filled.xlsx"
+    target = tmp_path / "标注.xlsx"
+    result = CliRunner().invoke(cli, ["ledger", "check", str(source), "--as-of", "2024-05-01", "--annotate", str(target)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "检查结果" in load_workbook(target).sheetnames
+    two = CliRunner().invoke(cli, ["ledger", "check", str(source), str(SAMPLES / "ledger-b.xlsx"), "--as-of",
+                                   "2024-05-01", "--annotate", str(tmp_path / "x.xlsx")])
+    assert two.exit_code == 2 and "--annotate 应指定一个文件夹" in two.output and "Traceback" not in two.output
+    assert not (tmp_path / "x.xlsx").exists()
+    own = tmp_path / "own.xlsx"
+    own.write_bytes(source.read_bytes())
+    for force in ([], ["--force"]):
+        same = CliRunner().invoke(cli, ["ledger", "check", str(own), "--annotate", str(own), *force])
+        assert same.exit_code == 2 and "原文件不能被改写" in same.output
+        assert own.read_bytes() == source.read_bytes()
+
+
+def test_annotate_finding_on_merged_cell(tmp_path: Path) -> None:
+    report = checker.check_ledger(BAD / "merged-over-data.xlsx", AS_OF)
+    assert any(f.cell == "C3" for f in report.findings)
+    (out,) = checker.annotate(report, tmp_path)
+    ws = load_workbook(out)["台账"]
+    assert "required" in ws["B3"].comment.text
+
+
+def test_reannotate_never_silently_overwrites_an_edited_copy(tmp_path: Path) -> None:
+    source = SAMPLES / "ledger-filled.xlsx"
+    args = ["ledger", "check", str(source), "--as-of", "2024-05-01", "--annotate", str(tmp_path)]
+    assert CliRunner().invoke(cli, args).exit_code == 1
+    copy_path = tmp_path / "ledger-filled.checked.xlsx"
+    assert CliRunner().invoke(cli, args).exit_code == 1  # untouched copy: replaced quietly
+    wb = load_workbook(copy_path)
+    wb["台账"]["B5"] = "班主任改过的内容"
+    wb.save(copy_path)
+    for _ in range(2):
+        again = CliRunner().invoke(cli, args)
+        assert again.exit_code == 2 and "--force" in again.output and "Traceback" not in again.output
+        assert load_workbook(copy_path)["台账"]["B5"].value == "班主任改过的内容"
+    with pytest.raises(checker.OutputError):
+        checker.annotate(checker.check_ledger(source, AS_OF), tmp_path)
+    forced = CliRunner().invoke(cli, [*args, "--force"])
+    assert forced.exit_code == 1
+    assert load_workbook(copy_path)["台账"]["B5"].value != "班主任改过的内容"
+
+
+def test_empty_folder_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "说明.txt").write_text("没有台账", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["ledger", "check", str(tmp_path)])
+    assert result.exit_code == 2 and "没有找到表格文件" in result.output and "共检查 0 个文件" not in result.output
+
+
+def test_formkit_outputs_in_the_ledger_folder_are_skipped(tmp_path: Path) -> None:
+    from formkit.summaries import summary
+
+    folder = tmp_path / "ledgers"
+    folder.mkdir()
+    for name in ("ledger-clean.xlsx", "ledger-b.xlsx"):
+        (folder / name).write_bytes((SAMPLES / name).read_bytes())
+    report = checker.check_ledger(folder, AS_OF)
+    checker.annotate(report, folder)
+    summary([folder], folder / "汇总.xlsx", as_of=AS_OF)
+    result = CliRunner().invoke(cli, ["ledger", "check", str(folder), "--as-of", "2024-05-01"])
+    assert result.exit_code == 0, result.output
+    assert "汇总.xlsx是 formkit 生成的汇总表" in result.output
+    assert result.output.count("标注副本（.checked.xlsx），不是台账，已跳过") == 2
+    assert "共检查 2 个文件：0 个错误" in result.output
+    alone = CliRunner().invoke(cli, ["ledger", "check", str(folder / "汇总.xlsx")])
+    assert alone.exit_code == 2 and "不是台账" in alone.output
+
+
+def test_output_errors_are_not_internal_errors(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker.txt"
+    blocker.write_text("一个文件，不是文件夹", encoding="utf-8")
+    check = CliRunner().invoke(cli, ["ledger", "check", str(SAMPLES / "ledger-clean.xlsx"), "--as-of", "2024-05-01",
+                                     "--annotate", str(blocker / "out")])
+    summary = CliRunner().invoke(cli, ["ledger", "summary", str(SAMPLES / "ledger-clean.xlsx"), "-o",
+                                       str(blocker / "summary.xlsx")])
+    for result, what in ((check, "无法写出标注副本"), (summary, "无法写出汇总表")):
+        assert result.exit_code == 2 and what in result.output, result.output
+        assert "内部错误" not in result.output and "Traceback" not in result.output

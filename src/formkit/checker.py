@@ -9,6 +9,8 @@ makes ``report.readable`` false (the CLI exits 2).
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -19,7 +21,7 @@ from . import rules
 from . import validators as v
 from .columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column, HeaderMatcher
 from .enums import EnumTable, load_enums, normalize_text
-from .errors import FormkitError, InputFileError, ValueProblem
+from .errors import FormkitError, InputFileError, OutputError, UsageError, ValueProblem
 from .ledger_reader import LedgerTable, no_header_error, read_ledger, read_workbook
 from .rules import CaseFacts, RuleProblem
 
@@ -27,9 +29,26 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 AGE_MIN, AGE_MAX = rules.AGE_MIN, rules.AGE_MAX
 
 
+# Runs of characters an ID, 学籍号 or phone is made of (ASCII and full-width), long enough to be one.
+_PII_RUN = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\-\uff0d]{7,}")
+
+
+def _mask(text: str) -> str:
+    """``text`` with every ID- or phone-shaped run masked (:func:`validators.mask_sensitive`),
+    the rest (Chinese punctuation included) left exactly as written."""
+
+    def hide(match: re.Match[str]) -> str:
+        run = match.group(0)
+        masked = v.mask_sensitive(run)
+        return run if masked == normalize_text(run) else masked
+
+    return _PII_RUN.sub(hide, text) if text else text
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One problem at one place. ``value`` is safe to show (ID numbers masked)."""
+    """One problem at one place. ``message`` and ``value`` are safe to show: anything shaped
+    like an ID or a phone number is masked here, whichever column it was typed into."""
 
     file: str
     sheet: str
@@ -40,6 +59,11 @@ class Finding:
     severity: str
     message: str
     value: str = ""
+
+    def __post_init__(self) -> None:
+        # The one place every finding passes: masking here covers terminal, --json and annotated copies.
+        object.__setattr__(self, "message", _mask(self.message))
+        object.__setattr__(self, "value", _mask(self.value))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +84,8 @@ class FileSummary:
     """(sheet, Chinese reason) for every sheet not read."""
     unknown: dict[str, list[str]] = field(default_factory=dict)
     """Sheet → headers nobody recognised (kept, not checked)."""
+    not_ledger: str = ""
+    """Why the whole file was not checked (formkit's own output left among the ledgers); not an error."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "sheet": self.sheet, "rows": self.rows, "sheets": self.sheets,
@@ -68,6 +94,8 @@ class FileSummary:
         if self.error:
             out["error"] = self.error
             out["error_code"] = self.error_code
+        if self.skipped:
+            out["skipped"] = self.skipped
         return out
 
 
@@ -165,7 +193,6 @@ def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
             out += sorted(
                 f for f in p.iterdir()
                 if f.suffix.lower() in SPREADSHEET_SUFFIXES and not f.name.startswith(("~$", "."))
-                and ".checked." not in f.name
             )
         else:
             out.append(p)
@@ -319,6 +346,11 @@ def _column_order(cell: str) -> tuple[int, str]:
     return (len(letters), letters)
 
 
+DUPLICATE_PLACES_SHOWN = 3
+"""A duplicate-ID finding names this many other places, then the count: one ID filled down
+8,000 rows must give 8,000 short findings, not 8,000 lists of 8,000 places."""
+
+
 def _duplicates(per_table: Sequence[tuple[LedgerTable, list[tuple[int, Any]]]], out: list[Finding]) -> None:
     seen: dict[str, list[tuple[LedgerTable, int]]] = {}
     for table, ids in per_table:
@@ -327,15 +359,17 @@ def _duplicates(per_table: Sequence[tuple[LedgerTable, list[tuple[int, Any]]]], 
     for number, places in seen.items():
         if len(places) < 2:
             continue
+        masked = v.mask_id(number)
         for table, row in places:
             others = [
                 (f"{Path(t.path).name} " if t.path != table.path else "")
                 + (f"工作表“{t.sheet}” " if t.path != table.path or t.sheet != table.sheet else "") + f"第{r}行"
-                for t, r in places if not (t is table and r == row)
-            ]
+                for t, r in places[: DUPLICATE_PLACES_SHOWN + 1] if not (t is table and r == row)
+            ][:DUPLICATE_PLACES_SHOWN]
+            more = f"等共 {len(places) - 1} 处" if len(places) - 1 > len(others) else ""
             out.append(Finding(table.path, table.sheet, row, table.columns["id_number"][1], table.cell(row, "id_number"),
                                "duplicate-id", "error",
-                               f"身份证号重复，同一学生还出现在：{'、'.join(others)}。请核实后只保留一条。", v.mask_id(number)))
+                               f"身份证号重复，同一学生还出现在：{'、'.join(others)}{more}。请核实后只保留一条。", masked))
 
 
 def check_ledger(
@@ -355,13 +389,21 @@ def check_ledger(
     """
     if isinstance(paths, str | Path):
         paths = [paths]
+    paths = list(paths)
     when = as_of or date.today()
     if columns:
         HeaderMatcher(columns)  # a wrong pin is a usage error, not a problem of each file
     enums = load_enums()
     report = LedgerReport(as_of=when)
     per_table: list[tuple[LedgerTable, list[tuple[int, Any]]]] = []
-    for path in expand_paths(paths):
+    files = expand_paths(paths)
+    if not files:
+        raise UsageError(f"在 {'、'.join(str(p) for p in paths)} 中没有找到表格文件（.xlsx/.xls）。请检查文件夹或文件路径。")
+    for path in files:
+        kind = _own_output(path)
+        if kind:
+            report.files.append(FileSummary(str(path), not_ledger=kind))
+            continue
         try:
             if sheet is not None:
                 tables, skipped = [read_ledger(path, sheet=sheet, columns=columns)], []
@@ -385,6 +427,9 @@ def check_ledger(
                                         p.message) for p in table.header_problems if p.severity != "info"]
             report.tables.append(table)
             per_table.append((table, _check_table(table, when, enums, report.findings, report.cases)))
+    if all(f.not_ledger for f in report.files):
+        raise UsageError(f"{'、'.join(f.path for f in report.files)} 是 formkit 自己生成的文件（汇总表或标注副本），"
+                         "不是台账。请指定要检查的台账文件或文件夹。")
     _duplicates(per_table, report.findings)
     order = {f.path: i for i, f in enumerate(report.files)}
     sheet_order = {(t.path, t.sheet): i for i, t in enumerate(report.tables)}
@@ -393,22 +438,92 @@ def check_ledger(
     return report
 
 
-def annotate(report: LedgerReport, out_dir: Path | str) -> list[Path]:
-    """Write ``<name>.checked.xlsx`` for every readable input into ``out_dir``; inputs untouched."""
-    from .fileio import safe_component
-    from .xlsx_writer import annotate_workbook
+def _own_output(path: Path) -> str:
+    """Why ``path`` is formkit's own output rather than a ledger (Chinese), or ``""``.
 
-    target_dir = Path(out_dir)
-    written = []
+    A summary is never a ledger. A checked copy is recognised by its name only: a school
+    may correct the marked copy and send it back under a new name, and that is a ledger.
+    """
+    from .xlsx_guard import output_kind
+
+    if path.suffix.lower() not in (".xlsx", ".xlsm") or not path.is_file():
+        return ""
+    if output_kind(path) == "summary":
+        return "是 formkit 生成的汇总表，不是台账，已跳过。"
+    if ".checked." in path.name.lower():
+        return "是 formkit 生成的标注副本（.checked.xlsx），不是台账，已跳过；请检查改好的原台账。"
+    return ""
+
+
+def _copy_names(paths: Sequence[str]) -> list[str]:
+    """``<name>.checked.xlsx`` per table, unique even for two schools' ``台账.xlsx``: a clash gets the
+    parent folder's name in front, and a number if that still clashes."""
+    from .fileio import safe_component
+
+    stems = [safe_component(Path(p).stem) for p in paths]
+    clashes = Counter(stem.lower() for stem in stems)
+    names: list[str] = []
+    taken: set[str] = set()
+    for path, stem in zip(paths, stems, strict=True):
+        if clashes[stem.lower()] > 1:
+            stem = safe_component(f"{Path(path).resolve().parent.name}-{stem}")
+        name, n = stem, 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{stem}-{n}"
+        taken.add(name.lower())
+        names.append(name + ".checked.xlsx")
+    return names
+
+
+def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = False) -> list[Path]:
+    """Write ``<name>.checked.xlsx`` for every readable input into ``out_dir``; inputs untouched.
+
+    ``out_dir`` may also be a file name ending in ``.xlsx`` when exactly one ledger was
+    read. A copy already there is replaced only if it is exactly what formkit wrote last
+    time (:func:`formkit.xlsx_writer.untouched`); one edited since, or not written by
+    formkit, raises :class:`OutputError` before anything is written, unless ``overwrite``.
+    """
+    from .xlsx_writer import annotate_workbook, untouched
+
+    # One copy per workbook, however many ledger sheets it holds; each finding marks its own sheet.
     first_sheet: dict[str, str] = {}
     for table in report.tables:
         first_sheet.setdefault(table.path, table.sheet)
-    # One copy per workbook, however many ledger sheets it holds; each finding marks its own sheet.
-    for path, sheet in first_sheet.items():
-        source = Path(path)
-        target = target_dir / (safe_component(source.stem) + ".checked.xlsx")
-        findings = [f for f in report.findings if f.file == path]
-        written.append(annotate_workbook(source, target, findings, sheet))
+    books = list(first_sheet.items())
+    target = Path(out_dir)
+    if target.suffix.lower() in SPREADSHEET_SUFFIXES and not target.is_dir():
+        if target.suffix.lower() != ".xlsx" or len(books) != 1:
+            raise UsageError(
+                f"--annotate 应指定一个文件夹（每个台账的标注副本写成“原名.checked.xlsx”放在里面），"
+                f"收到的是文件名“{target.name}”。只检查一个台账时也可以写 .xlsx 文件名。"
+            )
+        targets = [target]
+    else:
+        targets = [target / name for name in _copy_names([path for path, _ in books])]
+    inputs = {Path(t.path).resolve() for t in report.tables}
+    if any(t.resolve() in inputs for t in targets):
+        raise UsageError(f"--annotate 的位置“{target}”就是被检查的台账本身；原文件不能被改写，请换一个文件名或文件夹。")
+    if not overwrite:
+        edited = [t for t in targets if t.exists() and not untouched(t)]
+        if edited:
+            raise OutputError(
+                f"{'、'.join(str(t) for t in edited)} 已存在，且不是 formkit 上次写出的样子（可能已有人修改）。"
+                "为免覆盖这些修改，没有写出任何标注副本。请换一个文件夹，或确认后加 --force 覆盖。",
+                code="output-edited",
+            )
+    by_file: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        by_file.setdefault(finding.file, []).append(finding)
+    written = []
+    for (path, sheet), copy in zip(books, targets, strict=True):
+        try:
+            written.append(annotate_workbook(Path(path), copy, by_file.get(path, []), sheet))
+        except FormkitError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"无法写出标注副本 {copy}：{exc.strerror or exc}。请检查文件夹是否存在、可写，磁盘是否已满。",
+                              code="output-write") from None
     return written
 
 
@@ -419,6 +534,9 @@ def format_report(report: LedgerReport) -> str:
     for finding in report.findings:
         by_file.setdefault(finding.file, []).append(finding)
     for summary in report.files:
+        if summary.not_ledger:
+            lines.append(f"· {summary.path}{summary.not_ledger}")
+            continue
         if summary.error:
             lines.append(f"✗ {summary.path}：无法读取。{summary.error}")
             continue
@@ -427,13 +545,13 @@ def format_report(report: LedgerReport) -> str:
         warnings = len(items) - errors
         sheets = "、".join(f"“{s}”" for s in summary.sheets or [summary.sheet])
         head = f"{summary.path}（工作表{sheets}，{summary.rows} 行数据）"
-        skipped = "；".join(f"“{s}”：{why}" for s, why in summary.skipped)
+        not_read = "；".join(f"“{s}”：{why}" for s, why in summary.skipped)
         if not errors and not warnings:
             lines.append(f"✓ {head}：未发现问题。")
         else:
             lines.append(f"■ {head}：{errors} 个错误，{warnings} 个提醒")
-        if skipped:
-            lines.append(f"  未读取的工作表：{skipped}")
+        if not_read:
+            lines.append(f"  未读取的工作表：{not_read}")
         for name, headers in summary.unknown.items():
             lines.append(f"  [说明] 工作表“{name}”中这些列不是台账的标准列，已保留但不检查：{'、'.join(headers)}"
                          "（需要检查时在 formkit.toml 的 [columns] 中写明 \"表头\" = \"字段\"，或用 --column 表头=字段）")
@@ -452,8 +570,10 @@ def format_report(report: LedgerReport) -> str:
     counts = report.counts
     unreadable = sum(1 for f in report.files if f.error)
     tail = f"，{unreadable} 个文件无法读取" if unreadable else ""
+    own = sum(1 for f in report.files if f.not_ledger)
+    tail += f"，跳过 {own} 个 formkit 生成的文件" if own else ""
     read = sum(len(f.sheets) for f in report.files)
-    lines.append(f"共检查 {len(report.files)} 个文件（{read} 个工作表）：{counts['error']} 个错误，"
+    lines.append(f"共检查 {len(report.files) - own} 个文件（{read} 个工作表）：{counts['error']} 个错误，"
                  f"{counts['warning']} 个提醒{tail}。")
     return "\n".join(lines)
 
@@ -480,7 +600,7 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
     "compel-flag-conflict": ("error", "“是否下达敦返通知书”填“否”，却填了通知书下达时间。已下达就改为“是”，未下达就清空下达时间。"),
     "compel-notice-due": ("warning", "两次劝返无效仍未下达敦返复学通知书。提示中写明从哪天起应下达。"),
     "poverty-closed": ("warning", "建档立卡贫困户学生被标为“无法劝返”但没有说明。这类学生必须劝返，写明原因和帮扶措施。"),
-    "duplicate-id": ("error", "同一身份证号在本表或其他学校的台账中出现了不止一次。提示中列出另一处位置。"),
+    "duplicate-id": ("error", "同一身份证号在本表或其他学校的台账中出现了不止一次。提示中列出至多3处其他位置和总处数。"),
     "header-missing": ("error", "缺少必填的列。按台账模板补上这一列（可用常见的列名写法）。"),
     "header-ambiguous": ("error", "两列都像是同一个字段（如“联系电话”和“家长电话”）。删去或改名多余的列，或在 formkit.toml 的 [columns] 中写明哪一列是该字段；"
                          "一列明显更贴切时只作提醒。"),

@@ -255,10 +255,11 @@ def ledger_new_cmd(output: Path, roster: Path | None, school: str | None, county
               help="把标注了问题的副本（*.checked.xlsx）写到这个文件夹；原文件不会被修改。")
 @click.option("--as-of", "as_of", help="按这个日期判断“晚于今天”和“应下达”（默认今天），如 2024-05-01。")
 @click.option("--sheet", help="只检查这个工作表（默认检查所有台账工作表）。")
+@click.option("--force", is_flag=True, help="标注副本已存在且被修改过时仍然覆盖。")
 @column_option
 @handle_errors
 def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, as_of: str | None,
-                     sheet: str | None, column_pins: tuple[str, ...]) -> None:
+                     sheet: str | None, force: bool, column_pins: tuple[str, ...]) -> None:
     """检查填好的台账（文件或文件夹），列出每个问题所在的行、单元格和改法。
 
     工作簿中每个有台账表头的工作表都会检查；填表说明、空白表等会列出并说明为何未读取。
@@ -271,7 +272,7 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
     report = check_ledger(list(paths), _as_of(as_of), sheet=sheet, columns=pins)
     click.echo(report.to_json() if as_json else format_report(report))
     if annotate_dir is not None:
-        for written in annotate(report, annotate_dir):
+        for written in annotate(report, annotate_dir, overwrite=force):
             _echo_err(f"已写出标注副本：{written}")
     sys.exit(EXIT_UNUSABLE if not report.readable else EXIT_FINDINGS if not report.valid else EXIT_OK)
 

@@ -20,7 +20,7 @@ from typing import Any
 from . import validators as v
 from .checker import LedgerReport, check_ledger
 from .enums import load_enums
-from .errors import UsageError, ValueProblem
+from .errors import FormkitError, OutputError, UsageError, ValueProblem
 from .rules import first_day
 
 COUNT_KEYS = ("cases", "returned", "closed", "other", "out", "poverty")
@@ -154,6 +154,8 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
         if "status" not in table.columns:
             summary.skipped.append(table.path)  # a roster, not a ledger: it tracks no case
             continue
+    # Masked by shape, whatever the column: an ID typed into 年级 must not become a 按年级 group.
+    text = v.mask_sensitive
     for case in report.cases:
         if "status" not in case.table.columns:
             continue
@@ -165,12 +167,13 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
         shown = v.mask_id(ident.number) if isinstance(ident, v.IdInfo) else v.mask_id(case.text("id_number")) \
             if case.raw("id_number") is not None else ""
         summary.cases.append(Case(
-            case.file, case.row, case.text("school"), name, shown, case.text("grade"), case.text("reason"),
-            case.text("category"), status, case.get("poverty") is True, first_day(case.get("dropout_date")),
-            case.get("return_date"), case.text("responsible"), case.text("responsible_phone"),
+            case.file, case.row, text(case.text("school")), text(name), shown, text(case.text("grade")),
+            text(case.text("reason")), text(case.text("category")), text(status), case.get("poverty") is True,
+            first_day(case.get("dropout_date")), case.get("return_date"), text(case.text("responsible")),
+            text(case.text("responsible_phone")),
             status in status_enum.returned, status == "已消帐", status in status_enum.needs_note,
-            township=case.text("township") or case.table.declared.get("township", ""),
-            county=case.text("county") or case.table.declared.get("county", ""),
+            township=text(case.text("township") or case.table.declared.get("township", "")),
+            county=text(case.text("county") or case.table.declared.get("county", "")),
         ))
     try:
         summary.area = summary.report_area()
@@ -216,7 +219,13 @@ def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, o
     figures = collect(report, month)
     if for_report:
         figures.area = figures.report_area(report_area)
-    write_summary(Path(out), figures, unreadable=[(f.path, f.error) for f in report.files if f.error])
+    try:
+        write_summary(Path(out), figures, unreadable=[(f.path, f.error) for f in report.files if f.error])
+    except FormkitError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"无法写出汇总表 {out}：{exc.strerror or exc}。请检查文件夹是否存在、可写，磁盘是否已满。",
+                          code="output-write") from None
     return figures
 
 

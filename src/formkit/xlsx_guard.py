@@ -2,32 +2,66 @@
 
 A 2.5 KB xlsx with a cell at XFD1048576 aborts the process inside calamine (an
 uncatchable allocation failure) and drives openpyxl to gigabytes; a small zip bomb
-inflates to gigabytes. So the zip directory and the sheet XML are scanned first, with
+inflates to gigabytes. So the zip directory and the sheet XML are checked first, with
 plain ``zipfile`` and bounded streaming reads, against limits a caller can change.
+
+The sheets are found the way a reader finds them: through ``xl/workbook.xml``, its
+relationships and ``[Content_Types].xml``, with member names compared case-insensitively
+(calamine does), wherever in the package they live. Their cell and row references and
+the ``<dimension>`` claim are read with expat, a real XML tokenizer, so quoting, spacing,
+namespace prefixes and character references cannot hide a far cell; a DTD is refused
+before anything is expanded.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
+from xml.parsers import expat
 
 from .errors import InputFileError
-from .zip_guard import Limits, PackageProblem, check_members
+from .zip_guard import Limits, PackageProblem, check_members, has_dtd, read_member
 
-__all__ = ["Limits", "check_spreadsheet"]
+__all__ = ["Limits", "check_spreadsheet", "output_kind"]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"')
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,7})"')
+_REF = re.compile(r"\$?([A-Z]*)\$?(\d*)")
+_CHUNK = 1 << 20
+_SHEET_TYPES = ("/worksheet", "/macrosheet", "/dialogsheet", "/xlIntlMacrosheet")
+_SHEET_CONTENT = ("worksheet", "macrosheet", "dialogsheet")
 
 
-def _col_number(letters: bytes) -> int:
+class _Refused(Exception):
+    """Raised from inside the expat callbacks; carries the error to raise outside them."""
+
+    def __init__(self, error: InputFileError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _col_number(letters: str) -> int:
     n = 0
     for ch in letters:
-        n = n * 26 + (ch - 64)
+        n = n * 26 + (ord(ch) - 64)
     return n
+
+
+def _ref(value: str) -> tuple[int, int] | None:
+    """(row, column) of an A1 reference, or None when it is not one; letters in any case."""
+    m = _REF.fullmatch(value.strip().upper())
+    if m is None or not (m.group(1) or m.group(2)):
+        return None
+    # Digit runs are capped before int(): a 10,000-digit row number is refused, not computed.
+    return (int(m.group(2)[:9]) if m.group(2) else 0), (_col_number(m.group(1)[:6]) if m.group(1) else 0)
+
+
+def _local(name: str) -> str:
+    return name.rpartition(":")[2]
 
 
 def check_spreadsheet(path: Path, limits: Limits | None = None) -> str:
@@ -86,62 +120,291 @@ def _check_zip(path: Path, name: str, limits: Limits) -> None:
     with archive:
         try:
             infos = check_members(archive, limits)
+            by_name: dict[str, list[zipfile.ZipInfo]] = {}
+            for info in infos:
+                by_name.setdefault(info.filename.lower(), []).append(info)
+            if "xl/workbook.xml" not in by_name:
+                raise InputFileError(f"{name} 不是 Excel 工作簿（缺少 xl/workbook.xml）。", path=name, code="file-type")
+            sheets = _sheet_parts(archive, by_name, name, limits)
+            for info in infos:
+                if info.filename.lower() in sheets:
+                    _check_sheet_extent(archive, info, name, limits)
+                else:
+                    _check_entities(archive, info, name)
         except PackageProblem as exc:
             raise InputFileError(f"{name} {exc.detail}，已拒绝。", path=name, code=exc.code) from None
-        names = {i.filename for i in infos}
-        if "xl/workbook.xml" not in names:
-            raise InputFileError(f"{name} 不是 Excel 工作簿（缺少 xl/workbook.xml）。", path=name, code="file-type")
-        for info in infos:
-            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                _check_sheet_extent(archive, info, name, limits)
-            elif info.filename.endswith(".xml") or info.filename.endswith(".rels"):
-                _check_entities(archive, info, name)
+        except InputFileError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError):
+            raise InputFileError(
+                f"{name} 已损坏（压缩包内容不完整）。请让对方重新发送。", path=name, code="file-corrupt"
+            ) from None
+
+
+def _hostile(name: str, member: str) -> InputFileError:
+    return InputFileError(
+        f"{name} 的 {member} 含有 XML 实体定义（可能是“十亿笑声”攻击），已拒绝。", path=name, code="file-hostile"
+    )
 
 
 def _check_entities(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
     with archive.open(info) as handle:
-        head = handle.read(4096)
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise InputFileError(
-            f"{name} 的 {info.filename} 含有 XML 实体定义（可能是“十亿笑声”攻击），已拒绝。", path=name, code="file-hostile"
-        )
+        head = handle.read(8192)
+    if has_dtd(head):
+        raise _hostile(name, info.filename)
+
+
+def _small_xml(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], name: str,
+               limits: Limits) -> Iterator[tuple[str, dict[str, str]]]:
+    """Every start tag (local name, attributes) of the package parts ``infos`` (the workbook, its
+    relationships, the content types), read bounded and with DTDs refused."""
+    for info in infos:
+        data = read_member(archive, info, limits)
+        if has_dtd(data):
+            raise _hostile(name, info.filename)
+        events: list[tuple[str, dict[str, str]]] = []
+        parser = expat.ParserCreate()
+
+        def refuse(*_: object, member: str = info.filename) -> None:
+            raise _Refused(_hostile(name, member))
+
+        parser.StartDoctypeDeclHandler = refuse
+        parser.EntityDeclHandler = refuse
+        parser.StartElementHandler = lambda tag, attrs, out=events: out.append((_local(tag), attrs))
+        try:
+            parser.Parse(data, True)
+        except _Refused as exc:
+            raise exc.error from None
+        except expat.ExpatError:
+            # A broken workbook part is calamine's to report; the sheets we can find are still checked.
+            pass
+        yield from events
+
+
+def _sheet_parts(archive: zipfile.ZipFile, by_name: dict[str, list[zipfile.ZipInfo]], name: str,
+                 limits: Limits) -> set[str]:
+    """Lower-case names of every member a reader may open as a worksheet.
+
+    Union of: the targets of the ``<sheet>`` entries of the workbook and of every
+    worksheet-type relationship (each target resolved both the OPC way and calamine's
+    way), the worksheet overrides in ``[Content_Types].xml``, and anything under a
+    ``worksheets/`` folder. Over-inclusion only costs a scan; missing one would let a far
+    cell through.
+    """
+    found = {n for n in by_name if "/worksheets/" in "/" + n and not n.endswith((".rels", "/"))}
+
+    def member(target: str, base: str) -> set[str]:
+        target = unquote(target.strip()).replace("\\", "/")
+        if target.startswith("/"):
+            candidates = {target.lstrip("/")}
+        else:
+            candidates = {posixpath.normpath(posixpath.join(base, target)), base + target,
+                          target if target.lower().startswith("xl/") else "xl/" + target}
+        return {c.lower() for c in candidates if c.lower() in by_name}
+
+    sheet_ids = {
+        value
+        for tag, attrs in _small_xml(archive, by_name["xl/workbook.xml"], name, limits) if tag == "sheet"
+        for key, value in attrs.items() if _local(key) == "id"
+    }
+    for rels in (n for n in by_name if n.endswith(".rels")):
+        # xl/_rels/workbook.xml.rels → targets relative to xl/
+        base = posixpath.dirname(posixpath.dirname(rels))
+        base = base + "/" if base else ""
+        for tag, attrs in _small_xml(archive, by_name[rels], name, limits):
+            if tag != "Relationship" or attrs.get("TargetMode", "").lower() == "external":
+                continue
+            kind = attrs.get("Type", "")
+            is_workbook_rels = rels == "xl/_rels/workbook.xml.rels"
+            if kind.endswith(_SHEET_TYPES) or (is_workbook_rels and attrs.get("Id") in sheet_ids):
+                found |= member(attrs.get("Target", ""), base)
+    for types in by_name.get("[content_types].xml", []):
+        for tag, attrs in _small_xml(archive, [types], name, limits):
+            content = attrs.get("ContentType", "").lower()
+            if tag == "Override" and any(k in content for k in _SHEET_CONTENT):
+                found |= member(attrs.get("PartName", ""), "")
+    return found
+
+
+def _too_large(name: str, member: str, rows: int, cols: int, limits: Limits, claimed: bool) -> InputFileError:
+    what = "声明的范围（dimension 或合并单元格）" if claimed else "用到了"
+    return InputFileError(
+        f"{name} 的工作表（{member}）{what}第 {rows} 行、第 {cols} 列，超出台账的合理范围"
+        f"（最多 {limits.max_columns} 列、{limits.max_cells} 个单元格）。请删除表格远处的空白格式或多余内容后另存。",
+        path=name,
+        code="file-too-large",
+    )
+
+
+def _over(rows: int, cols: int, limits: Limits) -> bool:
+    return rows > limits.max_rows or cols > limits.max_columns or rows * cols > limits.max_cells
 
 
 def _check_sheet_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits) -> None:
-    """Stream the sheet XML and find the highest row and column actually referenced."""
-    max_row = max_col = 0
-    tail = b""
+    """Stream the sheet XML through expat; refuse on the claimed or the actual extent.
+
+    Cells and rows without ``r`` are placed after the previous one, as readers do, so
+    16,384 bare ``<c/>`` count as 16,384 columns. Inflated bytes are capped at the
+    member's declared size (a lying zip header cannot stream gigabytes through here).
+    """
+    member = info.filename
+    row = col = max_row = max_col = 0
+    columns: dict[str, int] = {}  # column letters as written → number; a sheet uses few distinct ones
+
+    def refuse(*_: object) -> None:
+        raise _Refused(_hostile(name, member))
+
+    def bad_ref(value: str) -> _Refused:
+        return _Refused(InputFileError(
+            f"{name} 的工作表（{member}）有无法识别的单元格位置“{value[:20]}”，文件可能已损坏。"
+            "请用 Excel/WPS 打开后另存为 .xlsx。",
+            path=name, code="file-corrupt",
+        ))
+
+    def too_large() -> _Refused:
+        return _Refused(_too_large(name, member, max_row, max_col, limits, False))
+
+    def prefixed_r(attrs: dict[str, str]) -> str | None:
+        return next((v for k, v in attrs.items() if k.endswith(":r")), None)
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        # Called for every element of the sheet (millions): the common spelling is the fast path.
+        nonlocal row, col, max_row, max_col
+        if tag == "c" or tag.endswith(":c"):
+            ref = attrs.get("r") or prefixed_r(attrs)
+            if ref is None:
+                col += 1
+            else:
+                letters = ref.rstrip("0123456789")
+                number = columns.get(letters)
+                if number is None:
+                    number = columns[letters] = _col_number(letters) if letters.isascii() and letters.isupper() \
+                        and letters.isalpha() and len(letters) <= 6 else -1
+                if number >= 0:
+                    digits = ref[len(letters):]
+                    at = (int(digits[:9]) if digits else 0, number)
+                else:
+                    found = _ref(ref)  # lower case, $, spaces: rare, so the slow path
+                    if found is None:
+                        raise bad_ref(ref)
+                    at = found
+                if at[0] > max_row:
+                    max_row = at[0]
+                    if _over(max_row, max_col, limits):
+                        raise too_large()
+                col = at[1] or col + 1
+            if col > max_col:
+                max_col = col
+                if _over(max_row, max_col, limits):
+                    raise too_large()
+        elif tag == "row" or tag.endswith(":row"):
+            ref = attrs.get("r") or prefixed_r(attrs)
+            if ref is None:
+                row += 1
+            elif ref.strip().isdigit():
+                row = int(ref.strip()[:9])
+            else:
+                raise bad_ref(ref)
+            col = 0
+            if row > max_row:
+                max_row = row
+                if _over(max_row, max_col, limits):
+                    raise too_large()
+        elif tag.endswith(("dimension", "mergeCell")) and _local(tag) in ("dimension", "mergeCell"):
+            # openpyxl (annotate) makes an object for every cell of a merged range, so a merge
+            # over the whole sheet is as bad as a far cell.
+            rows = cols = 0
+            for part in attrs.get("ref", "").split(":"):
+                claimed = _ref(part)
+                if claimed is not None:
+                    rows, cols = max(rows, claimed[0]), max(cols, claimed[1])
+            if _over(rows, cols, limits):
+                raise _Refused(_too_large(name, member, rows, cols, limits, True))
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.StartElementHandler = start
+    budget = min(info.file_size, limits.max_uncompressed_bytes)
     try:
         with archive.open(info) as handle:
             first = True
-            while True:
-                chunk = handle.read(1 << 20)
-                if not chunk:
-                    break
-                if first:
-                    if b"<!DOCTYPE" in chunk[:4096] or b"<!ENTITY" in chunk[:4096]:
-                        raise InputFileError(
-                            f"{name} 的工作表含有 XML 实体定义（可能是“十亿笑声”攻击），已拒绝。", path=name,
-                            code="file-hostile",
-                        )
-                    first = False
-                data = tail + chunk
-                for m in _CELL_REF.finditer(data):
-                    col = _col_number(m.group(1))
-                    row = int(m.group(2))
-                    max_col = max(max_col, col)
-                    max_row = max(max_row, row)
-                for m in _ROW_REF.finditer(data):
-                    max_row = max(max_row, int(m.group(1)))
-                tail = data[-256:]
-    except InputFileError:
-        raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
-        raise InputFileError(f"{name} 已损坏（工作表数据不完整）。请让对方重新发送。", path=name, code="file-corrupt") from None
-    if max_row > limits.max_rows or max_col > limits.max_columns or max_row * max_col > limits.max_cells:
+            while chunk := handle.read(_CHUNK):
+                budget -= len(chunk)
+                if budget < 0:
+                    raise PackageProblem("file-too-large", f"其中 {member} 解压后超过声明的大小，可能是压缩炸弹")
+                if first and has_dtd(chunk):
+                    raise _hostile(name, member)
+                first = False
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except _Refused as exc:
+        raise exc.error from None
+    except expat.ExpatError as exc:
         raise InputFileError(
-            f"{name} 的工作表用到了第 {max_row} 行、第 {max_col} 列，超出台账的合理范围"
-            f"（最多 {limits.max_columns} 列、{limits.max_cells} 个单元格）。请删除表格远处的空白格式或多余内容后另存。",
-            path=name,
-            code="file-too-large",
-        )
+            f"{name} 的工作表（{member}）不是合格的 XML（第 {exc.lineno} 行：{expat.ErrorString(exc.code)}），"
+            "文件可能已损坏。请用 Excel/WPS 打开后另存为 .xlsx。",
+            path=name, code="file-corrupt",
+        ) from None
+    if _over(max_row, max_col, limits):
+        raise _too_large(name, member, max_row, max_col, limits, False)
+
+
+def output_kind(path: Path) -> str:
+    """``"summary"`` or ``"checked"`` when ``path`` is one of formkit's own output workbooks, else ``""``.
+
+    Decided by the hidden defined name formkit writes into its outputs
+    (:data:`formkit.xlsx_writer.OUTPUT_MARK`) together with the sheet structure it writes,
+    or, for summaries written before the mark existed, by the structure alone (汇总, 月报
+    and 明细 and nothing else). Reads only ``xl/workbook.xml`` (bounded, DTDs refused);
+    anything unreadable is ``""`` and left to :func:`check_spreadsheet` to report.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = next((i for i in archive.infolist() if i.filename.lower() == "xl/workbook.xml"), None)
+            if info is None or info.file_size > 4 * 1024 * 1024:
+                return ""
+            data = read_member(archive, info, Limits())
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, PackageProblem, NotImplementedError):
+        return ""
+    if has_dtd(data):
+        return ""
+    sheets: list[str] = []
+    names: dict[str, str] = {}
+    current: list[str] = []
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        local = _local(tag)
+        if local == "sheet":
+            sheets.append(attrs.get("name", ""))
+        elif local == "definedName":
+            current[:] = [attrs.get("name", "")]
+
+    def text(data: str) -> None:
+        if current:
+            names[current[0]] = names.get(current[0], "") + data
+
+    def end(tag: str) -> None:
+        if _local(tag) == "definedName":
+            current.clear()
+
+    def refuse(*_: object) -> None:
+        raise ValueError("DTD")
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    try:
+        parser.Parse(data, True)
+    except (expat.ExpatError, ValueError):
+        return ""
+    mark = names.get("_formkit_output", "").strip().strip('"')
+    if mark == "summary" and {"汇总", "明细"} <= set(sheets):
+        return "summary"
+    if mark == "checked" and "检查结果" in sheets:
+        return "checked"
+    if not mark and sorted(sheets) == sorted(["汇总", "月报", "明细"]):
+        return "summary"
+    return ""

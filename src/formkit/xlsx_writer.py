@@ -1,14 +1,22 @@
 """Writing Excel workbooks: the ledger template, pre-filled ledgers, annotated copies.
 
-This is the only module that uses openpyxl. Every string value is written as text, so
-a value such as ``=cmd|' /c calc'!A0`` is never stored as a formula, and ID, 学籍号 and
-phone columns are formatted as text (``@``) so Excel cannot turn an ID into a float.
+This is the only module that uses openpyxl. Every string value goes through
+:func:`set_text`: stored as a text cell, so a value such as ``=cmd|' /c calc'!A0`` is never
+a formula, and one that a spreadsheet would read as a formula (``= + - @``, tab, CR and
+their full-width forms) also carries Excel's quote prefix, the cell-level form of the
+OWASP leading-apostrophe rule: it shows literally and stays text when edited, while the
+value itself is unchanged. ID, 学籍号 and phone columns are formatted as text (``@``) so
+Excel cannot turn an ID into a float. Every workbook formkit writes about ledgers carries
+a hidden defined name (:data:`OUTPUT_MARK`) so the checker can tell it from a ledger.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from copy import copy
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,13 +26,14 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .columns import LEDGER_COLUMNS, Column
 from .enums import load_enums
 from .fileio import atomic_write
-from .validators import format_date
+from .validators import format_date, neutralise_formula
 
 LEDGER_SHEET = "台账"
 HELP_SHEET = "填表说明"
@@ -43,15 +52,79 @@ _RED = PatternFill("solid", fgColor="FFC7CE")
 _YELLOW = PatternFill("solid", fgColor="FFEB9C")
 _TEXT_KINDS = {"text", "name", "id", "xjh", "phone"}
 _DATE_KINDS = {"date", "month"}
+MAX_CELL_TEXT = 32_767
+"""Excel's limit for a cell's (and a comment's) text; longer text makes the file unreadable to it."""
+OUTPUT_MARK = "_formkit_output"
+"""Hidden workbook-level defined name on formkit's own outputs; its value says which output."""
+
+
+def fit_text(text: str, limit: int = MAX_CELL_TEXT) -> str:
+    """``text`` cut to Excel's limit (counted in UTF-16 units, as Excel counts), ending in …"""
+    if len(text) <= limit // 2 or len(text.encode("utf-16-le")) // 2 <= limit:
+        return text
+    cut = text[: limit - 1]
+    while len(cut.encode("utf-16-le")) // 2 > limit - 1:
+        cut = cut[: -max(1, (len(cut.encode("utf-16-le")) // 2 - limit + 1))]
+    return cut + "…"
 
 
 def set_text(cell: Cell, value: object) -> None:
-    """Store ``value`` so that Excel shows it literally: never a formula, never a number."""
+    """Store ``value`` so that Excel shows it literally: never a formula, never a number.
+
+    The one way formkit writes a string into a workbook: text type, within Excel's length
+    limit, and with the quote prefix when a spreadsheet would otherwise read it as a formula.
+    """
     if value is None:
         return
     # Control characters are illegal in XML and would make openpyxl refuse the value.
-    cell.value = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    text = fit_text(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    cell.value = text
     cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
+    if neutralise_formula(text) != text:
+        cell.quotePrefix = True
+
+
+def write_row(ws: Worksheet, row: int, values: Sequence[object]) -> None:
+    """Write ``values`` into ``row`` of ``ws`` through :func:`write_value` (never ``ws.append``,
+    which stores a string starting with ``=`` as a formula)."""
+    for column, value in enumerate(values, 1):
+        write_value(ws.cell(row, column), value)
+
+
+_SEAL = b"formkit-checked sha256="
+
+
+def _fingerprint(archive: zipfile.ZipFile) -> bytes:
+    h = hashlib.sha256()
+    for info in sorted(archive.infolist(), key=lambda i: i.filename):
+        h.update(f"{info.filename}\0{info.CRC}\0{info.file_size}\n".encode())
+    return h.hexdigest().encode()
+
+
+def seal(data: bytes) -> bytes:
+    """``data`` (an xlsx) with a zip comment fingerprinting its members as formkit wrote them.
+
+    Excel and WPS write a fresh package on save, dropping the comment and changing the
+    members, so :func:`untouched` can tell a copy nobody edited from one a clerk saved.
+    """
+    buf = io.BytesIO(data)
+    with zipfile.ZipFile(buf, "a") as archive:
+        archive.comment = _SEAL + _fingerprint(archive)
+    return buf.getvalue()
+
+
+def untouched(path: Path) -> bool:
+    """True when ``path`` is exactly a workbook :func:`seal` produced (only the zip directory is read)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.comment == _SEAL + _fingerprint(archive)
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def mark_output(wb: Workbook, kind: str) -> None:
+    """Tag ``wb`` as formkit's own ``kind`` output (``summary``, ``checked``)."""
+    wb.defined_names[OUTPUT_MARK] = DefinedName(OUTPUT_MARK, attr_text=f'"{kind}"', hidden=True)
 
 
 def write_value(cell: Cell, value: object) -> None:
@@ -263,6 +336,38 @@ def _iso_or_text(value: str) -> object:
         return value
 
 
+def _anchor(ws: Worksheet, coordinate: str, cache: dict[str, str]) -> str:
+    """The cell a note about ``coordinate`` goes on (the top-left cell of its merged range), or ""."""
+    found = cache.get(coordinate)
+    if found is None:
+        found = coordinate
+        try:
+            if not isinstance(ws[coordinate], Cell):
+                found = next((m.start_cell.coordinate for m in ws.merged_cells.ranges if coordinate in m), "")
+        except (ValueError, KeyError, IndexError):  # not a single-cell reference
+            found = ""
+        cache[coordinate] = found
+    return found
+
+
+def _style_setter(apply: Callable[[Cell], None]) -> Callable[[Cell], None]:
+    """``apply`` (a style change) made cheap for thousands of cells: openpyxl hashes every style
+    object on each assignment, so the resulting style is computed once per starting style and
+    copied after that."""
+    done: dict[tuple[int, ...], Any] = {}
+
+    def setter(cell: Cell) -> None:
+        key = tuple(cell._style) if cell._style is not None else ()
+        result = done.get(key)
+        if result is None:
+            apply(cell)
+            done[key] = copy(cell._style)
+        else:
+            cell._style = copy(result)
+
+    return setter
+
+
 def annotate_workbook(
     source: Path,
     target: Path,
@@ -273,32 +378,50 @@ def annotate_workbook(
     """Write a copy of ``source`` with findings marked: red/yellow fills, comments, a 检查结果 sheet.
 
     ``findings`` are :class:`formkit.checker.Finding` objects (duck-typed here to keep
-    this module free of checker imports). The source file is only read.
+    this module free of checker imports). The source file is only read. Linear in the
+    number of findings: notes are grouped per cell first, rows are written by number.
     """
-    is_xlsx = source.suffix.lower() in (".xlsx", ".xlsm")
-    if is_xlsx:
-        wb = load_workbook(source)
+    loaded = None
+    if source.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            loaded = load_workbook(source)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile):
+            # calamine read it, openpyxl (stricter) cannot: the findings list still goes back to the school.
+            loaded = None
+    if loaded is not None:
+        wb = loaded
         ws = wb[sheet] if sheet in wb.sheetnames else None
-    else:  # .xls: openpyxl cannot edit it; the copy holds the findings list only
+    else:  # .xls (openpyxl cannot edit it) or unreadable to openpyxl: the copy holds the findings list only
         wb = Workbook()
         ws = None
         assert wb.active is not None
         wb.remove(wb.active)
+    # A workbook may hold one ledger sheet per school: each finding marks its own sheet.
+    anchors: dict[str, dict[str, str]] = {}
+    notes: dict[tuple[str, str], tuple[bool, list[str]]] = {}
+    links: list[str] = []
     for finding in findings:
-        if ws is None or not finding.cell:
+        target_ws = wb[finding.sheet] if ws is not None and finding.sheet in wb.sheetnames else ws
+        if target_ws is None or not finding.cell:
+            links.append("")
             continue
-        # A workbook may hold one ledger sheet per school: each finding marks its own sheet.
-        target_ws = wb[finding.sheet] if finding.sheet in wb.sheetnames else ws
-        cell = target_ws[finding.cell]
-        if isinstance(cell, tuple):
+        where = _anchor(target_ws, finding.cell, anchors.setdefault(target_ws.title, {}))
+        links.append(f"#'{target_ws.title}'!{where}" if where else "")
+        if not where:
             continue
-        cell.fill = _RED if finding.severity == "error" else _YELLOW
-        text = f"[{finding.code}] {finding.message}"
-        if cell.comment is not None:
-            text = cell.comment.text + "\n" + text
-        comment = Comment(text, "formkit")
-        comment.width, comment.height = 320, 120
-        cell.comment = comment
+        error, texts = notes.setdefault((target_ws.title, where), (False, []))
+        texts.append(f"[{finding.code}] {finding.message}")
+        notes[(target_ws.title, where)] = (error or finding.severity == "error", texts)
+    if ws is not None:
+        fill_red, fill_yellow = _style_setter(lambda c: setattr(c, "fill", _RED)), _style_setter(
+            lambda c: setattr(c, "fill", _YELLOW))
+        for (title, where), (error, texts) in notes.items():
+            cell = wb[title][where]
+            (fill_red if error else fill_yellow)(cell)
+            old = cell.comment.text + "\n" if cell.comment is not None else ""
+            comment = Comment(fit_text(old + "\n".join(texts)), "formkit")
+            comment.width, comment.height = 320, 120
+            cell.comment = comment
     name = "检查结果"
     if name in wb.sheetnames:
         del wb[name]
@@ -313,34 +436,31 @@ def annotate_workbook(
     errors = sum(1 for f in findings if f.severity == "error")
     set_text(out["A2"], f"检查日期：{format_date(checked_on or date.today())}　　错误 {errors} 处，"
                         f"提醒 {len(findings) - errors} 处")
-    out.append(["文件", "工作表", "行", "列", "单元格", "代码", "级别", "说明", "值"])
+    write_row(out, RESULT_HEADER_ROW, ["文件", "工作表", "行", "列", "单元格", "代码", "级别", "说明", "值"])
     for cell in out[RESULT_HEADER_ROW]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for finding in findings:
-        out.append([None] * 9)
-        r = out.max_row
+    # Landscape A4 at 100 % holds about 130 character widths: these add up to 128, so the
+    # sheet prints at full size and every column wraps instead of spilling into its neighbour.
+    widths = (22, 8, 5, 12, 7, 14, 5, 42, 13)
+    for letter, width in zip("ABCDEFGHI", widths, strict=True):
+        out.column_dimensions[letter].width = width
+    wrap = _style_setter(lambda c: setattr(c, "alignment", Alignment(wrap_text=True, vertical="top")))
+    link_font = _style_setter(lambda c: setattr(c, "font", Font(color="0563C1", underline="single")))
+    for r, (finding, link) in enumerate(zip(findings, links, strict=True), RESULT_HEADER_ROW + 1):
         # The copy goes back to the school: the file name is enough, the checker's folders are not its business.
         values = [Path(finding.file).name, finding.sheet, finding.row, finding.column, finding.cell, finding.code,
                   {"error": "错误", "info": "说明"}.get(finding.severity, "提醒"), finding.message, finding.value]
-        for c, value in enumerate(values, 1):
-            write_value(out.cell(r, c), value)
-        if ws is not None and finding.cell:
-            link = out.cell(r, 5)
-            link.hyperlink = f"#'{finding.sheet or sheet}'!{finding.cell}"
-            link.font = Font(color="0563C1", underline="single")
-    # Landscape A4 at 100 % holds about 130 character widths: these add up to 128, so the
-    # sheet prints at full size and every column wraps instead of spilling into its neighbour.
-    for letter, width in zip("ABCDEFGHI", (22, 8, 5, 12, 7, 14, 5, 42, 13), strict=True):
-        out.column_dimensions[letter].width = width
-    widths = [out.column_dimensions[letter].width for letter in "ABCDEFGHI"]
-    for row in out.iter_rows(min_row=RESULT_HEADER_ROW + 1):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        write_row(out, r, values)
+        for c in range(1, 10):
+            wrap(out.cell(r, c))
+        if link:
+            out.cell(r, 5).hyperlink = link
+            link_font(out.cell(r, 5))
         # Spreadsheet programs keep the stored row height of a wrapped cell instead of growing
         # the row, so the height is set from the longest wrapped text.
-        lines = max(_wrapped_lines(cell.value, width) for cell, width in zip(row, widths, strict=False))
-        out.row_dimensions[row[0].row].height = 14 * lines + 2
+        lines = max(_wrapped_lines(value, width) for value, width in zip(values, widths, strict=True))
+        out.row_dimensions[r].height = 14 * lines + 2
     out.freeze_panes = f"A{RESULT_HEADER_ROW + 1}"
     out.print_title_rows = f"{RESULT_HEADER_ROW}:{RESULT_HEADER_ROW}"
     out.page_margins.left = out.page_margins.right = 0.5
@@ -350,7 +470,8 @@ def annotate_workbook(
     out.page_setup.fitToWidth = 1
     out.page_setup.fitToHeight = 0
     out.sheet_properties.pageSetUpPr.fitToPage = True
-    atomic_write(target, workbook_bytes(wb))
+    mark_output(wb, "checked")
+    atomic_write(target, seal(workbook_bytes(wb)))
     return target
 
 
@@ -373,34 +494,41 @@ def write_summary(out: Path, figures: Any, unreadable: Sequence[tuple[str, str]]
     assert ws is not None
     ws.title = "汇总"
     bold = Font(bold=True)
-    ws.append(["控辍保学辍学生汇总"])
-    ws["A1"].font = Font(name="黑体", size=14, bold=True)
+
+    # Rows are counted here: ws.max_row rescans every cell, which turns thousands of groups quadratic.
+    last = 0
+
+    def append(values: Sequence[object], font: Font | None = None) -> int:
+        nonlocal last
+        last += 1
+        write_row(ws, last, values)
+        if font is not None:
+            ws.cell(last, 1).font = font
+        return last
+
+    append(["控辍保学辍学生汇总"], Font(name="黑体", size=14, bold=True))
+    warn = Font(color="C00000", bold=True)
     for path, count in figures.files_with_errors:
-        ws.append([f"注意：{Path(path).name} 有 {count} 个错误，相关数字可能不准确，请先按检查结果改正。"])
-        ws.cell(ws.max_row, 1).font = Font(color="C00000", bold=True)
+        append([f"注意：{Path(path).name} 有 {count} 个错误，相关数字可能不准确，请先按检查结果改正。"], warn)
     for path in figures.skipped:
-        ws.append([f"说明：{Path(path).name} 没有“劝返状态”列，是学生名单而不是台账，未计入汇总。"])
+        append([f"说明：{Path(path).name} 没有“劝返状态”列，是学生名单而不是台账，未计入汇总。"])
     for path, error in unreadable:
-        ws.append([f"注意：{Path(path).name} 无法读取，未计入汇总：{error}"])
-        ws.cell(ws.max_row, 1).font = Font(color="C00000", bold=True)
-    ws.append(["劝返率 = 已复学 ÷（案例数 − 其他去向）；其他去向指休学、转学、出国(境)、死亡、信息错误、延缓入学。"])
+        append([f"注意：{Path(path).name} 无法读取，未计入汇总：{error}"], warn)
+    append(["劝返率 = 已复学 ÷（案例数 − 其他去向）；其他去向指休学、转学、出国(境)、死亡、信息错误、延缓入学。"])
     charts: list[tuple[str, int, int]] = []
     for title, attr in (("按学校", "school"), ("按年级", "grade"), ("按辍学原因", "reason"), ("按对象类别", "category")):
-        ws.append([])
-        ws.append([title])
-        ws.cell(ws.max_row, 1).font = bold
-        header_row = ws.max_row + 1
-        ws.append([title.removeprefix("按"), *[HEADERS[c] for c in COUNT_KEYS], "劝返率"])
+        last += 1  # a blank line between the tables
+        append([title], bold)
+        header_row = append([title.removeprefix("按"), *[HEADERS[c] for c in COUNT_KEYS], "劝返率"])
         for cell in ws[header_row]:
             cell.font = bold
             cell.fill = _HEAD_FILL
         groups = figures.by(attr)
         for key, counts in groups:
-            ws.append([key, *[counts[c] for c in COUNT_KEYS], _rate(counts)])
+            append([key, *[counts[c] for c in COUNT_KEYS], _rate(counts)])
         totals = figures.totals()
-        ws.append(["合计", *[totals[c] for c in COUNT_KEYS], _rate(totals)])
-        ws.cell(ws.max_row, 1).font = bold
-        for row in ws.iter_rows(min_row=header_row + 1, max_row=ws.max_row, min_col=8, max_col=8):
+        append(["合计", *[totals[c] for c in COUNT_KEYS], _rate(totals)], bold)
+        for row in ws.iter_rows(min_row=header_row + 1, max_row=last, min_col=8, max_col=8):
             row[0].number_format = "0.0%"
         charts.append((attr, header_row, len(groups)))
     ws.page_setup.orientation = "landscape"
@@ -441,24 +569,24 @@ def write_summary(out: Path, figures: Any, unreadable: Sequence[tuple[str, str]]
         month_ws.append(["月末仍未返校", monthly["out_at_end"]])
         month_ws.column_dimensions["A"].width = 18
     detail = wb.create_sheet("明细")
-    detail.append(["学校", "学生姓名", "身份证号", "年级", "辍学原因", "辍学时间", "劝返状态", "劝返责任人", "责任人电话",
-                   "建档立卡", "来源文件", "行号"])
+    write_row(detail, 1, ["学校", "学生姓名", "身份证号", "年级", "辍学原因", "辍学时间", "劝返状态", "劝返责任人",
+                          "责任人电话", "建档立卡", "来源文件", "行号"])
     for cell in detail[1]:
         cell.font = bold
         cell.fill = _HEAD_FILL
+    r = 1
     for case in figures.cases:
         if not case.out:
             continue
-        detail.append([None] * 12)
-        r = detail.max_row
-        for c, value in enumerate([case.school, case.name, case.id_masked, case.grade, case.reason, case.dropout,
-                                   case.status, case.responsible, case.responsible_phone,
-                                   "是" if case.poverty else "否", Path(case.file).name, case.row], 1):
-            write_value(detail.cell(r, c), value)
+        r += 1
+        write_row(detail, r, [case.school, case.name, case.id_masked, case.grade, case.reason, case.dropout,
+                              case.status, case.responsible, case.responsible_phone,
+                              "是" if case.poverty else "否", Path(case.file).name, case.row])
         detail.cell(r, 6).number_format = "yyyy-mm-dd"
     for letter, width in zip("ABCDEFGHIJKL", (20, 10, 20, 8, 10, 12, 10, 10, 14, 8, 22, 6), strict=True):
         detail.column_dimensions[letter].width = width
     detail.freeze_panes = "A2"
+    mark_output(wb, "summary")
     atomic_write(out, workbook_bytes(wb))
     return out
 
