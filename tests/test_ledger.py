@@ -476,7 +476,9 @@ def test_annotate_is_linear_in_findings(tmp_path: Path) -> None:
     (out,) = checker.annotate(report, tmp_path / "out")
     assert time.process_time() - started < 30
     wb = load_workbook(out, read_only=True)
-    assert wb["检查结果"].max_row == len(report.findings) + 1
+    from formkit.xlsx_writer import RESULT_HEADER_ROW
+
+    assert wb["检查结果"].max_row == len(report.findings) + RESULT_HEADER_ROW
 
 
 def test_cells_and_comments_stay_within_excel_limits(tmp_path: Path) -> None:
@@ -574,7 +576,7 @@ def test_formkit_outputs_in_the_ledger_folder_are_skipped(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert "汇总.xlsx是 formkit 生成的汇总表" in result.output
     assert result.output.count("标注副本（.checked.xlsx），不是台账，已跳过") == 2
-    assert "共检查 2 个文件：0 个错误" in result.output
+    assert "共检查 2 个文件（2 个工作表）：0 个错误" in result.output
     alone = CliRunner().invoke(cli, ["ledger", "check", str(folder / "汇总.xlsx")])
     assert alone.exit_code == 2 and "不是台账" in alone.output
 
@@ -586,6 +588,6 @@ def test_output_errors_are_not_internal_errors(tmp_path: Path) -> None:
                                      "--annotate", str(blocker / "out")])
     summary = CliRunner().invoke(cli, ["ledger", "summary", str(SAMPLES / "ledger-clean.xlsx"), "-o",
                                        str(blocker / "summary.xlsx")])
-    for result, what in ((check, "无法写出标注副本"), (summary, "无法写出汇总表")):
+    for result, what in ((check, "checked.xlsx"), (summary, "summary.xlsx")):
         assert result.exit_code == 2 and what in result.output, result.output
         assert "内部错误" not in result.output and "Traceback" not in result.output

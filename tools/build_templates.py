@@ -323,7 +323,7 @@ def dropout_report() -> Document:
          "是否残疾", "{{ case.disability|checked(true) }}是　{{ case.disability|checked(false) }}否"],
         ["家访情况", [visits], None, None, None, None],
         ["辍学原因", [reasons], None, None, None, None],
-        ["班主任报告", ["该生自{{ case.dropout_date|cn_date }}起未到校，经家访一周以上仍未返校，现按规定报告。" + BR
+        ["班主任报告", ["{{ visit_summary }}现按规定报告。" + BR
                      + "班主任：{{ teacher }}　　联系电话：{{ teacher_phone|blank(7) }}" + BR + BR
                      + "班主任（签字）：　　　　　　　　　　" + SIGN_DATE],
          None, None, None, None],
@@ -475,7 +475,7 @@ def deadline_notice() -> Document:
          "{% else %}您的孩子{{ student.name }}（原" + CLASS + "学生）自{{ case.dropout_date|cn_date }}起没有到校上课。{% endif %}"],
         ["依照《中华人民共和国义务教育法》第五条，父母或者其他法定监护人应当保证适龄子女按时入学，接受并完成义务教育。"],
         ["请您于{{ issuer.deadline|cn_date }}前，带孩子到{{ issuer.report_to or school.school }}办理"
-         "{% if case.category in ('适龄未入学', '小学毕业未升入初中') %}入学{% else %}复学{% endif %}手续。"
+         "{{ enrol_action }}手续。"
          "有困难的，请及时与学校联系，学校和政府将帮助解决。逾期不办理的，将依照该法第五十八条由乡镇人民政府责令限期改正。"],
     ])
     contact_line(doc)

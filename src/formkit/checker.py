@@ -94,8 +94,8 @@ class FileSummary:
         if self.error:
             out["error"] = self.error
             out["error_code"] = self.error_code
-        if self.skipped:
-            out["skipped"] = self.skipped
+        if self.not_ledger:
+            out["not_ledger"] = self.not_ledger
         return out
 
 

@@ -150,9 +150,13 @@ def visit_summary(record: BaseModel) -> str:
     start = getattr(case, "dropout_date", None)
     since = f"该生自{v.format_date(start)}起未到校" if start is not None else "该生未到校"
     if not visits:
-        return f"{since}，缺课已满一周，仍未返校（家访情况见所附家访记录）。"
-    dates = "、".join(v.format_date(x.date) for x in visits)
-    return f"{since}，班主任于{dates}家访{len(visits)}次，仍未返校。"
+        return f"{since}，缺课已满一周仍未返校（本表未记录家访）。"
+    if len(visits) <= 3:
+        dates = "、".join(v.format_date(x.date) for x in visits)
+        return f"{since}，班主任于{dates}家访{len(visits)}次，仍未返校。"
+    # The visits table above lists every date; the sentence stays one line long.
+    first, last = v.format_date(visits[0].date), v.format_date(visits[-1].date)
+    return f"{since}，班主任自{first}至{last}家访{len(visits)}次，仍未返校。"
 
 
 def enrol_action(category: str | None) -> str:
