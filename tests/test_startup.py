@@ -1,0 +1,53 @@
+"""Start-up cost: ``formkit --version``/``--help`` must not import the heavy libraries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+HEAVY = ("docxtpl", "docx", "openpyxl", "pydantic", "jinja2", "python_calamine", "pypdf", "lxml")
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help"])
+def test_cli_flags_do_not_import_heavy_modules(flag: str) -> None:
+    code = (
+        "import sys\n"
+        "from formkit.cli import cli\n"
+        f"try:\n    cli.main([{flag!r}], prog_name='formkit')\n"
+        "except SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
+def test_version_starts_fast() -> None:
+    # Generous bound for a loaded CI machine; a local run takes about 0.08 s.
+    best = min(_timed([sys.executable, "-m", "formkit.cli", "--version"]) for _ in range(3))
+    assert best < 0.5
+
+
+def _timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("formkit ")
+    return time.perf_counter() - start
+
+
+def test_public_names_load_lazily_and_keep_functions() -> None:
+    code = (
+        "import sys, formkit\n"
+        "assert 'formkit.render' not in sys.modules\n"
+        "import formkit.render, formkit.forms\n"  # binding the submodules must not shadow the functions
+        "assert callable(formkit.render) and formkit.render.__module__ == 'formkit.render'\n"
+        "assert formkit.forms()[0].name\n"
+        "assert set(formkit.__all__) <= set(dir(formkit))\n"
+        "missing = [n for n in formkit.__all__ if getattr(formkit, n, None) is None]\n"
+        "assert not missing, missing\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
