@@ -177,3 +177,26 @@ def test_merged_docx_from_different_templates_falls_back(tmp_path: Path) -> None
     merged = docx.Document(io.BytesIO(merge_docx([a, b])))
     text = "\n".join(p.text for p in merged.paragraphs)
     assert "王小明" in text and "另一个模板" in text
+
+
+@needs_soffice
+@needs_uno
+def test_libreoffice_dies_with_a_killed_formkit(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    doc = tiny_docx(tmp_path / "a.docx", "孤儿")
+    code = (
+        "import os, sys, signal\nfrom pathlib import Path\nfrom formkit.pdf_server import PdfConverter\n"
+        "c = PdfConverter()\nc.convert(Path(sys.argv[1]), Path(sys.argv[2]))\n"
+        "print(*c.pids, flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(doc), str(tmp_path / "a.pdf")],
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    group = int(proc.stdout.split()[0])
+    deadline = time.monotonic() + 20
+    while _group_alive(group) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _group_alive(group)

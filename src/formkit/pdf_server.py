@@ -88,6 +88,9 @@ for line in sys.stdin:
                 doc.close(True)
             except Exception:
                 pass
+# stdin closed: formkit closed the converter or died (even by SIGKILL); take LibreOffice along.
+import signal
+os.killpg(os.getpgrp(), signal.SIGTERM)
 """
 
 _LOAD_FILTERS = {".docx": "MS Word 2007 XML", ".doc": "MS Word 97", ".odt": "writer8"}
