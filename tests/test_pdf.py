@@ -72,10 +72,13 @@ def test_broken_document_is_named_and_the_others_convert(tmp_path: Path) -> None
     broken = tmp_path / "坏文件.docx"
     with zipfile.ZipFile(broken, "w") as zf:
         zf.writestr("word/document.xml", "<not-word")
+    ledger = tmp_path / "台账.xlsx"  # spreadsheets need Calc's PDF export, not Writer's
+    ledger.write_bytes((Path(__file__).parents[1] / "samples" / "ledger-clean.xlsx").read_bytes())
     with pytest.raises(ConversionError) as err:
-        convert_to_pdf([good[0], broken, good[1]], tmp_path / "pdf")
+        convert_to_pdf([good[0], broken, ledger, good[1]], tmp_path / "pdf")
     assert err.value.code == "pdf-failed"
     assert "坏文件.docx" in str(err.value) and "退出码" not in str(err.value)
+    assert "台账" in PdfReader(tmp_path / "pdf" / "台账.pdf").pages[0].extract_text()
     for doc in good:
         reader = PdfReader(tmp_path / "pdf" / f"{doc.stem}.pdf")
         assert doc.stem in reader.pages[0].extract_text().replace(" ", "")

@@ -67,6 +67,8 @@ while True:
         time.sleep(0.1)
 desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
 reply(ok=True, ready=True)
+EXPORTS = (("com.sun.star.sheet.SpreadsheetDocument", "calc_pdf_Export"),
+           ("com.sun.star.presentation.PresentationDocument", "impress_pdf_Export"))
 load = dict(Hidden=True, ReadOnly=True, UpdateDocMode=0, MacroExecutionMode=0)
 for line in sys.stdin:
     req = json.loads(line)
@@ -78,7 +80,11 @@ for line in sys.stdin:
         if doc is None:
             raise RuntimeError("")
         stage = "store"
-        doc.storeToURL(uno.systemPathToFileUrl(req["dst"]), props(FilterName="writer_pdf_Export"))
+        export = "writer_pdf_Export"
+        for service, name in EXPORTS:
+            if doc.supportsService(service):
+                export = name
+        doc.storeToURL(uno.systemPathToFileUrl(req["dst"]), props(FilterName=export))
         reply(ok=True)
     except Exception as exc:
         reply(ok=False, stage=stage, error=(getattr(exc, "Message", "") or str(exc))[:300])
