@@ -162,7 +162,9 @@ class PdfConverter:
         from .fileio import atomic_write
 
         doc = Path(doc).resolve()
-        if self._office is not None and (self.converted >= self.recycle_after or self._rss_mb() > self.max_rss_mb):
+        # Memory is sampled every 20 documents: scanning /proc costs a few ms.
+        if self._office is not None and (self.converted >= self.recycle_after
+                                         or (self.converted % 20 == 19 and self._rss_mb() > self.max_rss_mb)):
             self.close()
         error = ""
         for attempt in range(2):
