@@ -67,6 +67,17 @@ def test_converter_recycles_and_leaves_no_process(tmp_path: Path) -> None:
 
 @needs_soffice
 @needs_uno
+def test_converter_recycles_when_memory_grows(tmp_path: Path) -> None:
+    doc = tiny_docx(tmp_path / "a.docx", "内存")
+    with PdfConverter(max_rss_mb=1) as converter:  # any LibreOffice exceeds 1 MB
+        for i in range(21):
+            converter.convert(doc, tmp_path / f"a{i}.pdf")
+        assert converter.starts == 2  # memory is sampled every 20 documents
+    assert "内存" in PdfReader(tmp_path / "a20.pdf").pages[0].extract_text()
+
+
+@needs_soffice
+@needs_uno
 def test_broken_document_is_named_and_the_others_convert(tmp_path: Path) -> None:
     good = [notice(tmp_path / f"{n}.docx", n) for n in ("王小明", "李小红")]
     broken = tmp_path / "坏文件.docx"
