@@ -14,7 +14,6 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from . import __version__
 from .errors import FormkitError, Problem, RecordError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,7 +91,8 @@ def _problem_lines(problems: list[Problem]) -> list[str]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", "-V", prog_name="formkit", message="%(prog)s %(version)s")
+@click.version_option(None, "--version", "-V", prog_name="formkit", package_name="formkit",
+                      message="%(prog)s %(version)s")
 @click.option("--templates-dir", type=click.Path(path_type=Path, file_okay=False),
               help="自定义模板文件夹：其中与表单同名的 .docx（如 return-notice.docx）替换内置模板。也可设置环境变量 FORMKIT_TEMPLATES。")
 def cli(templates_dir: Path | None) -> None:

@@ -859,16 +859,7 @@ def docx_text(data: bytes) -> str:
 
 
 def merge_docx(paths: list[Any]) -> bytes:
-    """Concatenate .docx files into one, each starting on a new page (docxcompose)."""
-    import docx
-    from docx.enum.text import WD_BREAK
-    from docxcompose.composer import Composer
+    """Concatenate .docx files into one, each starting on a new page (linear; see docx_merge)."""
+    from .docx_merge import merge_docx as merge
 
-    master = docx.Document(str(paths[0]))
-    composer = Composer(master)
-    for path in paths[1:]:
-        master.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-        composer.append(docx.Document(str(path)))
-    buf = io.BytesIO()
-    composer.save(buf)
-    return buf.getvalue()
+    return merge(paths)
