@@ -22,7 +22,6 @@ DOCUMENT = "word/document.xml"
 # Parts a renderer changes per document without affecting what the body refers to.
 _PER_DOCUMENT = {DOCUMENT, "docProps/core.xml", "docProps/app.xml"}
 _IDS = re.compile(r'(<w:bookmark(?:Start|End)\b[^>]*?\bw:id="|<wp:docPr\b[^>]*?\bid=")(\d+)"')
-_SECT = re.compile(r"<w:sectPr\b.*?</w:sectPr>\s*$", re.S)
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -76,9 +75,13 @@ def _split(text: str, name: str) -> tuple[str, str, str]:
     if start < 0 or end < 0:
         raise InputFileError(f"{Path(name).name} 不是有效的 Word 文档（缺少正文）。", path=name, code="docx-invalid")
     head, body = text[: start + len("<w:body>")], text[start + len("<w:body>"):end]
-    match = _SECT.search(body)
-    sect = match.group(0) if match else ""
-    return head, body[: match.start()] if match else body, sect
+    # The body's own sectPr is its last child. Search from the end: a document with several
+    # sections also has sectPr elements inside paragraphs, which must stay where they are.
+    at = body.rfind("<w:sectPr")
+    tail = body[at:] if at >= 0 else ""
+    if at < 0 or not tail.rstrip().endswith("</w:sectPr>") or "</w:p>" in tail or "</w:pPr>" in tail:
+        return head, body, ""
+    return head, body[:at], tail.rstrip()
 
 
 def _renumber(xml: str, offset: int) -> tuple[str, int]:

@@ -144,6 +144,7 @@ class PdfConverter:
         self._office: subprocess.Popen[bytes] | None = None
         self._bridge: subprocess.Popen[bytes] | None = None
         self._work: Path | None = None
+        self._watch: subprocess.Popen[bytes] | None = None
         # Where LibreOffice's profile and staged PDFs live; callers pass a folder beside the outputs so
         # that copies of documents (personal data) never stay in /tmp after a kill.
         self.work_root = work_root
@@ -190,8 +191,10 @@ class PdfConverter:
 
     def close(self) -> None:
         """Stop LibreOffice and the bridge (the whole process group) and delete the profile."""
-        office, bridge, work = self._office, self._bridge, self._work
-        self._office = self._bridge = self._work = None
+        from .pdf import _tell
+
+        office, bridge, work, watch = self._office, self._bridge, self._work, self._watch
+        self._office = self._bridge = self._work = self._watch = None
         self._buffer = b""
         self.converted = 0
         if bridge is not None and bridge.stdin is not None:
@@ -210,6 +213,12 @@ class PdfConverter:
                         proc.stdout.close()
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
+        if watch is not None:
+            _tell(watch, "done")
+            if watch.stdin is not None:
+                with contextlib.suppress(OSError):
+                    watch.stdin.close()
+            watch.wait()
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -228,7 +237,7 @@ class PdfConverter:
         return staged
 
     def _start(self) -> None:
-        from .pdf import _fontconfig
+        from .pdf import _fontconfig, _tell, _watchdog
 
         self.close()
         work = Path(tempfile.mkdtemp(prefix="formkit-lo-", dir=self.work_root))
@@ -242,6 +251,10 @@ class PdfConverter:
         # formkit handles); the bridge joins it, so one killpg stops everything this converter started.
         self._office = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, env=env, process_group=0)
+        # The bridge notices a dead parent only between requests; this watchdog, doing nothing but
+        # wait for its input to close, kills LibreOffice's group and removes the profile at once.
+        self._watch = _watchdog(self.work_root or work)
+        _tell(self._watch, str(self._office.pid))
         self._bridge = subprocess.Popen([self.uno_python, "-c", _BRIDGE, pipe, str(self.start_timeout)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                         env=env, process_group=self._office.pid)
