@@ -133,8 +133,13 @@ def test_cli_check_names_sheets_read_and_skipped() -> None:
 def test_due_reads_the_group_header_notice_date() -> None:
     items = due(check_ledger(COUNTY / "county-b.xlsx", AS_OF), AS_OF)
     compel = {(i.sheet, i.row) for i in items if i.form == "compel-notice"}
-    # 吴小军 (row 4) already has his notice under 敦返情况/敦返通知书下达时间: never a second one.
-    assert ("红岩小学", 4) not in compel and ("红岩小学", 6) in compel
+    # 吴小军 (row 4) already has his notice under 敦返情况/敦返通知书下达时间: never a second one,
+    # but his passed deadline is escalated.
+    assert ("红岩小学", 4) not in compel
+    assert [(i.sheet, i.row) for i in items if i.state == "due" and not i.form] == [("红岩小学", 4)]
+    # 龙海 is on both schools' sheets (one ID): neither row is decided.
+    assert {(i.sheet, i.row, i.state) for i in items if i.name == "龙海"} == {("红岩小学", 6, "refused"),
+                                                                            ("青山中学", 5, "refused")}
     assert all(i.sheet in ("红岩小学", "青山中学") and 4 <= i.row <= 8 for i in items)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import shutil
 import time
@@ -271,8 +272,13 @@ def test_upload_size_and_count_limits(tmp_path: Path) -> None:
 
 
 def test_due_list_and_generating_the_due_paperwork(clerk: Clerk) -> None:
-    clerk.upload_ledgers(SAMPLES / "ledger-filled.xlsx")
-    items = formkit.due([SAMPLES / "ledger-filled.xlsx"])
+    # 龙飞 after two failed visits and no notice yet: the compel notice is due.
+    record = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))[6]
+    record["case"].update(compel_issued=None, compel_date=None)
+    ledger = clerk.register.parent / "due-ledger.xlsx"
+    formkit.new_ledger(ledger, [record], school="龙井乡中学")
+    clerk.upload_ledgers(ledger)
+    items = formkit.due([ledger])
     page = text(clerk.http.get("/due").text)
     assert f"共 {len(items)} 项" in page and items[0].title in page and items[0].reason in page
     response = clerk.post("/due", {"issuer_body": "龙井乡人民政府", "issuer_issue_date": "2024-04-20"}, follow=False)

@@ -112,10 +112,41 @@ def _refusal(case: LedgerCase, as_of: date) -> Step | None:
         reasons.append(f"填了复学时间{v.format_date(f.return_date)}，但劝返状态仍为“{f.status}”")
     if f.status is None and "status" not in case.invalid:
         reasons.append("劝返状态未填写")
+    # A date after the day of the check cannot have happened yet: the row is mistyped.
+    start = rules.first_day(f.dropout)
+    dated = [("dropout_date", start), *zip(f.attempt_keys or ("attempt1", "attempt2"), f.attempts, strict=False),
+             ("compel_date", f.compel_date)]
+    for key, day in dated:
+        if day is not None and day > as_of and key in case.table.columns:
+            reasons.append(f"{case.table.columns[key][1]}{v.format_date(day)}晚于检查日期{v.format_date(as_of)}")
     if not reasons:
         return None
+    reasons = [r.rstrip("。；;. ") for r in reasons]
     return Step(REFUSED, "", as_of, "台账信息矛盾或不全，不能据此办理文书：" + "；".join(dict.fromkeys(reasons))
                 + "。请先核对改正。")
+
+
+def _duplicate_places(cases: Iterable[LedgerCase]) -> dict[int, list[LedgerCase]]:
+    """For every case whose ID number is on more than one row (any sheet or file): all of those rows.
+
+    Two rows for one child may say different things; a notice decided from either could be wrong.
+    """
+    by_id: dict[str, list[LedgerCase]] = {}
+    for case in cases:
+        ident = case.get("id_number")
+        if isinstance(ident, v.IdInfo):
+            by_id.setdefault(ident.number, []).append(case)
+    return {id(c): group for group in by_id.values() if len(group) > 1 for c in group}
+
+
+def _duplicate_refusal(case: LedgerCase, group: list[LedgerCase], as_of: date) -> Step:
+    others = [c for c in group if c is not case][:3]
+    where = "、".join((f"{Path(c.file).name} " if c.file != case.file else "")
+                     + (f"工作表“{c.sheet}” " if c.sheet != case.sheet or c.file != case.file else "") + f"第{c.row}行"
+                     for c in others)
+    more = f"等共 {len(group) - 1} 处" if len(group) - 1 > len(others) else ""
+    return Step(REFUSED, "", as_of, f"同一身份证号还出现在{where}{more}，同一学生应只有一条台账记录，"
+                                    "各行所记情况可能不同，无法据此判断应发的文书。请先合并为一条。")
 
 
 def next_steps(case: LedgerCase, as_of: date, issued: dict[str, Any], *, deadline_days: int = 7,
@@ -153,7 +184,7 @@ def next_steps(case: LedgerCase, as_of: date, issued: dict[str, Any], *, deadlin
             if start + WEEK <= as_of:
                 propose("dropout-report", start + WEEK, "缺课已超过一周、家访未果，应由班主任填写辍学报告单报学校和乡镇。")
         elif f.status == "未劝返" and start is not None:
-            propose("return-notice", start + WEEK, "已报告辍学但尚未劝返，应向监护人送达返校通知书并落实一对一劝返责任人。")
+            propose("return-notice", min(start + WEEK, as_of), "已报告辍学但尚未劝返，应向监护人送达返校通知书并落实一对一劝返责任人。")
     compel_entry = issued.get("compel-notice")
     if made >= 2 and not f.compel_known:
         second = f.attempts[1] if len(f.attempts) >= 2 else None
@@ -198,10 +229,15 @@ def due(
     report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, when)
     issued, digest = _issued(register)
     items: list[DueItem] = []
-    for case in report.cases:
-        if "status" not in case.table.columns or (not case.get("name") and "name" not in case.invalid):
-            continue  # a roster (no 劝返状态) tracks no case; a row without a name is no student
+    tracked = [case for case in report.cases
+               # a roster (no 劝返状态) tracks no case; a row without a name is no student
+               if "status" in case.table.columns and (case.get("name") or "name" in case.invalid)]
+    duplicates = _duplicate_places(tracked)
+    for case in tracked:
         key = student_key(case)
+        if id(case) in duplicates:
+            items.append(_item(case, _duplicate_refusal(case, duplicates[id(case)], when), when, key))
+            continue
         for step in next_steps(case, when, issued.get(digest(key), {}), deadline_days=deadline_days, report_to=report_to):
             item = _item(case, step, when, key)
             if step.form == "deadline-notice" and report_to and case.facts.category == PRIMARY_TO_JUNIOR:
