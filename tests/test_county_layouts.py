@@ -134,7 +134,10 @@ def test_due_reads_the_group_header_notice_date() -> None:
     items = due(check_ledger(COUNTY / "county-b.xlsx", AS_OF), AS_OF)
     compel = {(i.sheet, i.row) for i in items if i.form == "compel-notice"}
     # 吴小军 (row 4) already has his notice under 敦返情况/敦返通知书下达时间: never a second one.
-    assert ("红岩小学", 4) not in compel and ("红岩小学", 6) in compel
+    assert ("红岩小学", 4) not in compel and ("红岩小学", 6) not in compel
+    # 龙海 (红岩小学 row 6) is also 青山中学 row 5, in another state: neither row decides his paperwork.
+    refused = {(i.sheet, i.row): i.reason for i in items if i.state == "refused"}
+    assert "同一身份证号" in refused[("红岩小学", 6)] and "同一身份证号" in refused[("青山中学", 5)]
     assert all(i.sheet in ("红岩小学", "青山中学") and 4 <= i.row <= 8 for i in items)
 
 

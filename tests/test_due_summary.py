@@ -60,7 +60,14 @@ def test_returned_and_side_exits_produce_nothing(tmp_path: Path) -> None:
 
 
 def test_filled_ledger_due_to_generated_notices(tmp_path: Path) -> None:
-    items = due(SAMPLES / "ledger-filled.xlsx", date(2024, 5, 1))
+    # 龙飞 is listed twice (rows 5 and 11), once with 是否下达=否 and once with 是: no notice from either row.
+    refused_twice = [i.row for i in due(SAMPLES / "ledger-filled.xlsx", date(2024, 5, 1))
+                     if i.name == "龙飞" and i.state == "refused"]
+    assert refused_twice == [5, 11]
+    wb = load_workbook(SAMPLES / "ledger-filled.xlsx")
+    wb["台账"].delete_rows(11)  # the clerk keeps the row that is right
+    wb.save(tmp_path / "ledger-fixed.xlsx")
+    items = due(tmp_path / "ledger-fixed.xlsx", date(2024, 5, 1))
     compel = [i for i in items if i.form == "compel-notice"]
     assert [(i.name, i.row, i.cell) for i in compel] == [("龙飞", 5, "E5")]
     # 石美玲's row says 劝返次数 2 with no attempt dates: contradictory, so refused instead of given a notice

@@ -21,7 +21,7 @@ from formkit.errors import RecordError
 from formkit.forms import enrol_action, visit_summary
 from formkit.register import NumberRegister
 from formkit.summaries import figures
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, make_id
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
 SETTINGS = {"issuer.body": "龙井乡人民政府", "issuer.issue_date": "2024-05-02", "issuer.number_prefix": "龙乡教复"}
@@ -185,7 +185,9 @@ def test_cli_due_reads_register(tmp_path: Path) -> None:
 
 
 def test_report_keeps_cases_and_feeds_due_and_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = ledger(tmp_path, record(compel_issued=None, compel_date=None), record(status="未劝返", **OPEN))
+    other = record(status="未劝返", **OPEN)
+    other["student"]["id_number"] = make_id("520121", "20110912", "031")  # another child: one row each
+    path = ledger(tmp_path, record(compel_issued=None, compel_date=None), other)
     report = check_ledger(path, date(2024, 5, 1))
     assert [c.row for c in report.cases] == [5, 6]
     assert report.cases[0].get("dropout_date") == date(2024, 3, 11) and report.cases[0].cell("name") == "E5"

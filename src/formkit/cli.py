@@ -3,6 +3,7 @@ and renders the result; no business logic lives here."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -310,7 +311,7 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     from .batch_runner import find_config, format_batch, load_settings
     from .checker import check_ledger
     from .columns import pin_columns
-    from .due_items import due, due_json, format_due, generate_due
+    from .due_items import due, due_json, format_due, format_failures, generate_due, generation_failures
     from .register import default_register_path
 
     when = _as_of(as_of) or date.today()
@@ -334,9 +335,13 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
             chosen[form.strip()] = Path(path.strip())
         results = generate_due(items, out_dir, settings=settings, as_of=when, pdf=pdf,
                                merge=merge, register=register, templates=chosen, force=force)
+        failures = format_failures(generation_failures(items, results))
         for form, result in results.items():
-            _echo_err(f"{form}：\n{format_batch(result)}")
+            # The batch's own "第N行" is ambiguous across files and sheets: failures are listed below by place.
+            _echo_err(f"{form}：\n{format_batch(dataclasses.replace(result, invalid=[]))}")
             skipped = skipped or bool(result.invalid)
+        if failures:
+            _echo_err("以下文书因台账该行数据有误未生成，请改正后重新运行：\n" + failures)
     for summary in report.files:
         if summary.error:
             _echo_err(f"错误：无法读取 {summary.path}：{summary.error}")
