@@ -115,6 +115,9 @@ def convert_to_pdf(docs: Sequence[Path], out_dir: Path, *, timeout: float | None
     if not docs:
         return []
     soffice = find_soffice()
+    # "-o 输出" is relative: LibreOffice's profile URI, HOME and TMPDIR must not be.
+    out_dir = out_dir.absolute()
+    docs = [doc.absolute() for doc in docs]
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out_dir)
     limit = timeout if timeout is not None else 60 + 10 * len(docs)

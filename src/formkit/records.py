@@ -22,7 +22,7 @@ from .columns import COLUMNS_BY_KEY, HeaderMatcher, header_key, header_lookup, n
 from .enums import normalize_text
 from .errors import InputFileError, Problem, ValueProblem
 from .fileio import read_input
-from .ledger_reader import LedgerTable, build_table, locate_header, read_ledger
+from .ledger_reader import LedgerTable, build_table, locate_header, read_ledger, read_workbook
 from .validators import parse_yes_no
 
 MAX_TEXT_BYTES = 50 * 1024 * 1024
@@ -206,7 +206,16 @@ def read_rows(path: Path, columns: Mapping[str, str] | None = None) -> list[tupl
         return _rows_from_json(path)
     if suffix in (".csv", ".txt"):
         return _rows_from_csv(path, columns)
-    return table_records(read_ledger(path, columns=columns))
+    book = read_workbook(path, columns=columns)
+    if len(book.tables) > 1:
+        # Rows are numbered per sheet: reading only the first sheet would drop a school without a
+        # word, and reading all would give two students the same "第7行".
+        sheets = "、".join(f"“{t.sheet}”" for t in book.tables)
+        raise InputFileError(
+            f"{path} 有 {len(book.tables)} 个台账工作表（{sheets}）。按名单生成文书时一次只能用一个工作表，"
+            "否则不同工作表中相同的行号无法区分。请用 formkit ledger due --generate（会读取全部工作表），"
+            "或把每个工作表另存为单独的文件后分别运行。", path=str(path), code="several-sheets")
+    return table_records(book.tables[0] if book.tables else read_ledger(path, columns=columns))
 
 
 @dataclass
