@@ -113,7 +113,7 @@ def _refusal(case: LedgerCase, as_of: date, elsewhere: str = "") -> Step | None:
     start = rules.first_day(f.dropout)
     if start is not None and start > as_of:
         # A dropout "after today" is a typo; any notice dated from it would state a date not yet come.
-        reasons.append(f"辍学(失学)时间{v.format_date(f.dropout)}晚于{v.format_date(as_of)}")
+        reasons.append(f"辍学(失学)时间{v.format_date(f.dropout or start)}晚于{v.format_date(as_of)}")
     if f.status is not None and f.return_date is not None and not f.returned and not f.side_exit:
         reasons.append(f"填了复学时间{v.format_date(f.return_date)}，但劝返状态仍为“{f.status}”")
     if f.status is None and "status" not in case.invalid:
