@@ -371,10 +371,8 @@ def test_roster_rows_agree_between_check_and_batch(tmp_path: Path) -> None:
     assert due(report, AS_OF) == []  # a roster tracks no case
 
 
-@pytest.mark.xfail(strict=True, reason="ledger check reads a 学籍 roster as a ledger: 性别 1/2 is reported as "
-                   "“1.0”不是规定的值 and a 护照 number as a bad 身份证号, while the roster reader (batch, ledger new) "
-                   "decodes both; check needs the roster reader's code and 身份证件类型 handling")
 def test_check_judges_a_roster_as_batch_does() -> None:
+    """性别 1/2 and a 护照 number under 身份证件类型: check reads them as the roster reader (batch) does."""
     report = check_ledger(COUNTY / "roster-xueji.xlsx", AS_OF)
     row_errors = {(f.row, f.code) for f in report.findings if f.severity == "error" and f.row > 3}
     assert row_errors == {(7, "id-checksum")}

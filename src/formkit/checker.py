@@ -23,6 +23,7 @@ from .columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column, HeaderMatcher
 from .enums import EnumTable, load_enums, normalize_text
 from .errors import FormkitError, InputFileError, OutputError, UsageError, ValueProblem
 from .ledger_reader import LedgerTable, no_header_error, read_ledger, read_workbook
+from .records import decode_sex, is_resident_id, roster_id_type_column
 from .rules import CaseFacts, RuleProblem
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -215,6 +216,9 @@ class _RowChecker:
         self.parsers: dict[str, Callable[[Any], Any]] = {}
         for key in table.columns:
             self.parsers[key] = self._parser(COLUMNS_BY_KEY[key])
+        # A 学籍 export is read as the roster reader reads it (batch, ledger new): 性别 as 1/2, and a
+        # 身份证件号 that its 身份证件类型 says is a passport or permit is no 身份证号 to verify.
+        self.id_type = roster_id_type_column(table)
 
     def _parser(self, column: Column) -> Callable[[Any], Any]:
         kind = column.kind
@@ -244,6 +248,11 @@ class _RowChecker:
         for key, (index, _) in t.columns.items():
             raw = values[index] if index < len(values) else None
             if raw is None or (isinstance(raw, str) and not raw.strip()):
+                continue
+            if key == "sex":
+                raw = decode_sex(raw)
+            elif key == "id_number" and self.id_type is not None and not is_resident_id(values, self.id_type):
+                parsed[key] = _text(raw)
                 continue
             try:
                 value = self.parsers[key](raw)

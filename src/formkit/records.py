@@ -96,6 +96,22 @@ def _code(value: Any) -> str:
     return normalize_text(value)
 
 
+def decode_sex(value: Any) -> Any:
+    """性别 as 学籍 import templates code it (1 男, 2 女); any other value unchanged."""
+    return _SEX_CODES.get(_code(value), value)
+
+
+def roster_id_type_column(table: LedgerTable) -> int | None:
+    """The 身份证件类型 column of a 学籍 export, if the table has one."""
+    return _member_columns(table)[1]
+
+
+def is_resident_id(values: list[Any], id_type: int) -> bool:
+    """Whether the row's 身份证件类型 is empty or a 居民身份证 (so its number is checked as one)."""
+    kind = _cell(values, id_type)
+    return not kind or _ID_CARD in kind
+
+
 def _yyyymmdd(value: Any) -> Any:
     """``20120315`` (number or text, as 学籍 exports write it) → ``2012-03-15``; anything else unchanged."""
     text = _code(value)
@@ -158,12 +174,11 @@ def table_records(table: LedgerTable) -> list[tuple[int, dict[str, Any]]]:
     for number, values in table.rows:
         flat = {key: values[i] for key, (i, _) in table.columns.items()
                 if i < len(values) and values[i] is not None and (not isinstance(values[i], str) or values[i].strip())}
-        if "sex" in flat and _code(flat["sex"]) in _SEX_CODES:
-            flat["sex"] = _SEX_CODES[_code(flat["sex"])]
+        if "sex" in flat:
+            flat["sex"] = decode_sex(flat["sex"])
         if "birth_date" in flat:
             flat["birth_date"] = _yyyymmdd(flat["birth_date"])
-        kind = _cell(values, id_type)
-        if kind and _ID_CARD not in kind:
+        if id_type is not None and not is_resident_id(values, id_type):
             # A passport or residence-permit number is not a 身份证号: checking it as one would only mislead.
             flat.pop("id_number", None)
         if "guardian" not in flat and members:
