@@ -298,7 +298,7 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
 def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, out_dir: Path | None,
                    sets: tuple[str, ...], config: Path | None, pdf: bool, merge: bool, register: Path | None,
                    deadline_days: int, templates: tuple[str, ...], force: bool, column_pins: tuple[str, ...]) -> None:
-    """列出每个未结案例下一步应办的文书（报告单、返校通知书、敦返通知书）和逾期需上报的情况。
+    """列出每个未结案例下一步应办的文书（报告单、返校通知书、限期入学通知书、敦返通知书）和逾期需上报的情况。
 
     \b
     退出码：0 已列出（有无待办都是 0，待办不算错误）；
