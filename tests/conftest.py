@@ -27,3 +27,18 @@ needs_soffice = pytest.mark.skipif(
     shutil.which("soffice") is None and shutil.which("libreoffice") is None,
     reason="LibreOffice not installed (.ci/run installs it)",
 )
+
+
+def filled_ledger_kept_once(folder: Path) -> Path:
+    """samples/ledger-filled.xlsx with 龙飞's second row (row 11, 是否下达=是) removed, as a clerk would.
+
+    The sample lists 龙飞 twice in contradicting states, so ``ledger due`` refuses both rows; tests that
+    need his 敦返复学通知书 due use this copy.
+    """
+    from openpyxl import load_workbook
+
+    wb = load_workbook(SAMPLES / "ledger-filled.xlsx")
+    wb["台账"].delete_rows(11)
+    path = folder / "ledger-filled.xlsx"
+    wb.save(path)
+    return path

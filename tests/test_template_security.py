@@ -20,7 +20,7 @@ import formkit
 from formkit import CompiledTemplate, TemplateError
 from formkit.docx_engine import docx_text
 from formkit.forms import build_context, get_form, validate_record
-from tests.conftest import ROOT, SAMPLES, sample
+from tests.conftest import ROOT, SAMPLES, filled_ledger_kept_once, sample
 from tests.make_template_attacks import ATTACKS, MARKER, OUT
 from tests.test_engine import make_template
 
@@ -100,7 +100,7 @@ def test_pickle_payload_runs_nowhere(name: str, tmp_path: Path) -> None:
                    "--template", str(template)], tmp_path)
     batch = _cli(["batch", "return-notice", str(SAMPLES / "records.json"), "-o", str(tmp_path / "b"), *SEAL,
                   "--register", str(tmp_path / "r.sqlite"), "--template", str(template), "--jobs", "1"], tmp_path)
-    due = _cli(["ledger", "due", str(SAMPLES / "ledger-filled.xlsx"), "--as-of", "2024-05-01", "--generate",
+    due = _cli(["ledger", "due", str(filled_ledger_kept_once(tmp_path)), "--as-of", "2024-05-01", "--generate",
                 str(tmp_path / "due"), "--config", str(SAMPLES / "formkit.toml"), "--register",
                 str(tmp_path / "d.sqlite"), "--template", f"compel-notice={template}"], tmp_path)
     check = _cli(["template", "check", str(template), "--form", "return-notice"], tmp_path)

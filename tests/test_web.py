@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import re
 import shutil
 import time
@@ -22,7 +21,7 @@ from starlette.testclient import TestClient
 import formkit
 from formkit.cli import cli
 from formkit.web.app import Desk, Limits, content_disposition, serve
-from tests.conftest import ROOT, SAMPLES, make_id
+from tests.conftest import ROOT, SAMPLES, filled_ledger_kept_once, make_id
 
 BAD = ROOT / "tests" / "data" / "bad"
 PAGES = {"/": "今天要办什么", "/generate": "生成文书", "/generate/one?form=return-notice": "逐项填写",
@@ -271,14 +270,10 @@ def test_upload_size_and_count_limits(tmp_path: Path) -> None:
     assert many.status_code == 413 and "一次最多上传 2 个文件" in many.text
 
 
-def test_due_list_and_generating_the_due_paperwork(clerk: Clerk) -> None:
-    # 龙飞 after two failed visits and no notice yet: the compel notice is due.
-    record = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))[6]
-    record["case"].update(compel_issued=None, compel_date=None)
-    ledger = clerk.register.parent / "due-ledger.xlsx"
-    formkit.new_ledger(ledger, [record], school="龙井乡中学")
-    clerk.upload_ledgers(ledger)
-    items = formkit.due([ledger])
+def test_due_list_and_generating_the_due_paperwork(clerk: Clerk, tmp_path: Path) -> None:
+    filled = filled_ledger_kept_once(tmp_path)
+    clerk.upload_ledgers(filled)
+    items = formkit.due([filled])
     page = text(clerk.http.get("/due").text)
     assert f"共 {len(items)} 项" in page and items[0].title in page and items[0].reason in page
     response = clerk.post("/due", {"issuer_body": "龙井乡人民政府", "issuer_issue_date": "2024-04-20"}, follow=False)

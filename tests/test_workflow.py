@@ -21,7 +21,7 @@ from formkit.errors import RecordError
 from formkit.forms import enrol_action, visit_summary
 from formkit.register import NumberRegister
 from formkit.summaries import figures
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, make_id
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
 SETTINGS = {"issuer.body": "龙井乡人民政府", "issuer.issue_date": "2024-05-02", "issuer.number_prefix": "龙乡教复"}
@@ -185,8 +185,9 @@ def test_cli_due_reads_register(tmp_path: Path) -> None:
 
 
 def test_report_keeps_cases_and_feeds_due_and_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = ledger(tmp_path, record(compel_issued=None, compel_date=None),
-                  record(status="未劝返", **OPEN) | {"student": {**RECORDS[0]["student"]}})
+    other = record(status="未劝返", **OPEN)
+    other["student"]["id_number"] = make_id("520121", "20110912", "031")  # another child: one row each
+    path = ledger(tmp_path, record(compel_issued=None, compel_date=None), other)
     report = check_ledger(path, date(2024, 5, 1))
     assert [c.row for c in report.cases] == [5, 6]
     assert report.cases[0].get("dropout_date") == date(2024, 3, 11) and report.cases[0].cell("name") == "E5"
@@ -267,13 +268,3 @@ def test_report_slip_follows_recorded_visits() -> None:
     data["visits"] = []
     summary = visit_summary(formkit.validate_record("dropout-report", data))
     assert "家访2次" not in summary and "家访" in summary
-
-
-def test_one_child_on_two_rows_gets_no_notice(tmp_path: Path) -> None:
-    # Row 5 says two failed visits (compel notice due); row 6, the same ID, says the notice went out long ago
-    # (escalation due). Either notice could be wrong, so neither row is decided.
-    path = ledger(tmp_path, record(compel_issued=None, compel_date=None), record())
-    items = due(path, date(2024, 5, 1))
-    assert [(i.state, i.row) for i in items] == [("refused", 5), ("refused", 6)]
-    assert "同一身份证号还出现在第6行" in items[0].reason and "请先合并为一条" in items[0].reason
-    assert not any(i.form for i in items)

@@ -351,7 +351,8 @@ def stub(doc, name: str, extra_rows: list[list[Run | list[Run] | None]]) -> None
     para(doc, ["{{ issuer.doc_number }}"], size=TABLE, align="right", indent=False, line=16)
     grid(doc, STUB_WIDTHS, [
         ["学生姓名", "{{ student.name }}", "学校班级", CLASS],
-        ["监护人", "{{ guardian.name }}（{{ guardian.relation }}）", "联系电话", "{{ guardian.phone }}"],
+        ["监护人", "{{ guardian.name }}{% if guardian.relation %}（{{ guardian.relation }}）{% endif %}", "联系电话",
+         "{{ guardian.phone }}"],
         *extra_rows,
         ["发文单位", "{{ issuer.body }}", "发文日期", "{{ issuer.issue_date|cn_date }}"],
         ["经办人", "{{ issuer.handler }}", "签发人", "{{ issuer.signer }}"],

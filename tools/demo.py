@@ -77,8 +77,10 @@ def due_and_summary() -> None:
     from formkit.summaries import report_record, summary
 
     when = date(2024, 5, 1)
-    items = due(ROOT / "samples" / "ledger-filled.xlsx", when)
-    print("\n待办文书（按 2024-05-01）：")
+    # ledger-filled lists 龙飞 twice in contradicting states, so due refuses him: the demo's paperwork
+    # comes from the two clean ledgers the summary also uses.
+    items = due([ROOT / "samples" / "ledger-clean.xlsx", ROOT / "samples" / "ledger-b.xlsx"], when)
+    print("\n待办文书（ledger-clean.xlsx 和 ledger-b.xlsx，按 2024-05-01）：")
     print(format_due(items, when))
     results = generate_due(items, OUT / "due", settings=load_settings(ROOT / "samples" / "formkit.toml"), as_of=when,
                            register=OUT / "register.sqlite")

@@ -53,7 +53,7 @@ from .fileio import (
     safe_component,
 )
 from .forms import FormSpec, build_context, get_form, validate_record
-from .validators import mask_id, mask_sensitive, neutralise_formula
+from .validators import mask_id, mask_message, mask_sensitive, neutralise_formula
 
 MANIFEST = "manifest.json"
 MANIFEST_CSV = "manifest.csv"
@@ -281,7 +281,7 @@ def _bad_characters(node: Any, path: str = "") -> list[Problem]:
 def _shown(problem: Problem) -> Problem:
     """``problem`` safe for terminal, manifest and JSON: IDs and phones masked, no lone surrogates."""
     return dataclasses.replace(problem, value=mask_sensitive(_scrub(problem.value)),
-                               message=mask_sensitive(_scrub(problem.message)), field=_scrub(problem.field))
+                               message=mask_message(_scrub(problem.message)), field=_scrub(problem.field))
 
 
 def _refuse_symlink(path: Path) -> None:

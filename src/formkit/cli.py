@@ -3,6 +3,7 @@ and renders the result; no business logic lives here."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -297,7 +298,7 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
 def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, out_dir: Path | None,
                    sets: tuple[str, ...], config: Path | None, pdf: bool, merge: bool, register: Path | None,
                    deadline_days: int, templates: tuple[str, ...], force: bool, column_pins: tuple[str, ...]) -> None:
-    """列出每个未结案例下一步应办的文书（报告单、返校通知书、敦返通知书）和逾期需上报的情况。
+    """列出每个未结案例下一步应办的文书（报告单、返校通知书、限期入学通知书、敦返通知书）和逾期需上报的情况。
 
     \b
     退出码：0 已列出（有无待办都是 0，待办不算错误）；
@@ -310,7 +311,7 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     from .batch_runner import find_config, format_batch, load_settings
     from .checker import check_ledger
     from .columns import pin_columns
-    from .due_items import due, due_json, format_due, generate_due
+    from .due_items import due, due_json, format_due, format_failures, generate_due, generation_failures
     from .register import default_register_path
 
     when = _as_of(as_of) or date.today()
@@ -334,9 +335,13 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
             chosen[form.strip()] = Path(path.strip())
         results = generate_due(items, out_dir, settings=settings, as_of=when, pdf=pdf,
                                merge=merge, register=register, templates=chosen, force=force)
+        failures = format_failures(generation_failures(items, results))
         for form, result in results.items():
-            _echo_err(f"{form}：\n{format_batch(result)}")
+            # The batch's own "第N行" is ambiguous across files and sheets: failures are listed below by place.
+            _echo_err(f"{form}：\n{format_batch(dataclasses.replace(result, invalid=[]))}")
             skipped = skipped or bool(result.invalid)
+        if failures:
+            _echo_err("以下文书因台账该行数据有误未生成，请改正后重新运行：\n" + failures)
     for summary in report.files:
         if summary.error:
             _echo_err(f"错误：无法读取 {summary.path}：{summary.error}")

@@ -104,55 +104,32 @@ def student_key(case: LedgerCase) -> str:
     return _student_key(record)
 
 
-def _refusal(case: LedgerCase, as_of: date) -> Step | None:
+def _refusal(case: LedgerCase, as_of: date, elsewhere: str = "") -> Step | None:
     reasons = [f"{case.table.columns[k][1]}无法识别" for k in WORKFLOW_KEYS if k in case.invalid]
     reasons += [p.message for p in case.problems if p.code in rules.CONTRADICTIONS and p.severity == "error"]
+    if elsewhere:
+        reasons.append(elsewhere)
     f = case.facts
+    start = rules.first_day(f.dropout)
+    if start is not None and start > as_of:
+        # A dropout "after today" is a typo; any notice dated from it would state a date not yet come.
+        reasons.append(f"辍学(失学)时间{v.format_date(f.dropout or start)}晚于{v.format_date(as_of)}")
     if f.status is not None and f.return_date is not None and not f.returned and not f.side_exit:
         reasons.append(f"填了复学时间{v.format_date(f.return_date)}，但劝返状态仍为“{f.status}”")
     if f.status is None and "status" not in case.invalid:
         reasons.append("劝返状态未填写")
-    # A date after the day of the check cannot have happened yet: the row is mistyped.
-    start = rules.first_day(f.dropout)
-    dated = [("dropout_date", start), *zip(f.attempt_keys or ("attempt1", "attempt2"), f.attempts, strict=False),
-             ("compel_date", f.compel_date)]
-    for key, day in dated:
-        if day is not None and day > as_of and key in case.table.columns:
-            reasons.append(f"{case.table.columns[key][1]}{v.format_date(day)}晚于检查日期{v.format_date(as_of)}")
     if not reasons:
         return None
-    reasons = [r.rstrip("。；;. ") for r in reasons]
-    return Step(REFUSED, "", as_of, "台账信息矛盾或不全，不能据此办理文书：" + "；".join(dict.fromkeys(reasons))
-                + "。请先核对改正。")
-
-
-def _duplicate_places(cases: Iterable[LedgerCase]) -> dict[int, list[LedgerCase]]:
-    """For every case whose ID number is on more than one row (any sheet or file): all of those rows.
-
-    Two rows for one child may say different things; a notice decided from either could be wrong.
-    """
-    by_id: dict[str, list[LedgerCase]] = {}
-    for case in cases:
-        ident = case.get("id_number")
-        if isinstance(ident, v.IdInfo):
-            by_id.setdefault(ident.number, []).append(case)
-    return {id(c): group for group in by_id.values() if len(group) > 1 for c in group}
-
-
-def _duplicate_refusal(case: LedgerCase, group: list[LedgerCase], as_of: date) -> Step:
-    others = [c for c in group if c is not case][:3]
-    where = "、".join((f"{Path(c.file).name} " if c.file != case.file else "")
-                     + (f"工作表“{c.sheet}” " if c.sheet != case.sheet or c.file != case.file else "") + f"第{c.row}行"
-                     for c in others)
-    more = f"等共 {len(group) - 1} 处" if len(group) - 1 > len(others) else ""
-    return Step(REFUSED, "", as_of, f"同一身份证号还出现在{where}{more}，同一学生应只有一条台账记录，"
-                                    "各行所记情况可能不同，无法据此判断应发的文书。请先合并为一条。")
+    # Rule messages are whole sentences ending in "。"; joined as clauses they must not read "。；" or "。。".
+    clauses = dict.fromkeys(r.rstrip("。；; ") for r in reasons)
+    return Step(REFUSED, "", as_of, "台账信息矛盾或不全，不能据此办理文书：" + "；".join(clauses) + "。请先核对改正。")
 
 
 def next_steps(case: LedgerCase, as_of: date, issued: dict[str, Any], *, deadline_days: int = 7,
-               report_to: str | None = None) -> list[Step]:
-    """The state table (docs/workflow.md) applied to one case. ``issued`` maps form → register entry."""
-    refused = _refusal(case, as_of)
+               report_to: str | None = None, elsewhere: str = "") -> list[Step]:
+    """The state table (docs/workflow.md) applied to one case. ``issued`` maps form → register entry;
+    ``elsewhere`` says why the case cannot be decided from its own row (the child is listed twice)."""
+    refused = _refusal(case, as_of, elsewhere)
     if refused is not None:
         return [refused]
     f = case.facts
@@ -184,7 +161,7 @@ def next_steps(case: LedgerCase, as_of: date, issued: dict[str, Any], *, deadlin
             if start + WEEK <= as_of:
                 propose("dropout-report", start + WEEK, "缺课已超过一周、家访未果，应由班主任填写辍学报告单报学校和乡镇。")
         elif f.status == "未劝返" and start is not None:
-            propose("return-notice", min(start + WEEK, as_of), "已报告辍学但尚未劝返，应向监护人送达返校通知书并落实一对一劝返责任人。")
+            propose("return-notice", start + WEEK, "已报告辍学但尚未劝返，应向监护人送达返校通知书并落实一对一劝返责任人。")
     compel_entry = issued.get("compel-notice")
     if made >= 2 and not f.compel_known:
         second = f.attempts[1] if len(f.attempts) >= 2 else None
@@ -228,20 +205,26 @@ def due(
     when = as_of or (report_or_paths.as_of if isinstance(report_or_paths, LedgerReport) else None) or date.today()
     report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, when)
     issued, digest = _issued(register)
+    # The same child in two rows (often two schools' sheets) may be in two different states: deciding
+    # from either row could send one family a return notice and a compel notice at once.
+    twice = {(f.file, f.sheet, f.row) for f in report.findings if f.code == "duplicate-id"}
     items: list[DueItem] = []
-    tracked = [case for case in report.cases
-               # a roster (no 劝返状态) tracks no case; a row without a name is no student
-               if "status" in case.table.columns and (case.get("name") or "name" in case.invalid)]
-    duplicates = _duplicate_places(tracked)
-    for case in tracked:
+    for case in report.cases:
+        if "status" not in case.table.columns or (not case.get("name") and "name" not in case.invalid):
+            continue  # a roster (no 劝返状态) tracks no case; a row without a name is no student
         key = student_key(case)
-        if id(case) in duplicates:
-            items.append(_item(case, _duplicate_refusal(case, duplicates[id(case)], when), when, key))
-            continue
-        for step in next_steps(case, when, issued.get(digest(key), {}), deadline_days=deadline_days, report_to=report_to):
+        elsewhere = ("同一身份证号在台账中出现不止一次（见 ledger check 的 duplicate-id），应只保留正确的一行"
+                     if (case.file, case.sheet, case.row) in twice else "")
+        for step in next_steps(case, when, issued.get(digest(key), {}), deadline_days=deadline_days,
+                               report_to=report_to, elsewhere=elsewhere):
             item = _item(case, step, when, key)
-            if step.form == "deadline-notice" and report_to and case.facts.category == PRIMARY_TO_JUNIOR:
-                item.record.setdefault("issuer", {})["report_to"] = report_to  # the junior school, not the one left
+            if step.form == "deadline-notice" and item.record:
+                # report_to (setting or --set) names the junior school for 小升初 children only; every other
+                # child reports to the school of its own ledger row, whatever the batch settings say.
+                junior = case.facts.category == PRIMARY_TO_JUNIOR
+                target = report_to if junior else case.text("school")
+                if target:
+                    item.record.setdefault("issuer", {})["report_to"] = target
             items.append(item)
     items.sort(key=lambda i: ({DUE: 0, REFUSED: 1, ISSUED: 2}[i.state], i.due_since, i.file, i.row))
     return items
@@ -284,7 +267,42 @@ def format_due(items: list[DueItem], as_of: date) -> str:
 
 
 def _who(i: DueItem) -> str:
-    return f"{i.school} {i.name}（{i.id_masked or '无身份证号'}，{Path(i.file).name} 第{i.row}行）"
+    return f"{i.school} {i.name}（{i.id_masked or '无身份证号'}，{_where(i)}）"
+
+
+def _where(i: DueItem) -> str:
+    # A county workbook holds one sheet per school: a row number alone names two students.
+    sheet = f"工作表“{i.sheet}”" if i.sheet else ""
+    return f"{Path(i.file).name} {sheet}第{i.row}行"
+
+
+def generation_failures(items: list[DueItem], results: dict[str, Any]) -> list[tuple[str, DueItem, list[Any]]]:
+    """(form, item, problems) for every due document the batch refused, traced back to its ledger row.
+
+    The batch numbers records by ledger row only, and two files or sheets share row numbers; its
+    refusals come in input order, so they are matched to the items in the order they were handed over.
+    """
+    out = []
+    for form, result in results.items():
+        queue = [i for i in items if i.form == form and i.state == DUE]
+        for row, problems in result.invalid:
+            at = next(n for n, i in enumerate(queue) if i.row == row)
+            out.append((form, queue.pop(at), problems))
+            queue = queue[at:]
+    return out
+
+
+def format_failures(failures: list[tuple[str, DueItem, list[Any]]]) -> str:
+    """Chinese lines naming file, sheet, row and student for every document not generated."""
+    from .batch_runner import _column_for
+
+    lines = []
+    for form, item, problems in failures:
+        for p in problems:
+            shown = f"（值：{p.value}）" if p.value else ""
+            lines.append(f"  未生成{FORM_TITLES[form]}：{item.school} {item.name}（{_where(item)}）："
+                         f"{_column_for(p.path) or p.field}：{p.message}{shown} [{p.code}]")
+    return "\n".join(lines)
 
 
 def generate_due(

@@ -255,6 +255,16 @@ def _non_data(values: list[Any], identity: tuple[int, ...], known: tuple[int, ..
     return ""
 
 
+_NEXT_LABEL = re.compile(r"\s+\S+[:：].*$")
+_STAMP_MARK = re.compile(r"\((?:盖章|盖公章|公章|签章|签字|签名|章)\)$")
+
+
+def _declared_value(text: str) -> str:
+    """``平寨小学（盖章）　填表时间：2024年4月`` → ``平寨小学``: the stamp mark and a next label are no part of it."""
+    value = _NEXT_LABEL.sub("", text.strip()).strip()
+    return _STAMP_MARK.sub("", value).strip()
+
+
 def _declared(grid: list[list[Any]], before: int) -> dict[str, str]:
     """School/county/township written above the header, as ``填报学校：石门镇中心小学``."""
     out: dict[str, str] = {}
@@ -266,7 +276,7 @@ def _declared(grid: list[list[Any]], before: int) -> dict[str, str]:
             m = re.match(r"^(.+?)[:：]\s*(.*)$", text)
             if not m:
                 continue
-            label, value = header_key(m.group(1)), m.group(2).strip()
+            label, value = header_key(m.group(1)), _declared_value(m.group(2))
             if not value:
                 value = next((c for c in cells[i + 1 : i + 4] if c), "")
             for key, labels in _DECLARED.items():

@@ -117,6 +117,9 @@ def convert_to_pdf(docs: Sequence[Path], out_dir: Path, *, timeout: float | None
     if not docs:
         return []
     find_soffice()
+    # "-o 输出" is relative: LibreOffice's profile URI, HOME and TMPDIR must not be.
+    out_dir = out_dir.absolute()
+    docs = [Path(doc).absolute() for doc in docs]
     out_dir.mkdir(parents=True, exist_ok=True)
     from .pdf_server import PdfConverter, find_uno_python
 

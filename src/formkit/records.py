@@ -22,7 +22,7 @@ from .columns import COLUMNS_BY_KEY, HeaderMatcher, header_key, header_lookup, n
 from .enums import normalize_text
 from .errors import InputFileError, Problem, ValueProblem
 from .fileio import read_input
-from .ledger_reader import LedgerTable, build_table, locate_header, read_ledger
+from .ledger_reader import LedgerTable, build_table, locate_header, read_ledger, read_workbook
 from .validators import parse_yes_no
 
 MAX_TEXT_BYTES = 50 * 1024 * 1024
@@ -96,6 +96,22 @@ def _code(value: Any) -> str:
     return normalize_text(value)
 
 
+def decode_sex(value: Any) -> Any:
+    """性别 as 学籍 import templates code it (1 男, 2 女); any other value unchanged."""
+    return _SEX_CODES.get(_code(value), value)
+
+
+def roster_id_type_column(table: LedgerTable) -> int | None:
+    """The 身份证件类型 column of a 学籍 export, if the table has one."""
+    return _member_columns(table)[1]
+
+
+def is_resident_id(values: list[Any], id_type: int) -> bool:
+    """Whether the row's 身份证件类型 is empty or a 居民身份证 (so its number is checked as one)."""
+    kind = _cell(values, id_type)
+    return not kind or _ID_CARD in kind
+
+
 def _yyyymmdd(value: Any) -> Any:
     """``20120315`` (number or text, as 学籍 exports write it) → ``2012-03-15``; anything else unchanged."""
     text = _code(value)
@@ -158,12 +174,11 @@ def table_records(table: LedgerTable) -> list[tuple[int, dict[str, Any]]]:
     for number, values in table.rows:
         flat = {key: values[i] for key, (i, _) in table.columns.items()
                 if i < len(values) and values[i] is not None and (not isinstance(values[i], str) or values[i].strip())}
-        if "sex" in flat and _code(flat["sex"]) in _SEX_CODES:
-            flat["sex"] = _SEX_CODES[_code(flat["sex"])]
+        if "sex" in flat:
+            flat["sex"] = decode_sex(flat["sex"])
         if "birth_date" in flat:
             flat["birth_date"] = _yyyymmdd(flat["birth_date"])
-        kind = _cell(values, id_type)
-        if kind and _ID_CARD not in kind:
+        if id_type is not None and not is_resident_id(values, id_type):
             # A passport or residence-permit number is not a 身份证号: checking it as one would only mislead.
             flat.pop("id_number", None)
         if "guardian" not in flat and members:
@@ -206,7 +221,16 @@ def read_rows(path: Path, columns: Mapping[str, str] | None = None) -> list[tupl
         return _rows_from_json(path)
     if suffix in (".csv", ".txt"):
         return _rows_from_csv(path, columns)
-    return table_records(read_ledger(path, columns=columns))
+    book = read_workbook(path, columns=columns)
+    if len(book.tables) > 1:
+        # Rows are numbered per sheet: reading only the first sheet would drop a school without a
+        # word, and reading all would give two students the same "第7行".
+        sheets = "、".join(f"“{t.sheet}”" for t in book.tables)
+        raise InputFileError(
+            f"{path} 有 {len(book.tables)} 个台账工作表（{sheets}）。按名单生成文书时一次只能用一个工作表，"
+            "否则不同工作表中相同的行号无法区分。请用 formkit ledger due --generate（会读取全部工作表），"
+            "或把每个工作表另存为单独的文件后分别运行。", path=str(path), code="several-sheets")
+    return table_records(book.tables[0] if book.tables else read_ledger(path, columns=columns))
 
 
 @dataclass

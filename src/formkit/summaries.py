@@ -51,6 +51,8 @@ class Case:
     other: bool
     township: str = ""
     county: str = ""
+    dropout_month: str = ""
+    """``2024年3月`` when the ledger gives only the month: the 明细 must not invent a day for it."""
 
     @property
     def out(self) -> bool:
@@ -174,6 +176,7 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
             status in status_enum.returned, status == "已消帐", status in status_enum.needs_note,
             township=text(case.text("township") or case.table.declared.get("township", "")),
             county=text(case.text("county") or case.table.declared.get("county", "")),
+            dropout_month=str(month) if isinstance(month := case.get("dropout_date"), v.Month) else "",
         ))
     try:
         summary.area = summary.report_area()

@@ -285,7 +285,9 @@ def parse_date_or_month(value: object) -> date | Month:
             year = int(value)
             hundredths = round((value - year) * 100)
             if hundredths == 10:
-                raise _bad_date(f"{value:g}", "（无法分辨是1月还是10月，请写成2010年1月这样的文字）")
+                shown = f"{value:g}"
+                raise ValueProblem("date-format", f"“{shown}”无法分辨是{year}年1月还是{year}年10月（Excel会把{year}.10存成"
+                                   f"{shown}）。请写成文字，如“{year}年10月”或“{year}年1月”。", shown)
             month = hundredths // 10 if hundredths % 10 == 0 else hundredths
             if 1 <= month <= 12:
                 return Month(year, month)
@@ -368,6 +370,9 @@ _PII = re.compile(
 )
 
 
+_FULLWIDTH_ALNUM = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B) if chr(c - 0xFEE0).isalnum()}
+
+
 def mask_sensitive(value: object) -> str:
     """``value`` as text with every ID-, 学籍号- or phone-shaped run masked.
 
@@ -375,7 +380,16 @@ def mask_sensitive(value: object) -> str:
     see it echoed in full in messages, reports or outputs.
     """
     text = normalize_text(value) if value is not None else ""
+    return _mask_pii(text)
 
+
+def mask_message(message: str) -> str:
+    """:func:`mask_sensitive` for a Chinese sentence: only full-width letters and digits are folded
+    (so "１３８…" is masked too); NFKC on the whole text would turn its "，（）：" into ASCII."""
+    return _mask_pii(message.translate(_FULLWIDTH_ALNUM).strip())
+
+
+def _mask_pii(text: str) -> str:
     def hide(match: re.Match[str]) -> str:
         token = match.group(0)
         if token[0] in "01" and len(token) <= 13:

@@ -579,7 +579,8 @@ def write_summary(out: Path, figures: Any, unreadable: Sequence[tuple[str, str]]
         if not case.out:
             continue
         r += 1
-        write_row(detail, r, [case.school, case.name, case.id_masked, case.grade, case.reason, case.dropout,
+        write_row(detail, r, [case.school, case.name, case.id_masked, case.grade, case.reason,
+                              case.dropout_month or case.dropout,
                               case.status, case.responsible, case.responsible_phone,
                               "是" if case.poverty else "否", Path(case.file).name, case.row])
         detail.cell(r, 6).number_format = "yyyy-mm-dd"
