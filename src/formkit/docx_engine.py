@@ -51,12 +51,14 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import os
+import pprint
 import re
 import time
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
@@ -64,6 +66,7 @@ from functools import wraps
 from typing import Any, cast
 
 import jinja2
+import markupsafe
 from docxtpl import DocxTemplate
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
@@ -276,18 +279,33 @@ _ITERATING = {"list", "batch", "slice", "unique", "sort", "map", "select", "reje
               "groupby", "dictsort", "sum", "min", "max", "items", "random", "first", "last"}
 
 
-_FORMAT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_FORMAT_SPEC = re.compile(r"[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 MAX_FORMAT_WIDTH = 1000
+MAX_SUM_COPIES = 20 * MAX_VALUE_CHARS
+"""Most element copies ``sum`` of lists may cost (items × size), about a second of C time."""
 _GROWING = {"center": "width", "indent": "width", "wordwrap": "width", "truncate": "length", "batch": "linecount",
             "slice": "slices"}
 
 
 def format_too_wide(spec: str) -> bool:
     """True when a ``%`` format string asks for a width or precision over 1,000 (or a ``*`` one)."""
-    for match in _FORMAT_SPEC.finditer(spec):
-        for group in match.groups():
-            if group == "*" or (group and int(group) > MAX_FORMAT_WIDTH):
-                return True
+    start = spec.find("%")
+    while start != -1:
+        end = start + 1
+        if spec.startswith("(", end):
+            # Python matches the parentheses of a mapping key, so "%(a(b)c)9999s" has the width 9999.
+            depth = 0
+            while end < len(spec):
+                depth += {"(": 1, ")": -1}.get(spec[end], 0)
+                end += 1
+                if depth == 0:
+                    break
+        match = _FORMAT_SPEC.match(spec, end)
+        if match:
+            for group in match.groups():
+                if group == "*" or (group and int(group) > MAX_FORMAT_WIDTH):
+                    return True
+        start = spec.find("%", end)
     return False
 
 
@@ -334,6 +352,12 @@ def _growth_bound(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> i
         return text_size(items) + len(str(sep)) * len(items)
     if name == "truncate":
         return size + len(str(arg(2, "end", "...")))
+    if name == "sum":
+        start = arg(1, "start", 0)
+        # Adding lists copies the running total each time: quadratic, inside one C call no deadline sees.
+        if not isinstance(start, int | float) and isinstance(value, Sized) and len(value) * size > MAX_SUM_COPIES:
+            raise jinja2.exceptions.SecurityError("过滤器 sum 连接的列表过多")
+        return size
     if name in ("batch", "slice"):
         if number(arg(0, "linecount" if name == "batch" else "slices", 1)) > MAX_REPEAT:
             raise jinja2.exceptions.SecurityError(f"{name} 的参数过大")
@@ -354,9 +378,63 @@ def _guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
                 raise _too_big(f"过滤器 {name} ")
         if _growth_bound(name, args, kwargs) > MAX_VALUE_CHARS:
             raise _too_big(f"过滤器 {name} ")
-        return func(*args, **kwargs)
+        result = func(*args, **kwargs)
+        # map, select, batch… are lazy: measured as one small object, they would be built in full by
+        # the next filter (join, list) unchecked. Build them here, item by item, within the limits.
+        return _bounded_list(result, name) if isinstance(result, Iterator) else result
 
     return guarded
+
+
+def _bounded_list(items: Iterator[Any], name: str) -> list[Any]:
+    budget = _BUDGET.get()
+    built: list[Any] = []
+    total = 0
+    for item in items:
+        total += text_size(item) + 2
+        if total > MAX_VALUE_CHARS:
+            raise _too_big(f"过滤器 {name} ")
+        if budget is not None:
+            budget.tick()
+        built.append(item)
+    return built
+
+
+class _CappedText(io.StringIO):
+    """A text stream that refuses to grow past :data:`MAX_VALUE_CHARS` (pprint writes into it)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self._what = what
+
+    def write(self, text: str) -> int:
+        if self.tell() + len(text) > MAX_VALUE_CHARS:
+            raise _too_big(self._what)
+        return super().write(text)
+
+
+def _capped_join(chunks: Iterable[str], what: str) -> str:
+    stream = _CappedText(what)
+    for chunk in chunks:
+        stream.write(chunk)
+    return stream.getvalue()
+
+
+def pprint_filter(value: Any) -> str:
+    """Jinja's ``pprint``, written through a capped stream: its indentation is not bounded by the input
+    (a long dict key indents every line of its value)."""
+    stream = _CappedText("过滤器 pprint ")
+    pprint.PrettyPrinter(stream=stream).pprint(value)
+    return stream.getvalue().removesuffix("\n")
+
+
+def tojson_filter(value: Any, indent: int | str | None = None) -> markupsafe.Markup:
+    """Jinja's ``tojson`` (sorted keys, HTML-safe), encoded in chunks and capped: an indent is repeated on
+    every line, so ``tojson(indent=100000)`` of a small list would be enormous."""
+    text = _capped_join(json.JSONEncoder(indent=indent, sort_keys=True).iterencode(value), "过滤器 tojson ")
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, escaped)
+    return markupsafe.Markup(text)
 
 
 _REFUSED_FILTERS = frozenset({"attr", "safe", "urlize", "xmlattr"})
@@ -383,6 +461,26 @@ def _safe_method(obj: Any, attribute: str) -> bool:
 
 class _GuardCodeGenerator(CodeGenerator):
     """Routes ``~`` through the environment so a concatenation is measured before it is built."""
+
+    # A literal that holds one value twice doubles its size per loop iteration while costing nothing
+    # to build; comparing or hashing 2**45 shared nodes then runs in C, past every deadline.
+    def visit_List(self, node: nodes.List, frame: Frame) -> None:
+        self.write("environment.guard_value(")
+        super().visit_List(node, frame)
+        self.write(")")
+
+    def visit_Tuple(self, node: nodes.Tuple, frame: Frame) -> None:
+        if node.ctx != "load":  # a loop or assignment target, not a value
+            super().visit_Tuple(node, frame)
+            return
+        self.write("environment.guard_value(")
+        super().visit_Tuple(node, frame)
+        self.write(")")
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        self.write("environment.guard_value(")
+        super().visit_Dict(node, frame)
+        self.write(")")
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         if frame.eval_ctx.volatile:
@@ -446,6 +544,11 @@ class _FormkitSandbox(SandboxedEnvironment):
                 return self.getattr(obj, argument)
         return self.undefined(obj=obj, name=argument)
 
+    def guard_value(self, value: Any) -> Any:
+        if text_size(value) > MAX_VALUE_CHARS:
+            raise _too_big("列表、元组或字典")
+        return value
+
     def guard_concat(self, parts: tuple[Any, ...]) -> tuple[Any, ...]:
         if text_size(parts) > MAX_VALUE_CHARS:
             raise _too_big("“~”连接")
@@ -501,6 +604,8 @@ def make_environment() -> SandboxedEnvironment:
         "mask_id": mask_id,
         "checked": checked,
         "blank": blank,
+        "pprint": pprint_filter,
+        "tojson": tojson_filter,
         TICK_FILTER: _loop_tick,
     }
     env.filters = filters

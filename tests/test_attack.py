@@ -1,0 +1,82 @@
+"""Adversarial regressions found by attacking the merged issue-16 work (templates, guard, outputs).
+
+Each template payload runs in a child limited to 3 GB of address space and a wall-clock
+timeout far above the 2 s render deadline: it must be refused with a FormkitError code
+in about the deadline, never hang in C code the cooperative limits cannot see, and
+never allocate its way to the memory limit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+MEMORY_LIMIT = 3 * 1024**3
+
+_RENDER = """
+import json, resource, sys, time
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/src"]
+from formkit import CompiledTemplate, FormkitError
+from tests.test_engine import make_template
+started = time.monotonic()
+try:
+    CompiledTemplate(make_template(sys.argv[2]), "attack.docx").render({"x": "a"}, timeout=2.0)
+    code = "rendered"
+except FormkitError as exc:
+    code = exc.code
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(json.dumps({"code": code, "seconds": time.monotonic() - started, "peak_mb": peak}))
+"""
+
+
+def _limit() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def _render_in_child(source: str) -> dict[str, object]:
+    try:
+        result = subprocess.run([sys.executable, "-c", _RENDER, str(ROOT), source], capture_output=True, text=True,
+                                timeout=25, preexec_fn=_limit, check=False, env={**os.environ})
+    except subprocess.TimeoutExpired:
+        pytest.fail("render ran past every deadline (stuck in C code the cooperative limits never see)")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+DAG = ("{% set ns = namespace(a=[0], b=[0]) %}{% for i in range(45) %}{% set ns.a = [ns.a, ns.a] %}"
+       "{% set ns.b = [ns.b, ns.b] %}{% endfor %}")
+TUPLES = "{% set ns = namespace(t=(0,)) %}{% for i in range(60) %}{% set ns.t = (ns.t, ns.t) %}{% endfor %}"
+
+
+@pytest.mark.parametrize("source", [
+    # Literals share one list twice per level: 2**45 nodes built in 45 cheap steps, compared in C forever.
+    DAG + "{{ ns.a == ns.b }}",
+    DAG + "{{ ns.a is in [ns.b] }}",
+    DAG + "{{ ns.a is eq ns.b }}",
+    # The same with tuples: hashing a dict key walks all 2**60 nodes.
+    TUPLES + "{{ {ns.t: 1}|length }}",
+    # Lazy filters were measured as one small object, then materialised by join/list: 400 GB.
+    "{{ range(100000)|map('center', 4000000)|join }}",
+    "{{ range(100000)|map('center', 4000000)|list|length }}",
+    # tojson and pprint indent every line: a small list grows 100,000-fold.
+    "{{ range(100000)|list|tojson(indent=100000) }}",
+    "{{ {'k' * 100000: range(100000)|list}|pprint }}",
+    # A mapping key with parentheses hid the width from the % check: a 2 GB string.
+    "{{ '%(a(b)c)2000000000s' % {'a(b)c': 'x'} }}",
+    "{{ '%(a(b)c)2000000000s'|format(**{'a(b)c': 'x'}) }}",
+    # sum of lists is quadratic inside one C call the deadline never interrupts.
+    "{% set ns = namespace(l=[0] * 100000) %}{% for i in range(5) %}{% set ns.l = ns.l + ns.l %}{% endfor %}"
+    "{{ ns.l|batch(1)|sum(start=[])|length }}",
+])
+def test_template_cannot_escape_the_cooperative_limits(source: str) -> None:
+    outcome = _render_in_child(source)
+    assert outcome["code"] in ("template-unsafe", "template-timeout", "template-too-large"), outcome
+    assert float(str(outcome["seconds"])) < 6, outcome
+    assert int(str(outcome["peak_mb"])) < 600, outcome
