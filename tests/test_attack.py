@@ -8,11 +8,15 @@ never allocate its way to the memory limit.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import resource
 import subprocess
 import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +84,47 @@ def test_template_cannot_escape_the_cooperative_limits(source: str) -> None:
     assert outcome["code"] in ("template-unsafe", "template-timeout", "template-too-large"), outcome
     assert float(str(outcome["seconds"])) < 6, outcome
     assert int(str(outcome["peak_mb"])) < 600, outcome
+
+
+FAR_ROW = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+
+
+def _ledger_bytes() -> bytes:
+    from tests.make_bad_corpus import ledger
+
+    buf = io.BytesIO()
+    ledger().save(buf)
+    return buf.getvalue()
+
+
+def _move_sheet(data: bytes, member: str, edit: Callable[[str], str]) -> bytes:
+    """The package with its first sheet edited and stored under the zip member name ``member``."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            payload = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                z.writestr(member, edit(payload.decode()).encode())
+            else:
+                z.writestr(info.filename, payload)
+    return out.getvalue()
+
+
+def _cli_limited(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(Path(sys.executable).with_name("formkit")), *args], capture_output=True, text=True,
+                          timeout=120, preexec_fn=_limit, cwd=cwd, check=False)
+
+
+@pytest.mark.parametrize("member", ["xl\\worksheets\\sheet1.xml", "XL\\WORKSHEETS\\SHEET1.XML",
+                                    "xl/worksheets\\sheet1.xml"])
+def test_backslash_sheet_name_does_not_walk_around_the_guard(member: str, tmp_path: Path) -> None:
+    """calamine reads a member named with Windows separators as the sheet; the guard did not, and the
+    far cell aborted the whole run (memory allocation of 549755813888 bytes failed, exit 134)."""
+    good = _ledger_bytes()
+    (tmp_path / "a-bad.xlsx").write_bytes(_move_sheet(good, member, lambda s: s.replace("</sheetData>", FAR_ROW)))
+    (tmp_path / "b-good.xlsx").write_bytes(good)
+    result = _cli_limited(["ledger", "check", str(tmp_path)], tmp_path)
+    assert result.returncode == 2, (result.returncode, result.stdout[-500:], result.stderr[-500:])
+    assert "file-too-large" in result.stdout + result.stderr or "超出台账的合理范围" in result.stdout + result.stderr
+    assert "b-good.xlsx" in result.stdout

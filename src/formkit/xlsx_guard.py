@@ -60,6 +60,12 @@ def _ref(value: str) -> tuple[int, int] | None:
     return (int(m.group(2)[:9]) if m.group(2) else 0), (_col_number(m.group(1)[:6]) if m.group(1) else 0)
 
 
+def _member_key(filename: str) -> str:
+    """A zip member name as calamine matches it: any case, and ``\\`` (written by some Windows
+    tools) standing for ``/``, so ``xl\\worksheets\\sheet1.xml`` is the sheet ``worksheets/sheet1.xml``."""
+    return filename.lower().replace("\\", "/")
+
+
 def _local(name: str) -> str:
     return name.rpartition(":")[2]
 
@@ -122,12 +128,12 @@ def _check_zip(path: Path, name: str, limits: Limits) -> None:
             infos = check_members(archive, limits)
             by_name: dict[str, list[zipfile.ZipInfo]] = {}
             for info in infos:
-                by_name.setdefault(info.filename.lower(), []).append(info)
+                by_name.setdefault(_member_key(info.filename), []).append(info)
             if "xl/workbook.xml" not in by_name:
                 raise InputFileError(f"{name} 不是 Excel 工作簿（缺少 xl/workbook.xml）。", path=name, code="file-type")
             sheets = _sheet_parts(archive, by_name, name, limits)
             for info in infos:
-                if info.filename.lower() in sheets:
+                if _member_key(info.filename) in sheets:
                     _check_sheet_extent(archive, info, name, limits)
                 else:
                     _check_entities(archive, info, name)
@@ -361,7 +367,7 @@ def output_kind(path: Path) -> str:
     """
     try:
         with zipfile.ZipFile(path) as archive:
-            info = next((i for i in archive.infolist() if i.filename.lower() == "xl/workbook.xml"), None)
+            info = next((i for i in archive.infolist() if _member_key(i.filename) == "xl/workbook.xml"), None)
             if info is None or info.file_size > 4 * 1024 * 1024:
                 return ""
             data = read_member(archive, info, Limits())
