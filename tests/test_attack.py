@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from formkit import CompiledTemplate, TemplateError
 from tests.conftest import ROOT
 
 MEMORY_LIMIT = 3 * 1024**3
@@ -128,3 +129,32 @@ def test_backslash_sheet_name_does_not_walk_around_the_guard(member: str, tmp_pa
     assert result.returncode == 2, (result.returncode, result.stdout[-500:], result.stderr[-500:])
     assert "file-too-large" in result.stdout + result.stderr or "超出台账的合理范围" in result.stdout + result.stderr
     assert "b-good.xlsx" in result.stdout
+
+
+def _encrypt_flag(data: bytes, member: str) -> bytes:
+    """``data`` with the zip "encrypted" flag set on ``member`` (local and central headers)."""
+    out = bytearray(data)
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(member)
+    out[info.header_offset + 6] |= 1
+    at = out.find(b"PK\x01\x02")
+    while at != -1:
+        length = int.from_bytes(out[at + 28:at + 30], "little")
+        if bytes(out[at + 46:at + 46 + length]) == member.encode():
+            out[at + 8] |= 1
+        at = out.find(b"PK\x01\x02", at + 4)
+    return bytes(out)
+
+
+def test_zip_password_on_one_member_is_a_clear_refusal(tmp_path: Path) -> None:
+    """zipfile raised a bare RuntimeError for it: "内部错误（RuntimeError）…这是 formkit 的缺陷"."""
+    (tmp_path / "locked.xlsx").write_bytes(_encrypt_flag(_ledger_bytes(), "xl/worksheets/sheet1.xml"))
+    result = _cli_limited(["ledger", "check", str(tmp_path / "locked.xlsx")], tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "内部错误" not in result.stdout + result.stderr
+    assert "密码" in result.stdout + result.stderr
+
+    from tests.test_engine import make_template
+
+    with pytest.raises(TemplateError) as err:
+        CompiledTemplate(_encrypt_flag(make_template("{{ x }}"), "word/document.xml"), "locked.docx")
+    assert err.value.code == "template-file"

@@ -777,7 +777,8 @@ def read_package(data: bytes, name: str) -> list[tuple[zipfile.ZipInfo, bytes]]:
                         )
                 members.append((info, raw))
     except PackageProblem as exc:
-        code = {"file-too-large": "template-too-large", "file-corrupt": "template-file"}.get(exc.code, exc.code)
+        code = {"file-too-large": "template-too-large", "file-corrupt": "template-file",
+                "file-encrypted": "template-file"}.get(exc.code, exc.code)
         advice = "请改用正常的 .docx 模板（删除外部链接、宏；在 Word 中“另存为 .docx”）。"
         raise TemplateError(f"模板 {name} {exc.detail}，已拒绝。{advice}", code=code) from None
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError):
