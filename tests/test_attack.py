@@ -158,3 +158,36 @@ def test_zip_password_on_one_member_is_a_clear_refusal(tmp_path: Path) -> None:
     with pytest.raises(TemplateError) as err:
         CompiledTemplate(_encrypt_flag(make_template("{{ x }}"), "word/document.xml"), "locked.docx")
     assert err.value.code == "template-file"
+
+
+GROUPED = ["+8613885120001", "138-8512-0001", "138 8512 0001", "+86 138 8512 0001", "5201 2120 1305 1201 19",
+           "520121-20130512-0119"]
+
+
+def test_ids_and_phones_written_in_groups_are_masked_everywhere(tmp_path: Path) -> None:
+    """Masking by shape missed the way people write numbers by hand: grouped, or with +86. Typed into
+    序号 or 辍学原因 they were echoed in full in the terminal, --json and the 按原因 rows of summary.xlsx."""
+    from openpyxl import load_workbook
+
+    from tests.make_bad_corpus import ROW, ledger
+
+    rows = []
+    for i, value in enumerate(GROUPED):
+        row = list(ROW)
+        row[0], row[2], row[5], row[11] = value, f"学生{i}", f"52012120130512{i:03d}"[:17] + "X", value
+        rows.append(row)
+    ledger(rows).save(tmp_path / "台账.xlsx")
+    shown = _cli_limited(["ledger", "check", str(tmp_path / "台账.xlsx")], tmp_path)
+    as_json = _cli_limited(["ledger", "check", "--json", str(tmp_path / "台账.xlsx")], tmp_path)
+    summary = _cli_limited(["ledger", "summary", str(tmp_path / "台账.xlsx"), "-o", str(tmp_path / "汇总.xlsx")],
+                           tmp_path)
+    assert shown.returncode == as_json.returncode == 1 and summary.returncode == 0, summary.stderr
+    texts = [shown.stdout + shown.stderr, as_json.stdout, summary.stdout + summary.stderr]
+    wb = load_workbook(tmp_path / "汇总.xlsx")
+    texts += [str(cell.value) for ws in wb.worksheets for row in ws.iter_rows() for cell in row if cell.value]
+    everything = "\n".join(texts)
+    assert "138****0001" in everything and "5201**********0119" in everything
+    for value in GROUPED:
+        digits = "".join(c for c in value if c.isdigit())
+        assert value not in everything and digits not in everything, value
+    assert "8512" not in everything
