@@ -191,3 +191,22 @@ def test_ids_and_phones_written_in_groups_are_masked_everywhere(tmp_path: Path) 
         digits = "".join(c for c in value if c.isdigit())
         assert value not in everything and digits not in everything, value
     assert "8512" not in everything
+
+
+def test_deflate64_zip_upload_is_refused_not_a_server_error(tmp_path: Path) -> None:
+    """Windows' compressed folders use Deflate64 for big files; zipfile's NotImplementedError escaped
+    the web upload as a 500 (internal error) instead of a message the clerk can act on."""
+    from formkit import InputFileError
+    from formkit.web.state import extract_ledgers
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("石门镇/台账.xlsx", _ledger_bytes())
+    data = bytearray(buf.getvalue())
+    data[8:10] = (9).to_bytes(2, "little")  # compression method 9 = Deflate64, local header
+    central = data.find(b"PK\x01\x02")
+    data[central + 10:central + 12] = (9).to_bytes(2, "little")
+    (tmp_path / "石门镇.zip").write_bytes(bytes(data))
+    with pytest.raises(InputFileError) as err:
+        extract_ledgers(tmp_path / "石门镇.zip", "石门镇.zip", tmp_path / "out", 50)
+    assert err.value.code == "zip-invalid"
