@@ -76,6 +76,14 @@ TUPLES = "{% set ns = namespace(t=(0,)) %}{% for i in range(60) %}{% set ns.t = 
     # A mapping key with parentheses hid the width from the % check: a 2 GB string.
     "{{ '%(a(b)c)2000000000s' % {'a(b)c': 'x'} }}",
     "{{ '%(a(b)c)2000000000s'|format(**{'a(b)c': 'x'}) }}",
+    # Each item is within the limits; a literal or a ~ chain evaluates them all before anything
+    # measures the whole (700 × 4.9 M characters = 3.4 GB).
+    "{{ [" + ", ".join(["'a'|center(4900000)"] * 700) + "]|length }}",
+    "{% set s = 'a'|center(4900000) %}{{ [" + ", ".join(["s.upper()"] * 700) + "]|length }}",
+    "{{ (" + " ~ ".join(["'a'|center(4900000)"] * 700) + ")|length }}",
+    # textwrap is pure Python and never yields: one call on 5 M characters outlasts the deadline.
+    "{% set ns = namespace(s='a b ' * 25000) %}{% for i in range(5) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
+    "{{ ns.s|wordwrap(1)|length }}",
     # sum of lists is quadratic inside one C call the deadline never interrupts.
     "{% set ns = namespace(l=[0] * 100000) %}{% for i in range(5) %}{% set ns.l = ns.l + ns.l %}{% endfor %}"
     "{{ ns.l|batch(1)|sum(start=[])|length }}",
@@ -210,3 +218,30 @@ def test_deflate64_zip_upload_is_refused_not_a_server_error(tmp_path: Path) -> N
     with pytest.raises(InputFileError) as err:
         extract_ledgers(tmp_path / "石门镇.zip", "石门镇.zip", tmp_path / "out", 50)
     assert err.value.code == "zip-invalid"
+
+
+_COMPILE = """
+import json, resource, sys, time
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/src"]
+from formkit import CompiledTemplate
+from formkit.template_lint import check_template
+from tests.test_engine import make_template
+started = time.monotonic()
+data = make_template(sys.argv[2])
+CompiledTemplate(data, "attack.docx")
+open(sys.argv[3], "wb").write(data)
+check_template(sys.argv[3], "return-notice")
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(json.dumps({"seconds": time.monotonic() - started, "peak_mb": peak}))
+"""
+
+
+def test_compiling_and_checking_evaluate_nothing(tmp_path: Path) -> None:
+    """Jinja folds constant output while compiling whenever finalize needs no context: 700 constant
+    center(4900000) calls took 7 s and 3.3 GB in `template check`, before any render limit applies."""
+    source = "{{ [" + ", ".join(["'a'|center(4900000)"] * 700) + "]|length }}"
+    result = subprocess.run([sys.executable, "-c", _COMPILE, str(ROOT), source, str(tmp_path / "t.docx")],
+                            capture_output=True, text=True, timeout=60, preexec_fn=_limit, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["peak_mb"] < 300 and outcome["seconds"] < 5, outcome

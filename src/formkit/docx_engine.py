@@ -100,6 +100,10 @@ MAX_PART_CHARS = 20_000_000
 """A rendered document larger than this (characters, all parts together) is refused: it is a runaway template."""
 MAX_VALUE_CHARS = 5_000_000
 """Largest text any single template operation may produce (or any value turned into text)."""
+MAX_BUILT_CHARS = 10 * MAX_VALUE_CHARS
+"""Most characters all the operations of one render may take in and produce together."""
+MAX_WRAP_CHARS = 100_000
+"""Longest text ``wordwrap`` may wrap: textwrap is pure Python (about 5 µs a character) and never yields."""
 MAX_REPEAT = 100_000
 """Largest string/list a template may build with ``*`` (``'x' * 10**9`` would exhaust memory)."""
 MAX_INT_BITS = 65_536
@@ -178,6 +182,20 @@ class _Budget:
     deadline: float  # time.monotonic() value; inf = no limit
     seconds: float
     written: int = 0  # characters rendered so far, over all parts of the document
+    built: int = 0  # characters every guarded operation took in or made, over the whole render
+
+    def charge(self, size: int) -> None:
+        """Count one operation's values against the render and check the deadline.
+
+        Each operation is bounded on its own, but a list literal or a ``~`` chain evaluates
+        all its items before anything measures the whole: 700 × ``center(4900000)`` is
+        3.4 GB. Counting what every operation handles bounds the total, and checking the
+        clock here stops a long expression that never passes a loop or an output chunk.
+        """
+        self.built += size
+        if self.built > MAX_BUILT_CHARS:
+            raise jinja2.exceptions.SecurityError(f"模板运算处理的内容累计过大（上限 {MAX_BUILT_CHARS} 字符）")
+        self.tick()
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
@@ -255,12 +273,23 @@ def text_size(value: Any, cap: int = MAX_VALUE_CHARS) -> int:
     return total
 
 
-def _check_text(value: Any, what: str) -> None:
-    if text_size(value) > MAX_VALUE_CHARS:
+def _check_text(value: Any, what: str) -> int:
+    size = text_size(value)
+    if size > MAX_VALUE_CHARS:
         raise _too_big(what)
+    return size
 
 
-def _finalize(value: object) -> object:
+def _charge(size: int) -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.charge(size)
+
+
+@jinja2.pass_eval_context
+def _finalize(_: nodes.EvalContext, value: object) -> object:
+    # Taking the eval context keeps Jinja from folding constant output at compile time: without it
+    # visit_Output evaluated ``{{ ['a'|center(4900000), …] }}`` while compiling (3 GB in `template check`).
     if value is None:
         return ""
     if isinstance(value, date | Month):
@@ -334,6 +363,8 @@ def _growth_bound(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> i
         lines = str(value).count("\n") + 1 if size <= MAX_VALUE_CHARS else size
         return size + lines * max(per_line, 0)
     if name == "wordwrap":
+        if size > MAX_WRAP_CHARS:
+            raise jinja2.exceptions.SecurityError(f"过滤器 wordwrap 的输入过长（上限 {MAX_WRAP_CHARS} 字符）")
         wrap = arg(3, "wrapstring", None)
         return size * (1 + len(wrap if isinstance(wrap, str) else "\n")) + 1
     if name == "replace":
@@ -370,14 +401,17 @@ def _guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(func)
     def guarded(*args: Any, **kwargs: Any) -> Any:
+        handled = 0
         for value in (*args, *kwargs.values()):
             if isinstance(value, jinja2.Environment | jinja2.nodes.EvalContext | jinja2.runtime.Context):
                 continue
-            _check_text(value, f"过滤器 {name} 的输入")
+            handled += _check_text(value, f"过滤器 {name} 的输入")
             if name in _ITERATING and isinstance(value, str) and len(value) > MAX_REPEAT:
                 raise _too_big(f"过滤器 {name} ")
-        if _growth_bound(name, args, kwargs) > MAX_VALUE_CHARS:
+        grown = _growth_bound(name, args, kwargs)
+        if grown > MAX_VALUE_CHARS:
             raise _too_big(f"过滤器 {name} ")
+        _charge(handled + grown)
         result = func(*args, **kwargs)
         # map, select, batch… are lazy: measured as one small object, they would be built in full by
         # the next filter (join, list) unchecked. Build them here, item by item, within the limits.
@@ -518,8 +552,10 @@ class _FormkitSandbox(SandboxedEnvironment):
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         if not __self.is_safe_callable(__obj):
             raise jinja2.exceptions.SecurityError(f"不允许调用 {type(__obj).__name__}")
+        handled = text_size(getattr(__obj, "__self__", None))  # str.upper() copies its string
         for value in (*args, *kwargs.values()):
-            _check_text(value, "调用参数")
+            handled += _check_text(value, "调用参数")
+        _charge(handled)
         return __context.call(__obj, *args, **kwargs)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
@@ -550,8 +586,10 @@ class _FormkitSandbox(SandboxedEnvironment):
         return value
 
     def guard_concat(self, parts: tuple[Any, ...]) -> tuple[Any, ...]:
-        if text_size(parts) > MAX_VALUE_CHARS:
+        size = text_size(parts)
+        if size > MAX_VALUE_CHARS:
             raise _too_big("“~”连接")
+        _charge(size)
         return parts
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
@@ -575,7 +613,10 @@ class _FormkitSandbox(SandboxedEnvironment):
             _growth_bound("format", (left, *(right if isinstance(right, tuple) else (right,))), {})
             if text_size((left, right)) > MAX_VALUE_CHARS:
                 raise _too_big("“%”格式化")
-        return super().call_binop(context, operator, left, right)
+        result = super().call_binop(context, operator, left, right)
+        if not isinstance(result, int | float):
+            _charge(text_size(result))
+        return result
 
 
 class _NoFiles(jinja2.BaseLoader):
