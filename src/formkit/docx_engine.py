@@ -88,8 +88,9 @@ from .zip_guard import (
 
 TEMPLATED_PART = re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
 """The package parts that may hold Jinja tags (the linter reads the same list)."""
-# XML 1.0 forbids most C0 controls; a value carrying one would corrupt the document.
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# XML 1.0 forbids most C0 controls and lone surrogates (UTF-8 cannot even encode one); a value carrying one
+# would corrupt the document or crash the write.
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Field instructions (w:instrText runs, w:instr attributes); Word joins the runs of one field.
 _FIELD_TEXT = re.compile(r"<w:instrText\b[^>]*>([^<]*)</w:instrText>|\bw:instr\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 # Fields that make Word/LibreOffice read a file or URL when the document is opened or converted
