@@ -256,3 +256,16 @@ def test_lone_surrogate_in_template_is_dropped_not_an_internal_error(source: str
 
     text = docx_text(CompiledTemplate(make_template(source), "s.docx").render({"x": "a"}))
     assert "ab" in text or "XA" in text
+
+
+def test_everyday_loop_over_many_rows_stays_within_the_render_total() -> None:
+    """The per-render total counts what operations make, not what they read: a roster-sized loop that
+    asks ``rows|length`` on every row reads the whole list 2,000 times and must still render."""
+    from formkit.docx_engine import docx_text
+    from tests.test_engine import make_template
+
+    rows = [{"name": f"学生{i:04d}", "school": "石门镇中心小学" * 3} for i in range(2000)]
+    source = ("{% set ns = namespace(names='') %}{% for r in rows %}{{ loop.index }}/{{ rows|length }}"
+              "{{ r.name|upper }}{% set ns.names = ns.names ~ r.name ~ '、' %}{% endfor %}{{ ns.names|length }}")
+    text = docx_text(CompiledTemplate(make_template(source), "rows.docx").render({"rows": rows}, timeout=20))
+    assert "2000/2000学生1999" in text and str(2000 * 7) in text

@@ -101,8 +101,8 @@ MAX_PART_CHARS = 20_000_000
 """A rendered document larger than this (characters, all parts together) is refused: it is a runaway template."""
 MAX_VALUE_CHARS = 5_000_000
 """Largest text any single template operation may produce (or any value turned into text)."""
-MAX_BUILT_CHARS = 10 * MAX_VALUE_CHARS
-"""Most characters all the operations of one render may take in and produce together."""
+MAX_BUILT_CHARS = 40 * MAX_VALUE_CHARS
+"""Most characters all the operations of one render may produce together."""
 MAX_WRAP_CHARS = 100_000
 """Longest text ``wordwrap`` may wrap: textwrap is pure Python (about 5 µs a character) and never yields."""
 MAX_REPEAT = 100_000
@@ -183,14 +183,14 @@ class _Budget:
     deadline: float  # time.monotonic() value; inf = no limit
     seconds: float
     written: int = 0  # characters rendered so far, over all parts of the document
-    built: int = 0  # characters every guarded operation took in or made, over the whole render
+    built: int = 0  # characters every guarded operation made, over the whole render
 
     def charge(self, size: int) -> None:
-        """Count one operation's values against the render and check the deadline.
+        """Count what one operation made against the render and check the deadline.
 
         Each operation is bounded on its own, but a list literal or a ``~`` chain evaluates
         all its items before anything measures the whole: 700 × ``center(4900000)`` is
-        3.4 GB. Counting what every operation handles bounds the total, and checking the
+        3.4 GB. Counting what every operation makes bounds the total, and checking the
         clock here stops a long expression that never passes a loop or an output chunk.
         """
         self.built += size
@@ -264,7 +264,8 @@ def text_size(value: Any, cap: int = MAX_VALUE_CHARS) -> int:
             total += 2 + 2 * len(item)
             stack.extend(item)
         elif isinstance(item, Namespace):
-            attrs = item.__dict__.get("_Namespace__attrs", {})
+            # Namespace answers every other attribute (``__dict__`` too) from its own keys.
+            attrs = object.__getattribute__(item, "_Namespace__attrs")
             total += 16 + 4 * len(attrs)
             stack.extend(attrs.values())
         elif isinstance(item, jinja2.Undefined):
@@ -274,11 +275,9 @@ def text_size(value: Any, cap: int = MAX_VALUE_CHARS) -> int:
     return total
 
 
-def _check_text(value: Any, what: str) -> int:
-    size = text_size(value)
-    if size > MAX_VALUE_CHARS:
+def _check_text(value: Any, what: str) -> None:
+    if text_size(value) > MAX_VALUE_CHARS:
         raise _too_big(what)
-    return size
 
 
 def _charge(size: int) -> None:
@@ -402,21 +401,21 @@ def _guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(func)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        handled = 0
         for value in (*args, *kwargs.values()):
             if isinstance(value, jinja2.Environment | jinja2.nodes.EvalContext | jinja2.runtime.Context):
                 continue
-            handled += _check_text(value, f"过滤器 {name} 的输入")
+            _check_text(value, f"过滤器 {name} 的输入")
             if name in _ITERATING and isinstance(value, str) and len(value) > MAX_REPEAT:
                 raise _too_big(f"过滤器 {name} ")
-        grown = _growth_bound(name, args, kwargs)
-        if grown > MAX_VALUE_CHARS:
+        if _growth_bound(name, args, kwargs) > MAX_VALUE_CHARS:
             raise _too_big(f"过滤器 {name} ")
-        _charge(handled + grown)
         result = func(*args, **kwargs)
-        # map, select, batch… are lazy: measured as one small object, they would be built in full by
-        # the next filter (join, list) unchecked. Build them here, item by item, within the limits.
-        return _bounded_list(result, name) if isinstance(result, Iterator) else result
+        if isinstance(result, Iterator):
+            # map, select, batch… are lazy: measured as one small object, they would be built in full
+            # by the next filter (join, list) unchecked. Build them here, item by item, within the limits.
+            return _bounded_list(result, name)
+        _charge(text_size(result))
+        return result
 
     return guarded
 
@@ -432,6 +431,7 @@ def _bounded_list(items: Iterator[Any], name: str) -> list[Any]:
         if budget is not None:
             budget.tick()
         built.append(item)
+    _charge(total)
     return built
 
 
@@ -553,11 +553,11 @@ class _FormkitSandbox(SandboxedEnvironment):
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         if not __self.is_safe_callable(__obj):
             raise jinja2.exceptions.SecurityError(f"不允许调用 {type(__obj).__name__}")
-        handled = text_size(getattr(__obj, "__self__", None))  # str.upper() copies its string
         for value in (*args, *kwargs.values()):
-            handled += _check_text(value, "调用参数")
-        _charge(handled)
-        return __context.call(__obj, *args, **kwargs)
+            _check_text(value, "调用参数")
+        result = __context.call(__obj, *args, **kwargs)
+        _charge(text_size(result))  # 'x'.upper() makes a copy as large as its string
+        return result
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):
