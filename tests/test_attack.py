@@ -269,3 +269,17 @@ def test_everyday_loop_over_many_rows_stays_within_the_render_total() -> None:
               "{{ r.name|upper }}{% set ns.names = ns.names ~ r.name ~ '、' %}{% endfor %}{{ ns.names|length }}")
     text = docx_text(CompiledTemplate(make_template(source), "rows.docx").render({"rows": rows}, timeout=20))
     assert "2000/2000学生1999" in text and str(2000 * 7) in text
+
+
+@pytest.mark.parametrize(("command", "payload"), [
+    (["render", "return-notice"], '{"zz": ' + "9" * 5000 + "}"),
+    (["batch", "return-notice"], '[{"zz": ' + "9" * 5000 + "}]"),
+    (["batch", "return-notice"], "[" * 100_000 + "]" * 100_000),
+])
+def test_hostile_json_numbers_and_nesting_are_input_errors(command: list[str], payload: str, tmp_path: Path) -> None:
+    """json raises a bare ValueError for an integer over 4,300 digits and RecursionError for deep rosters:
+    both reached the user as 内部错误 (a formkit defect) instead of naming the file."""
+    (tmp_path / "data.json").write_text(payload, encoding="utf-8")
+    result = _cli_limited([*command, str(tmp_path / "data.json"), "-o", str(tmp_path / "out")], tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "内部错误" not in result.stdout + result.stderr and "data.json" in result.stderr

@@ -178,10 +178,17 @@ def table_records(table: LedgerTable) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _rows_from_json(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    text = _read_text(path)  # its own errors (encoding, size) are InputFileErrors, kept as they are
     try:
-        data = json.loads(_read_text(path))
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputFileError(f"{path} 不是有效的 JSON（第{exc.lineno}行：{exc.msg}）。", path=str(path),
+                             code="json-invalid") from None
+    except RecursionError:
+        raise InputFileError(f"{path} 的 JSON 嵌套层数过深，不是正常的名单。", path=str(path), code="json-invalid") from None
+    except ValueError:
+        # json refuses integers over 4,300 digits with a bare ValueError (CVE-2020-10735 limit).
+        raise InputFileError(f"{path} 含有位数过多的数字（超过 4300 位），不是正常的名单。", path=str(path),
                              code="json-invalid") from None
     if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
         raise InputFileError(f"{path} 应是记录的列表（JSON 数组，每项一个对象）。", path=str(path), code="json-shape")
