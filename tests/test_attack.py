@@ -283,3 +283,16 @@ def test_hostile_json_numbers_and_nesting_are_input_errors(command: list[str], p
     result = _cli_limited([*command, str(tmp_path / "data.json"), "-o", str(tmp_path / "out")], tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "内部错误" not in result.stdout + result.stderr and "data.json" in result.stderr
+
+
+def test_csv_roster_with_a_long_pasted_remark_is_an_input_error(tmp_path: Path) -> None:
+    """csv caps a field at 131,072 characters; its csv.Error reached the user as 内部错误（Error）."""
+    from tests.make_bad_corpus import HEADERS, ROW
+
+    row = [str(x) for x in ROW]
+    row[11] = "长" * 200_000
+    (tmp_path / "名单.csv").write_text(",".join(HEADERS) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    result = _cli_limited(["batch", "return-notice", str(tmp_path / "名单.csv"), "-o", str(tmp_path / "out"),
+                           "--dry-run"], tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "内部错误" not in result.stderr and "第 2 行" in result.stderr

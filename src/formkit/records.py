@@ -77,7 +77,13 @@ def _read_text(path: Path) -> str:
 
 def _rows_from_csv(path: Path, columns: Mapping[str, str] | None) -> list[tuple[int, dict[str, Any]]]:
     text = _read_text(path)
-    grid: list[list[Any]] = [list(row) for row in csv.reader(io.StringIO(text))]
+    reader = csv.reader(io.StringIO(text))
+    try:
+        grid: list[list[Any]] = [list(row) for row in reader]
+    except csv.Error as exc:
+        # The csv module caps one field at 131,072 characters (a long pasted remark, or a stray quote).
+        raise InputFileError(f"{path} 第 {reader.line_num} 行无法读取（{exc}）：可能有过长的单元格或不配对的引号。"
+                             "请在 Excel/WPS 中检查该行后另存为 CSV。", path=str(path), code="csv-invalid") from None
     found = locate_header(grid, HeaderMatcher(columns))
     if found is None:
         raise InputFileError(f"{path}：前 10 行没有找到表头（如 学生姓名、身份证号）。", path=str(path), code="no-header")
