@@ -296,3 +296,40 @@ def test_csv_roster_with_a_long_pasted_remark_is_an_input_error(tmp_path: Path) 
                            "--dry-run"], tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "内部错误" not in result.stderr and "第 2 行" in result.stderr
+
+
+_SST = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/'
+        'spreadsheetml/2006/main" count="4000000000" uniqueCount="4000000000"><si><t>x</t></si></sst>')
+
+
+def _with_shared_strings(data: bytes, sst: str) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            part = src.read(info).decode()
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                part = part.replace("</Relationships>", '<Relationship Id="rId99" Type="http://schemas.openxmlformats.'
+                                    'org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                                    "</Relationships>")
+            elif info.filename == "[Content_Types].xml":
+                part = part.replace("</Types>", '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                                    'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+            z.writestr(info.filename, part)
+        z.writestr("xl/sharedStrings.xml", sst)
+    return out.getvalue()
+
+
+def test_shared_string_count_claim_never_reaches_calamine(tmp_path: Path) -> None:
+    """calamine reserves the <sst uniqueCount> it is told before reading a string: a 300-byte part
+    claiming 4,000,000,000 aborted the process, and with it the report for every other ledger."""
+    good = _ledger_bytes()
+    (tmp_path / "a-bad.xlsx").write_bytes(_with_shared_strings(good, _SST))
+    (tmp_path / "b-good.xlsx").write_bytes(good)
+    honest = _SST.replace("4000000000", "1")
+    (tmp_path / "c-honest.xlsx").write_bytes(_with_shared_strings(good, honest))
+    result = _cli_limited(["ledger", "check", str(tmp_path)], tmp_path)
+    assert result.returncode == 2, (result.returncode, result.stdout[-500:], result.stderr[-500:])
+    assert "共享字符串" in result.stdout + result.stderr
+    assert "b-good.xlsx" in result.stdout and "c-honest.xlsx" in result.stdout
+    assert "c-honest.xlsx：无法读取" not in result.stdout

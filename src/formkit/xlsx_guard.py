@@ -20,6 +20,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import unquote
 from xml.parsers import expat
@@ -136,7 +137,7 @@ def _check_zip(path: Path, name: str, limits: Limits) -> None:
                 if _member_key(info.filename) in sheets:
                     _check_sheet_extent(archive, info, name, limits)
                 else:
-                    _check_entities(archive, info, name)
+                    _check_entities(archive, info, name, limits)
         except PackageProblem as exc:
             raise InputFileError(f"{name} {exc.detail}，已拒绝。", path=name, code=exc.code) from None
         except InputFileError:
@@ -153,11 +154,37 @@ def _hostile(name: str, member: str) -> InputFileError:
     )
 
 
-def _check_entities(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
+def _check_entities(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits) -> None:
     with archive.open(info) as handle:
         head = handle.read(8192)
     if has_dtd(head):
         raise _hostile(name, info.filename)
+    # calamine reserves room for the shared strings the <sst> tag claims before reading one:
+    # uniqueCount="4000000000" in a 300-byte part aborts the process (as a far cell does).
+    if b"sst" not in head:
+        return
+    claims: list[dict[str, str]] = []
+
+    def first(tag: str, attrs: dict[str, str]) -> None:
+        claims.append(attrs if _local(tag) == "sst" else {})
+        raise _Stop
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = first
+    with suppress(_Stop, expat.ExpatError):
+        parser.Parse(head, False)
+    for key, value in (claims[0] if claims else {}).items():
+        digits = value.strip()
+        if _local(key) in ("count", "uniqueCount") and digits.isdigit():
+            claimed = int(digits[:12])
+            if claimed > limits.max_cells or claimed > info.file_size:
+                raise InputFileError(
+                    f"{name} 的 {info.filename} 声称有 {claimed} 个共享字符串，与文件实际大小不符，文件可能被篡改或已损坏。"
+                    "请用 Excel/WPS 打开后另存为 .xlsx。", path=name, code="file-too-large")
+
+
+class _Stop(Exception):
+    """Ends an expat scan once the element it looked for has been seen."""
 
 
 def _small_xml(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], name: str,
