@@ -333,3 +333,15 @@ def test_shared_string_count_claim_never_reaches_calamine(tmp_path: Path) -> Non
     assert "共享字符串" in result.stdout + result.stderr
     assert "b-good.xlsx" in result.stdout and "c-honest.xlsx" in result.stdout
     assert "c-honest.xlsx：无法读取" not in result.stdout
+
+
+@pytest.mark.xfail(strict=True, reason="the guard does not read BIFF records of legacy .xls files: it needs an OLE "
+                                       "(compound file) reader to walk the Workbook stream's cell records")
+def test_legacy_xls_far_cell_never_reaches_calamine(tmp_path: Path) -> None:
+    """A 5.6 KB .xls whose one cell sits at column 65535 aborts calamine (a 65536 × 65536 grid)."""
+    import shutil
+
+    shutil.copy(ROOT / "tests" / "data" / "attack" / "far-cell-column.xls", tmp_path / "a-bad.xls")
+    (tmp_path / "b-good.xlsx").write_bytes(_ledger_bytes())
+    result = _cli_limited(["ledger", "check", str(tmp_path)], tmp_path)
+    assert result.returncode == 2 and "b-good.xlsx" in result.stdout, (result.returncode, result.stderr[-300:])
