@@ -2,8 +2,8 @@
 
 A legacy .xls (BIFF8 in an OLE container) with a heading and one RK cell record at
 row 65535, whose column field is then patched from 255 to 65535. calamine sizes the
-sheet from the farthest cell (65536 × 65536 cells) and aborts the process; the
-spreadsheet guard only recognises the OLE container and does not read BIFF records.
+sheet from the farthest cell (65536 × 65536 cells) and aborts the process, so the
+spreadsheet guard reads the BIFF cell records of the Workbook stream first.
 """
 
 from __future__ import annotations
