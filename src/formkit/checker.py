@@ -30,8 +30,9 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 AGE_MIN, AGE_MAX = rules.AGE_MIN, rules.AGE_MAX
 
 
-# Runs of characters an ID, 学籍号 or phone is made of (ASCII and full-width), long enough to be one.
-_PII_RUN = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\-\uff0d]{7,}")
+# Runs of characters an ID, 学籍号 or phone is made of (ASCII and full-width), long enough to be one;
+# spaces and "+" too, since people group them by hand ("138 8512 0001", "+86 138…").
+_PII_RUN = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\-\uff0d +\uff0b\u3000]{7,}")
 
 
 def _mask(text: str) -> str:

@@ -51,12 +51,14 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import os
+import pprint
 import re
 import time
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
@@ -64,6 +66,7 @@ from functools import wraps
 from typing import Any, cast
 
 import jinja2
+import markupsafe
 from docxtpl import DocxTemplate
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
@@ -85,8 +88,9 @@ from .zip_guard import (
 
 TEMPLATED_PART = re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
 """The package parts that may hold Jinja tags (the linter reads the same list)."""
-# XML 1.0 forbids most C0 controls; a value carrying one would corrupt the document.
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# XML 1.0 forbids most C0 controls and lone surrogates (UTF-8 cannot even encode one); a value carrying one
+# would corrupt the document or crash the write.
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Field instructions (w:instrText runs, w:instr attributes); Word joins the runs of one field.
 _FIELD_TEXT = re.compile(r"<w:instrText\b[^>]*>([^<]*)</w:instrText>|\bw:instr\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 # Fields that make Word/LibreOffice read a file or URL when the document is opened or converted
@@ -97,6 +101,10 @@ MAX_PART_CHARS = 20_000_000
 """A rendered document larger than this (characters, all parts together) is refused: it is a runaway template."""
 MAX_VALUE_CHARS = 5_000_000
 """Largest text any single template operation may produce (or any value turned into text)."""
+MAX_BUILT_CHARS = 40 * MAX_VALUE_CHARS
+"""Most characters all the operations of one render may produce together."""
+MAX_WRAP_CHARS = 100_000
+"""Longest text ``wordwrap`` may wrap: textwrap is pure Python (about 5 µs a character) and never yields."""
 MAX_REPEAT = 100_000
 """Largest string/list a template may build with ``*`` (``'x' * 10**9`` would exhaust memory)."""
 MAX_INT_BITS = 65_536
@@ -175,6 +183,20 @@ class _Budget:
     deadline: float  # time.monotonic() value; inf = no limit
     seconds: float
     written: int = 0  # characters rendered so far, over all parts of the document
+    built: int = 0  # characters every guarded operation made, over the whole render
+
+    def charge(self, size: int) -> None:
+        """Count what one operation made against the render and check the deadline.
+
+        Each operation is bounded on its own, but a list literal or a ``~`` chain evaluates
+        all its items before anything measures the whole: 700 × ``center(4900000)`` is
+        3.4 GB. Counting what every operation makes bounds the total, and checking the
+        clock here stops a long expression that never passes a loop or an output chunk.
+        """
+        self.built += size
+        if self.built > MAX_BUILT_CHARS:
+            raise jinja2.exceptions.SecurityError(f"模板运算处理的内容累计过大（上限 {MAX_BUILT_CHARS} 字符）")
+        self.tick()
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
@@ -242,7 +264,8 @@ def text_size(value: Any, cap: int = MAX_VALUE_CHARS) -> int:
             total += 2 + 2 * len(item)
             stack.extend(item)
         elif isinstance(item, Namespace):
-            attrs = item.__dict__.get("_Namespace__attrs", {})
+            # Namespace answers every other attribute (``__dict__`` too) from its own keys.
+            attrs = object.__getattribute__(item, "_Namespace__attrs")
             total += 16 + 4 * len(attrs)
             stack.extend(attrs.values())
         elif isinstance(item, jinja2.Undefined):
@@ -257,7 +280,16 @@ def _check_text(value: Any, what: str) -> None:
         raise _too_big(what)
 
 
-def _finalize(value: object) -> object:
+def _charge(size: int) -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.charge(size)
+
+
+@jinja2.pass_eval_context
+def _finalize(_: nodes.EvalContext, value: object) -> object:
+    # Taking the eval context keeps Jinja from folding constant output at compile time: without it
+    # visit_Output evaluated ``{{ ['a'|center(4900000), …] }}`` while compiling (3 GB in `template check`).
     if value is None:
         return ""
     if isinstance(value, date | Month):
@@ -276,18 +308,33 @@ _ITERATING = {"list", "batch", "slice", "unique", "sort", "map", "select", "reje
               "groupby", "dictsort", "sum", "min", "max", "items", "random", "first", "last"}
 
 
-_FORMAT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_FORMAT_SPEC = re.compile(r"[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 MAX_FORMAT_WIDTH = 1000
+MAX_SUM_COPIES = 20 * MAX_VALUE_CHARS
+"""Most element copies ``sum`` of lists may cost (items × size), about a second of C time."""
 _GROWING = {"center": "width", "indent": "width", "wordwrap": "width", "truncate": "length", "batch": "linecount",
             "slice": "slices"}
 
 
 def format_too_wide(spec: str) -> bool:
     """True when a ``%`` format string asks for a width or precision over 1,000 (or a ``*`` one)."""
-    for match in _FORMAT_SPEC.finditer(spec):
-        for group in match.groups():
-            if group == "*" or (group and int(group) > MAX_FORMAT_WIDTH):
-                return True
+    start = spec.find("%")
+    while start != -1:
+        end = start + 1
+        if spec.startswith("(", end):
+            # Python matches the parentheses of a mapping key, so "%(a(b)c)9999s" has the width 9999.
+            depth = 0
+            while end < len(spec):
+                depth += {"(": 1, ")": -1}.get(spec[end], 0)
+                end += 1
+                if depth == 0:
+                    break
+        match = _FORMAT_SPEC.match(spec, end)
+        if match:
+            for group in match.groups():
+                if group == "*" or (group and int(group) > MAX_FORMAT_WIDTH):
+                    return True
+        start = spec.find("%", end)
     return False
 
 
@@ -316,6 +363,8 @@ def _growth_bound(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> i
         lines = str(value).count("\n") + 1 if size <= MAX_VALUE_CHARS else size
         return size + lines * max(per_line, 0)
     if name == "wordwrap":
+        if size > MAX_WRAP_CHARS:
+            raise jinja2.exceptions.SecurityError(f"过滤器 wordwrap 的输入过长（上限 {MAX_WRAP_CHARS} 字符）")
         wrap = arg(3, "wrapstring", None)
         return size * (1 + len(wrap if isinstance(wrap, str) else "\n")) + 1
     if name == "replace":
@@ -334,6 +383,12 @@ def _growth_bound(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> i
         return text_size(items) + len(str(sep)) * len(items)
     if name == "truncate":
         return size + len(str(arg(2, "end", "...")))
+    if name == "sum":
+        start = arg(1, "start", 0)
+        # Adding lists copies the running total each time: quadratic, inside one C call no deadline sees.
+        if not isinstance(start, int | float) and isinstance(value, Sized) and len(value) * size > MAX_SUM_COPIES:
+            raise jinja2.exceptions.SecurityError("过滤器 sum 连接的列表过多")
+        return size
     if name in ("batch", "slice"):
         if number(arg(0, "linecount" if name == "batch" else "slices", 1)) > MAX_REPEAT:
             raise jinja2.exceptions.SecurityError(f"{name} 的参数过大")
@@ -354,9 +409,67 @@ def _guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
                 raise _too_big(f"过滤器 {name} ")
         if _growth_bound(name, args, kwargs) > MAX_VALUE_CHARS:
             raise _too_big(f"过滤器 {name} ")
-        return func(*args, **kwargs)
+        result = func(*args, **kwargs)
+        if isinstance(result, Iterator):
+            # map, select, batch… are lazy: measured as one small object, they would be built in full
+            # by the next filter (join, list) unchecked. Build them here, item by item, within the limits.
+            return _bounded_list(result, name)
+        _charge(text_size(result))
+        return result
 
     return guarded
+
+
+def _bounded_list(items: Iterator[Any], name: str) -> list[Any]:
+    budget = _BUDGET.get()
+    built: list[Any] = []
+    total = 0
+    for item in items:
+        total += text_size(item) + 2
+        if total > MAX_VALUE_CHARS:
+            raise _too_big(f"过滤器 {name} ")
+        if budget is not None:
+            budget.tick()
+        built.append(item)
+    _charge(total)
+    return built
+
+
+class _CappedText(io.StringIO):
+    """A text stream that refuses to grow past :data:`MAX_VALUE_CHARS` (pprint writes into it)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self._what = what
+
+    def write(self, text: str) -> int:
+        if self.tell() + len(text) > MAX_VALUE_CHARS:
+            raise _too_big(self._what)
+        return super().write(text)
+
+
+def _capped_join(chunks: Iterable[str], what: str) -> str:
+    stream = _CappedText(what)
+    for chunk in chunks:
+        stream.write(chunk)
+    return stream.getvalue()
+
+
+def pprint_filter(value: Any) -> str:
+    """Jinja's ``pprint``, written through a capped stream: its indentation is not bounded by the input
+    (a long dict key indents every line of its value)."""
+    stream = _CappedText("过滤器 pprint ")
+    pprint.PrettyPrinter(stream=stream).pprint(value)
+    return stream.getvalue().removesuffix("\n")
+
+
+def tojson_filter(value: Any, indent: int | str | None = None) -> markupsafe.Markup:
+    """Jinja's ``tojson`` (sorted keys, HTML-safe), encoded in chunks and capped: an indent is repeated on
+    every line, so ``tojson(indent=100000)`` of a small list would be enormous."""
+    text = _capped_join(json.JSONEncoder(indent=indent, sort_keys=True).iterencode(value), "过滤器 tojson ")
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, escaped)
+    return markupsafe.Markup(text)
 
 
 _REFUSED_FILTERS = frozenset({"attr", "safe", "urlize", "xmlattr"})
@@ -383,6 +496,26 @@ def _safe_method(obj: Any, attribute: str) -> bool:
 
 class _GuardCodeGenerator(CodeGenerator):
     """Routes ``~`` through the environment so a concatenation is measured before it is built."""
+
+    # A literal that holds one value twice doubles its size per loop iteration while costing nothing
+    # to build; comparing or hashing 2**45 shared nodes then runs in C, past every deadline.
+    def visit_List(self, node: nodes.List, frame: Frame) -> None:
+        self.write("environment.guard_value(")
+        super().visit_List(node, frame)
+        self.write(")")
+
+    def visit_Tuple(self, node: nodes.Tuple, frame: Frame) -> None:
+        if node.ctx != "load":  # a loop or assignment target, not a value
+            super().visit_Tuple(node, frame)
+            return
+        self.write("environment.guard_value(")
+        super().visit_Tuple(node, frame)
+        self.write(")")
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        self.write("environment.guard_value(")
+        super().visit_Dict(node, frame)
+        self.write(")")
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         if frame.eval_ctx.volatile:
@@ -422,7 +555,9 @@ class _FormkitSandbox(SandboxedEnvironment):
             raise jinja2.exceptions.SecurityError(f"不允许调用 {type(__obj).__name__}")
         for value in (*args, *kwargs.values()):
             _check_text(value, "调用参数")
-        return __context.call(__obj, *args, **kwargs)
+        result = __context.call(__obj, *args, **kwargs)
+        _charge(text_size(result))  # 'x'.upper() makes a copy as large as its string
+        return result
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):
@@ -446,9 +581,16 @@ class _FormkitSandbox(SandboxedEnvironment):
                 return self.getattr(obj, argument)
         return self.undefined(obj=obj, name=argument)
 
+    def guard_value(self, value: Any) -> Any:
+        if text_size(value) > MAX_VALUE_CHARS:
+            raise _too_big("列表、元组或字典")
+        return value
+
     def guard_concat(self, parts: tuple[Any, ...]) -> tuple[Any, ...]:
-        if text_size(parts) > MAX_VALUE_CHARS:
+        size = text_size(parts)
+        if size > MAX_VALUE_CHARS:
             raise _too_big("“~”连接")
+        _charge(size)
         return parts
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
@@ -472,7 +614,10 @@ class _FormkitSandbox(SandboxedEnvironment):
             _growth_bound("format", (left, *(right if isinstance(right, tuple) else (right,))), {})
             if text_size((left, right)) > MAX_VALUE_CHARS:
                 raise _too_big("“%”格式化")
-        return super().call_binop(context, operator, left, right)
+        result = super().call_binop(context, operator, left, right)
+        if not isinstance(result, int | float):
+            _charge(text_size(result))
+        return result
 
 
 class _NoFiles(jinja2.BaseLoader):
@@ -501,6 +646,8 @@ def make_environment() -> SandboxedEnvironment:
         "mask_id": mask_id,
         "checked": checked,
         "blank": blank,
+        "pprint": pprint_filter,
+        "tojson": tojson_filter,
         TICK_FILTER: _loop_tick,
     }
     env.filters = filters
@@ -672,7 +819,8 @@ def read_package(data: bytes, name: str) -> list[tuple[zipfile.ZipInfo, bytes]]:
                         )
                 members.append((info, raw))
     except PackageProblem as exc:
-        code = {"file-too-large": "template-too-large", "file-corrupt": "template-file"}.get(exc.code, exc.code)
+        code = {"file-too-large": "template-too-large", "file-corrupt": "template-file",
+                "file-encrypted": "template-file"}.get(exc.code, exc.code)
         advice = "请改用正常的 .docx 模板（删除外部链接、宏；在 Word 中“另存为 .docx”）。"
         raise TemplateError(f"模板 {name} {exc.detail}，已拒绝。{advice}", code=code) from None
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError):

@@ -418,6 +418,10 @@ def read_json_record(path: Path) -> object:
             path=str(path),
             code="json-invalid",
         ) from None
+    except ValueError:
+        # json refuses integers over 4,300 digits with a bare ValueError (CVE-2020-10735 limit).
+        raise InputFileError(f"{path} 含有位数过多的数字（超过 4300 位），不是一条正常的记录。", path=str(path),
+                             code="json-invalid") from None
     if isinstance(data, list) and len(data) == 1:
         data = data[0]
     if not isinstance(data, dict):

@@ -77,7 +77,13 @@ def _read_text(path: Path) -> str:
 
 def _rows_from_csv(path: Path, columns: Mapping[str, str] | None) -> list[tuple[int, dict[str, Any]]]:
     text = _read_text(path)
-    grid: list[list[Any]] = [list(row) for row in csv.reader(io.StringIO(text))]
+    reader = csv.reader(io.StringIO(text))
+    try:
+        grid: list[list[Any]] = [list(row) for row in reader]
+    except csv.Error as exc:
+        # The csv module caps one field at 131,072 characters (a long pasted remark, or a stray quote).
+        raise InputFileError(f"{path} 第 {reader.line_num} 行无法读取（{exc}）：可能有过长的单元格或不配对的引号。"
+                             "请在 Excel/WPS 中检查该行后另存为 CSV。", path=str(path), code="csv-invalid") from None
     found = locate_header(grid, HeaderMatcher(columns))
     if found is None:
         raise InputFileError(f"{path}：前 10 行没有找到表头（如 学生姓名、身份证号）。", path=str(path), code="no-header")
@@ -193,10 +199,17 @@ def table_records(table: LedgerTable) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _rows_from_json(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    text = _read_text(path)  # its own errors (encoding, size) are InputFileErrors, kept as they are
     try:
-        data = json.loads(_read_text(path))
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputFileError(f"{path} 不是有效的 JSON（第{exc.lineno}行：{exc.msg}）。", path=str(path),
+                             code="json-invalid") from None
+    except RecursionError:
+        raise InputFileError(f"{path} 的 JSON 嵌套层数过深，不是正常的名单。", path=str(path), code="json-invalid") from None
+    except ValueError:
+        # json refuses integers over 4,300 digits with a bare ValueError (CVE-2020-10735 limit).
+        raise InputFileError(f"{path} 含有位数过多的数字（超过 4300 位），不是正常的名单。", path=str(path),
                              code="json-invalid") from None
     if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
         raise InputFileError(f"{path} 应是记录的列表（JSON 数组，每项一个对象）。", path=str(path), code="json-shape")

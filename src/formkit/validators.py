@@ -364,9 +364,12 @@ def age_on(birth: date | Month, when: date | Month) -> int:
 
 
 # Anything shaped like an ID number (18 chars, or a 15-digit old-style one), a 学籍号 (letter + 18),
-# or a mobile/landline number, wherever it appears in free text.
+# or a mobile/landline number, wherever it appears in free text; also as people write them by hand,
+# in groups ("138-8512-0001", "5201 2120 1305 1201 19") or with the country code ("+8613885120001").
+_SEP = "[ -]?"
 _PII = re.compile(
-    r"(?<![0-9A-Za-z])(?:[GJLgjl]?\d{17}[\dXx]|\d{15}|1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?![0-9A-Za-z])"
+    rf"(?<![0-9A-Za-z])(?:[GJLgjl]?\d(?:{_SEP}\d){{16}}{_SEP}[\dXx]|\d(?:{_SEP}\d){{14}}"
+    rf"|(?:\+?86{_SEP})?1[3-9]\d(?:{_SEP}\d){{8}}|0\d{{2,3}}-?\d{{7,8}})(?![0-9A-Za-z])"
 )
 
 
@@ -391,7 +394,9 @@ def mask_message(message: str) -> str:
 
 def _mask_pii(text: str) -> str:
     def hide(match: re.Match[str]) -> str:
-        token = match.group(0)
+        token = re.sub(r"[ +-]", "", match.group(0))
+        if len(token) == 13 and token.startswith("861"):
+            token = token[2:]
         if token[0] in "01" and len(token) <= 13:
             return mask_phone(token)
         return mask_id(token)

@@ -20,6 +20,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import unquote
 from xml.parsers import expat
@@ -58,6 +59,12 @@ def _ref(value: str) -> tuple[int, int] | None:
         return None
     # Digit runs are capped before int(): a 10,000-digit row number is refused, not computed.
     return (int(m.group(2)[:9]) if m.group(2) else 0), (_col_number(m.group(1)[:6]) if m.group(1) else 0)
+
+
+def _member_key(filename: str) -> str:
+    """A zip member name as calamine matches it: any case, and ``\\`` (written by some Windows
+    tools) standing for ``/``, so ``xl\\worksheets\\sheet1.xml`` is the sheet ``worksheets/sheet1.xml``."""
+    return filename.lower().replace("\\", "/")
 
 
 def _local(name: str) -> str:
@@ -99,6 +106,7 @@ def check_spreadsheet(path: Path, limits: Limits | None = None) -> str:
                 path=name,
                 code="file-encrypted",
             )
+        _check_xls(path, name, limits)
         return "xls"
     if not head.startswith(b"PK"):
         raise InputFileError(
@@ -108,6 +116,115 @@ def check_spreadsheet(path: Path, limits: Limits | None = None) -> str:
         )
     _check_zip(path, name, limits)
     return "xlsx"
+
+
+def _ole_streams(blob: bytes, wanted: tuple[str, ...]) -> list[bytes]:
+    """The streams named ``wanted`` (root level or anywhere) of an OLE compound file, read with bounds.
+
+    Raises ValueError when the container's structure is broken (chains out of range or looping).
+    """
+    def u32(at: int) -> int:
+        if at + 4 > len(blob):
+            raise ValueError("truncated")
+        return int.from_bytes(blob[at:at + 4], "little")
+
+    shift = int.from_bytes(blob[0x1E:0x20], "little")
+    mini_shift = int.from_bytes(blob[0x20:0x22], "little")
+    if shift not in (9, 12) or mini_shift != 6:
+        raise ValueError("sector size")
+    size = 1 << shift
+    sectors = max(0, (len(blob) - size) // size) + 1
+
+    def sector(n: int) -> bytes:
+        if n >= sectors:
+            raise ValueError("sector out of range")
+        start = (n + 1) << shift
+        return blob[start:start + size]
+
+    fat_sectors = [u32(0x4C + 4 * i) for i in range(109)]
+    difat, seen = u32(0x44), 0
+    while difat < 0xFFFFFFFA and seen <= sectors:
+        data = sector(difat)
+        fat_sectors += [int.from_bytes(data[i:i + 4], "little") for i in range(0, size - 4, 4)]
+        difat, seen = int.from_bytes(data[size - 4:], "little"), seen + 1
+    fat: list[int] = []
+    for n in fat_sectors[:u32(0x2C)]:
+        data = sector(n)
+        fat += [int.from_bytes(data[i:i + 4], "little") for i in range(0, size, 4)]
+
+    def chain(first: int, table: list[int]) -> list[int]:
+        out: list[int] = []
+        while first < 0xFFFFFFFA:
+            if first >= len(table) or len(out) > len(table):
+                raise ValueError("broken chain")
+            out.append(first)
+            first = table[first]
+        return out
+
+    directory = b"".join(sector(n) for n in chain(u32(0x30), fat))
+    entries = [directory[i:i + 128] for i in range(0, len(directory) - 127, 128)]
+    if not entries:
+        raise ValueError("no directory")
+    root = entries[0]
+    mini_stream = b"".join(sector(n) for n in chain(int.from_bytes(root[0x74:0x78], "little"), fat))
+    mini_fat_bytes = b"".join(sector(n) for n in chain(u32(0x3C), fat))
+    mini_fat = [int.from_bytes(mini_fat_bytes[i:i + 4], "little") for i in range(0, len(mini_fat_bytes), 4)]
+    cutoff = u32(0x38)
+    found = []
+    for entry in entries[1:]:
+        length = min(int.from_bytes(entry[0x40:0x42], "little"), 64)
+        name = entry[:max(0, length - 2)].decode("utf-16-le", "replace")
+        if entry[0x42] != 2 or name not in wanted:
+            continue
+        first, stream_size = int.from_bytes(entry[0x74:0x78], "little"), int.from_bytes(entry[0x78:0x7C], "little")
+        if stream_size < cutoff:
+            data = b"".join(mini_stream[n << 6:(n + 1) << 6] for n in chain(first, mini_fat))
+        else:
+            data = b"".join(sector(n) for n in chain(first, fat))
+        found.append(data[:stream_size])
+    return found
+
+
+_CELL_RECORDS = frozenset({0x0006, 0x00D6, 0x00FD, 0x0201, 0x0203, 0x0204, 0x0205, 0x027E, 0x0406})
+_MULTI_RECORDS = frozenset({0x00BD, 0x00BE})  # MULRK, MULBLANK: row, first column … last column
+
+
+def _xls_extent(stream: bytes) -> tuple[int, int]:
+    """Highest (row, column) count any cell or DIMENSIONS record of a BIFF stream reaches."""
+    rows = cols = 0
+    at = 0
+    while at + 4 <= len(stream):
+        kind = int.from_bytes(stream[at:at + 2], "little")
+        length = int.from_bytes(stream[at + 2:at + 4], "little")
+        body = stream[at + 4:at + 4 + length]
+        at += 4 + length
+        if kind in _CELL_RECORDS and len(body) >= 4:
+            rows = max(rows, int.from_bytes(body[0:2], "little") + 1)
+            cols = max(cols, int.from_bytes(body[2:4], "little") + 1)
+        elif kind in _MULTI_RECORDS and len(body) >= 6:
+            rows = max(rows, int.from_bytes(body[0:2], "little") + 1)
+            cols = max(cols, int.from_bytes(body[-2:], "little") + 1)
+        elif kind == 0x0200 and len(body) >= 14:  # DIMENSIONS (BIFF8): last row + 1, last column + 1
+            rows = max(rows, int.from_bytes(body[4:8], "little"))
+            cols = max(cols, int.from_bytes(body[10:12], "little"))
+    return rows, cols
+
+
+def _check_xls(path: Path, name: str, limits: Limits) -> None:
+    """A legacy .xls: calamine sizes each sheet from its farthest BIFF cell record (a 5 KB file with one
+    cell at column 65535 asks for a 65536 × 65536 grid and aborts), so those records are read first."""
+    try:
+        streams = _ole_streams(path.read_bytes(), ("Workbook", "Book"))
+    except (ValueError, IndexError):
+        raise InputFileError(
+            f"{name} 已损坏（不是完整的 Excel 97-2003 文件），可能没有传完。请让对方重新发送或另存为 .xlsx。",
+            path=name, code="file-corrupt") from None
+    except OSError as exc:
+        raise InputFileError(f"无法读取 {name}：{exc.strerror}。", path=name, code="file-unreadable") from None
+    for stream in streams:
+        rows, cols = _xls_extent(stream)
+        if _over(rows, cols, limits):
+            raise _too_large(name, "Workbook", rows, cols, limits, False)
 
 
 def _check_zip(path: Path, name: str, limits: Limits) -> None:
@@ -122,15 +239,15 @@ def _check_zip(path: Path, name: str, limits: Limits) -> None:
             infos = check_members(archive, limits)
             by_name: dict[str, list[zipfile.ZipInfo]] = {}
             for info in infos:
-                by_name.setdefault(info.filename.lower(), []).append(info)
+                by_name.setdefault(_member_key(info.filename), []).append(info)
             if "xl/workbook.xml" not in by_name:
                 raise InputFileError(f"{name} 不是 Excel 工作簿（缺少 xl/workbook.xml）。", path=name, code="file-type")
             sheets = _sheet_parts(archive, by_name, name, limits)
             for info in infos:
-                if info.filename.lower() in sheets:
+                if _member_key(info.filename) in sheets:
                     _check_sheet_extent(archive, info, name, limits)
                 else:
-                    _check_entities(archive, info, name)
+                    _check_entities(archive, info, name, limits)
         except PackageProblem as exc:
             raise InputFileError(f"{name} {exc.detail}，已拒绝。", path=name, code=exc.code) from None
         except InputFileError:
@@ -147,11 +264,37 @@ def _hostile(name: str, member: str) -> InputFileError:
     )
 
 
-def _check_entities(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
+def _check_entities(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits) -> None:
     with archive.open(info) as handle:
         head = handle.read(8192)
     if has_dtd(head):
         raise _hostile(name, info.filename)
+    # calamine reserves room for the shared strings the <sst> tag claims before reading one:
+    # uniqueCount="4000000000" in a 300-byte part aborts the process (as a far cell does).
+    if b"sst" not in head:
+        return
+    claims: list[dict[str, str]] = []
+
+    def first(tag: str, attrs: dict[str, str]) -> None:
+        claims.append(attrs if _local(tag) == "sst" else {})
+        raise _Stop
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = first
+    with suppress(_Stop, expat.ExpatError):
+        parser.Parse(head, False)
+    for key, value in (claims[0] if claims else {}).items():
+        digits = value.strip()
+        if _local(key) in ("count", "uniqueCount") and digits.isdigit():
+            claimed = int(digits[:12])
+            if claimed > limits.max_cells or claimed > info.file_size:
+                raise InputFileError(
+                    f"{name} 的 {info.filename} 声称有 {claimed} 个共享字符串，与文件实际大小不符，文件可能被篡改或已损坏。"
+                    "请用 Excel/WPS 打开后另存为 .xlsx。", path=name, code="file-too-large")
+
+
+class _Stop(Exception):
+    """Ends an expat scan once the element it looked for has been seen."""
 
 
 def _small_xml(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], name: str,
@@ -361,7 +504,7 @@ def output_kind(path: Path) -> str:
     """
     try:
         with zipfile.ZipFile(path) as archive:
-            info = next((i for i in archive.infolist() if i.filename.lower() == "xl/workbook.xml"), None)
+            info = next((i for i in archive.infolist() if _member_key(i.filename) == "xl/workbook.xml"), None)
             if info is None or info.file_size > 4 * 1024 * 1024:
                 return ""
             data = read_member(archive, info, Limits())

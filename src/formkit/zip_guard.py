@@ -65,6 +65,9 @@ def check_members(archive: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipI
             "file-too-large", f"解压后过大（{total // 1048576} MB，上限 {limits.max_uncompressed_bytes // 1048576} MB），可能是压缩炸弹"
         )
     for info in infos:
+        if info.flag_bits & 0x1:
+            # zipfile raises a bare RuntimeError when asked to inflate a password-protected member.
+            raise PackageProblem("file-encrypted", f"的内部文件 {info.filename} 设置了压缩包密码，无法读取，请去掉密码后另存")
         if info.compress_size and info.file_size > RATIO_FLOOR and info.file_size / info.compress_size > limits.max_ratio:
             raise PackageProblem(
                 "file-too-large",

@@ -15,6 +15,7 @@ import threading
 import time
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -207,6 +208,10 @@ def extract_ledgers(archive_path: Path, display: str, target: Path, max_files: i
     except zipfile.BadZipFile:
         raise InputFileError(f"{display}：不是有效的 zip 压缩包（可能已损坏或只是改了扩展名）。",
                              path=display, code="zip-invalid") from None
+    except (zlib.error, EOFError, NotImplementedError):
+        # Windows' "compressed folder" stores large files as Deflate64, which zipfile cannot inflate.
+        raise InputFileError(f"{display}：压缩包已损坏或用了不支持的压缩方式，无法解压。请用“标准 ZIP（Deflate）”"
+                             "重新压缩，或直接上传 .xlsx 文件。", path=display, code="zip-invalid") from None
     if not written:
         raise InputFileError(f"{display}：压缩包里没有 .xlsx/.xls 台账文件。", path=display, code="zip-empty")
     return written
