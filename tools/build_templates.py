@@ -330,7 +330,7 @@ def dropout_report() -> Document:
         ["学校意见", ["{{ school_opinion|blank(12) }}" + BR + BR
                     + "负责人（签字）：　　　　　　　学校（盖章）" + SIGN_DATE],
          None, None, None, None],
-        ["乡镇（街道）" + BR + "接收情况", ["已收到本报告。" + BR + BR
+        ["乡镇（街道）" + BR + "接收情况", ["接收意见：" + BR + BR
                                     + "接收人（签字）：　　　　　　　乡镇（盖章）" + SIGN_DATE],
          None, None, None, None],
     ], size=TABLE, label_cols=(0,), line=16,
