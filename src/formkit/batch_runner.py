@@ -466,7 +466,7 @@ def _run_tasks(form: str, template: bytes | None, tasks: Iterable[Task], total: 
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                              initargs=(form, template, os.getpid())) as pool:
         pending: set[Future[list[Outcome]]] = set()
-        iterator = _chunks(tasks, size)
+        iterator: Iterator[list[Task] | None] = _chunks(tasks, size)
         while True:
             while len(pending) < window:
                 chunk = next(iterator, None)

@@ -184,7 +184,7 @@ class FileGroup:
         try:
             keep = _replaced_mode(path)
             if keep is not None:
-                os.fchmod(fd, keep) if hasattr(os, "fchmod") else os.chmod(tmp, keep)
+                os.chmod(tmp, keep)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
@@ -202,7 +202,7 @@ class FileGroup:
                     os.fsync(fd)
         except OSError as exc:
             raise output_error(exc, pending[0][2]) from None
-        for fd, tmp, path in pending:
+        for fd, _, _ in pending:
             os.close(fd)
         self._pending = [(-1, tmp, path) for _, tmp, path in pending]
         for _, tmp, path in pending:
