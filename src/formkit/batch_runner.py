@@ -466,13 +466,13 @@ def _run_tasks(form: str, template: bytes | None, tasks: Iterable[Task], total: 
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                              initargs=(form, template, os.getpid())) as pool:
         pending: set[Future[list[Outcome]]] = set()
-        iterator: Iterator[list[Task] | None] = _chunks(tasks, size)
+        iterator = _chunks(tasks, size)
         while True:
             while len(pending) < window:
-                chunk = next(iterator, None)
-                if chunk is None:
+                work = next(iterator, None)
+                if work is None:
                     break
-                pending.add(pool.submit(_render_chunk, chunk))
+                pending.add(pool.submit(_render_chunk, work))
             if not pending:
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
