@@ -1,12 +1,15 @@
 """Batch generation: a roster in, one document per student out, plus a print-ready file.
 
 Order of work, each step safe to interrupt:
-1. read the roster and validate **every** row before writing anything;
-2. give each notice its document number from the register (same student and form → same number);
-3. render in worker processes (each compiles the template once) and write each file
-   atomically; an existing file is replaced only if it is formkit's own unchanged output
-   (its hash is in the manifest) or ``force`` is given — a clerk's edits are never lost;
-4. journal every finished document, so a killed batch resumes where it stopped;
+1. read the roster and validate **every** row before writing anything (each row once: the
+   workers render from the plain context built here);
+2. give each notice its document number from the register (same student and form → same number),
+   all in one transaction that also records the notices as issued for ``ledger due``;
+3. render in worker processes (each compiles the template once), a chunk of documents per task,
+   and write each chunk's files atomically with one sync for the chunk; an existing file is
+   replaced only if it is formkit's own unchanged output (its hash is in the manifest) or
+   ``force`` is given — a clerk's edits are never lost;
+4. journal every finished chunk once its files are on disk, so a killed batch resumes where it stopped;
 5. convert to PDF with one LibreOffice process per worker, and merge with bookmarks.
 
 The manifest records only hashes formkit itself wrote, so a kept edit is recognised as an

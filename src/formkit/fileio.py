@@ -234,7 +234,7 @@ def _syncfs(fd: int) -> bool:
 
             libc = ctypes.CDLL(None, use_errno=True)
             _LIBC.append(libc.syncfs)
-        except (OSError, AttributeError):
+        except (OSError, AttributeError, TypeError):
             _LIBC.append(None)
     syncfs = _LIBC[0]
     if syncfs is None:
