@@ -13,6 +13,7 @@ import pytest
 
 import formkit.checker as checker
 from formkit import validators as v
+from formkit.errors import ValueProblem
 from formkit.xlsx_guard import Limits, _fast_extent, check_spreadsheet
 from tests.conftest import SAMPLES
 from tests.test_guard import _far, _package, _refused, test_far_cell_in_any_spelling_is_refused
@@ -71,3 +72,44 @@ def test_each_id_parsed_once_and_gc_restored(monkeypatch: pytest.MonkeyPatch) ->
     for case in with_xjh:
         number = case.values["id_number"].number
         assert case.values["xjh"] == v.XjhInfo("G" + number, "G", case.values["id_number"].birth_date, number)
+
+
+def test_remembered_parsers_answer_as_the_parser_does() -> None:
+    parse = checker._remembering(v.parse_yes_no)
+    for raw in (True, 1, 1.0, "是", "否", False, 0, "是", True):
+        assert parse(raw) == v.parse_yes_no(raw) and type(parse(raw)) is type(v.parse_yes_no(raw))
+    dates = checker._remembering(v.parse_date)
+    assert dates("2024-03-01") == date(2024, 3, 1) and dates("2024-03-01") == date(2024, 3, 1)
+    raised = []
+    for _ in range(2):
+        with pytest.raises(ValueProblem) as err:
+            dates("2024-13-45")
+        raised.append(err.value)
+    assert raised[0] is not raised[1] and raised[0].code == raised[1].code
+    assert raised[0].__traceback__ is not None and len(list(_frames(raised[1]))) == len(list(_frames(raised[0])))
+
+
+def _frames(exc: BaseException) -> Any:
+    tb = exc.__traceback__
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
+
+
+def test_repeated_bad_cells_each_get_their_finding(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = tmp_path / "l.xlsx"
+    wb = load_workbook(SAMPLES / "ledger-filled.xlsx")
+    ws = wb.active
+    assert ws is not None
+    header = next(r for r in ws.iter_rows(min_row=1, max_row=6) if any(c.value == "出生日期" for c in r))
+    column = next(c.column for c in header if c.value == "出生日期")
+    for row in range(header[0].row + 2, ws.max_row + 1):
+        if ws.cell(row, column).value is not None:
+            ws.cell(row, column).value = "2010年13月"
+    wb.save(path)
+    report = checker.check_ledger(path, date(2024, 5, 1))
+    bad = [f for f in report.findings if f.column == "出生日期" and f.severity == "error"]
+    assert len(bad) == len(report.cases) >= 5 and len({f.row for f in bad}) == len(bad)
+    assert all("birth_date" in c.invalid for c in report.cases)

@@ -215,7 +215,9 @@ class _RowChecker:
         self.invalid: frozenset[str] = frozenset()
         self.parsers: dict[str, Callable[[Any], Any]] = {}
         for key in table.columns:
-            self.parsers[key] = self._parser(COLUMNS_BY_KEY[key])
+            column = COLUMNS_BY_KEY[key]
+            parser = self._parser(column)
+            self.parsers[key] = _remembering(parser) if column.enum_name or column.kind in _REPEATING else parser
         self._last_id: v.IdInfo | None = None
         if "xjh" in self.parsers and self.parsers["xjh"] is v.parse_xjh:
             self.parsers["xjh"] = self._xjh
@@ -314,6 +316,40 @@ class _RowChecker:
                 continue  # a sheet without that column cannot be faulted for leaving it empty
             self.add(n, prob.field, prob.code, prob.message, prob.value, prob.severity)
         return problems
+
+
+_REPEATING = ("date", "month", "count", "bool")
+"""Kinds whose cells repeat down a ledger (dates, yes/no, counts; enumerations too): each
+distinct cell is parsed once per table. IDs, phones and names are unique and are not kept."""
+
+
+def _remembering(parser: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``parser`` with its results (and refusals) remembered per distinct cell value.
+
+    The validators are pure and their results immutable, so a remembered result is the one a
+    new call would give. A refusal is raised afresh each time (a re-raised instance would
+    grow its traceback). Keys carry the type: 1, 1.0 and True are equal in a dict but not to
+    a parser.
+    """
+    done: dict[tuple[type, Any], Any] = {}
+
+    def parse(raw: Any) -> Any:
+        key = (type(raw), raw)
+        try:
+            result = done.get(key, _INVALID)
+        except TypeError:  # an unhashable cell (never from calamine): parse it every time
+            return parser(raw)
+        if result is _INVALID:
+            try:
+                result = parser(raw)
+            except ValueProblem as problem:
+                result = problem
+            done[key] = result
+        if isinstance(result, ValueProblem):
+            raise ValueProblem(result.code, result.message, result.value)
+        return result
+
+    return parse
 
 
 class _Invalid:
