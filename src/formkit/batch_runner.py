@@ -1,12 +1,15 @@
 """Batch generation: a roster in, one document per student out, plus a print-ready file.
 
 Order of work, each step safe to interrupt:
-1. read the roster and validate **every** row before writing anything;
-2. give each notice its document number from the register (same student and form → same number);
-3. render in worker processes (each compiles the template once) and write each file
-   atomically; an existing file is replaced only if it is formkit's own unchanged output
-   (its hash is in the manifest) or ``force`` is given — a clerk's edits are never lost;
-4. journal every finished document, so a killed batch resumes where it stopped;
+1. read the roster and validate **every** row before writing anything (each row once: the
+   workers render from the plain context built here);
+2. give each notice its document number from the register (same student and form → same number),
+   all in one transaction that also records the notices as issued for ``ledger due``;
+3. render in worker processes (each compiles the template once), a chunk of documents per task,
+   and write each chunk's files atomically with one sync for the chunk; an existing file is
+   replaced only if it is formkit's own unchanged output (its hash is in the manifest) or
+   ``force`` is given — a clerk's edits are never lost;
+4. journal every finished chunk once its files are on disk, so a killed batch resumes where it stopped;
 5. convert to PDF with one LibreOffice process per worker, and merge with bookmarks.
 
 The manifest records only hashes formkit itself wrote, so a kept edit is recognised as an
@@ -23,13 +26,14 @@ import dataclasses
 import hashlib
 import json
 import os
+import pickle
 import re
 import signal
 import sys
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -41,6 +45,7 @@ from pydantic import BaseModel
 from .columns import LEDGER_COLUMNS
 from .errors import InputFileError, OutputError, Problem, RecordError, UsageError
 from .fileio import (
+    FileGroup,
     atomic_stream,
     atomic_write,
     folder_lock,
@@ -127,6 +132,8 @@ class _Plan:
     student_key: str
     year: int
     doc_number: str
+    issue_date: date | None
+    deadline: date | None
 
 
 def _plan_of(row: int, index: int, record: BaseModel) -> _Plan:
@@ -137,6 +144,7 @@ def _plan_of(row: int, index: int, record: BaseModel) -> _Plan:
         str(getattr(getattr(record, "school", None), "school", "") or ""), _display_name(record),
         mask_id(student.id_number) if student is not None and student.id_number else "", _student_key(record),
         issuer.issue_date.year if issuer is not None else 0, str(getattr(issuer, "doc_number", "") or ""),
+        getattr(issuer, "issue_date", None), getattr(issuer, "deadline", None),
     )
 
 
@@ -213,8 +221,29 @@ def load_settings(config: Path | None, sets: Sequence[str] = ()) -> dict[str, An
     return out
 
 
+def _plain_copy(node: Any) -> Any:
+    """A copy of a raw record holding only JSON types (other values become their text), so
+    settings can be merged in without touching the caller's dicts."""
+    kind = type(node)
+    if kind is dict:
+        return {str(k): _plain_copy(value) for k, value in node.items()}
+    if kind is str or kind is int or kind is float or kind is bool or node is None:
+        return node
+    if isinstance(node, dict):
+        return {str(k): _plain_copy(value) for k, value in node.items()}
+    if isinstance(node, list | tuple):
+        return [_plain_copy(value) for value in node]
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return str.__str__(node) if isinstance(node, str) else str(node)
+
+
 def _apply_settings(record: dict[str, Any], spec: FormSpec, settings: dict[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = json.loads(json.dumps(record, default=str))
+    merged: dict[str, Any] = _plain_copy(record)
     wants_issuer = "issuer" in spec.model.model_fields
     for key, value in settings.items():
         if key == "issuer.number_prefix":
@@ -366,63 +395,94 @@ def _init_worker(form: str, template: bytes | None, parent: int | None = None) -
     _WORKER["compiled"] = CompiledTemplate(template, spec.template) if template is not None else compiled_form(form)
 
 
-def _render_one(task: tuple[int, dict[str, Any], str, str, str, bool]) -> tuple[int, str, str]:
-    """Render one document and write it if allowed; returns (index, sha256, status).
+Task = tuple[int, bytes, str, str, str, bool]
+"""(index, pickled plain context, target path, document number, hash formkit wrote there, force)."""
+Outcome = tuple[int, str, str]
+"""(index, sha256, status)."""
+CHUNK = 32
+"""Documents per worker task: each chunk is one round trip to a worker and one group sync."""
 
-    ``known`` is the hash formkit recorded for this file last time ("" if none): a file
-    that still has it is formkit's own output and may be replaced; any other is a clerk's.
-    A kept file returns ``known`` again, never the edited file's hash, so the manifest goes
-    on recording only what formkit wrote and the edit stays kept on every later run.
+
+def _render_chunk(tasks: list[Task]) -> list[Outcome]:
+    """Render a chunk of documents and write those allowed to be written, as one durable group.
+
+    Each context was validated and built once, in the main process; the worker only renders.
+    ``known`` is the hash formkit recorded for a file last time ("" if none): a file that
+    still has it is formkit's own output and may be replaced; any other is a clerk's. A kept
+    file returns ``known`` again, never the edited file's hash, so the manifest goes on
+    recording only what formkit wrote and the edit stays kept on every later run. The
+    outcomes are returned only after every written file is on disk, so the journal line the
+    batch then writes for it implies the file.
     """
-    index, data, target, doc_number, known, force = task
-    spec: FormSpec = _WORKER["spec"]
-    record = validate_record(spec, data)
-    if doc_number and hasattr(record, "issuer"):
-        record.issuer.doc_number = doc_number
-    payload = _WORKER["compiled"].render(build_context(spec, record))
-    digest = hashlib.sha256(payload).hexdigest()
-    path = Path(target)
-    if path.exists():
-        current = hashlib.sha256(path.read_bytes()).hexdigest()
-        if current == digest:
-            return index, digest, "unchanged"
-        if not force and known != current:
-            return index, known, "kept-edited"
-        atomic_write(path, payload)
-        return index, digest, "updated"
-    atomic_write(path, payload)
-    return index, digest, "written"
+    compiled = _WORKER["compiled"]
+    outcomes: list[Outcome] = []
+    with FileGroup() as group:
+        for index, blob, target, doc_number, known, force in tasks:
+            context = pickle.loads(blob)
+            if doc_number and isinstance(context.get("issuer"), dict):
+                context["issuer"]["doc_number"] = doc_number
+            payload = compiled.render(context)
+            digest = hashlib.sha256(payload).hexdigest()
+            path = Path(target)
+            status = "written"
+            if path.exists():
+                now = hashlib.sha256(path.read_bytes()).hexdigest()
+                if now == digest:
+                    outcomes.append((index, digest, "unchanged"))
+                    continue
+                if not force and known != now:
+                    outcomes.append((index, known, "kept-edited"))
+                    continue
+                status = "updated"
+            group.add(path, payload)
+            outcomes.append((index, digest, status))
+        group.commit()
+    return outcomes
 
 
-def _run_tasks(form: str, template: bytes | None, tasks: Iterable[Any], total: int, jobs: int,
-               progress: Progress | None) -> Iterable[tuple[int, str, str]]:
-    """Yield results as they finish; at most a few tasks per worker are in flight at once."""
+def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+    chunk: list[Task] = []
+    for task in tasks:
+        chunk.append(task)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _run_tasks(form: str, template: bytes | None, tasks: Iterable[Task], total: int, jobs: int,
+               progress: Progress | None) -> Iterable[list[Outcome]]:
+    """Yield each chunk's outcomes as it finishes; at most two chunks per worker are in flight."""
     done = 0
+    size = max(1, min(CHUNK, total // (jobs * 4) or 1))
     if jobs <= 1 or total < 8:
         _init_worker(form, template)
-        for task in tasks:
-            done += 1
-            yield _render_one(task)
+        for chunk in _chunks(tasks, size):
+            outcomes = _render_chunk(chunk)
+            done += len(outcomes)
+            yield outcomes
             if progress:
                 progress(done, total)
         return
-    window = jobs * 4
+    window = jobs * 2
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                              initargs=(form, template, os.getpid())) as pool:
-        pending: set[Future[tuple[int, str, str]]] = set()
-        iterator = iter(tasks)
+        pending: set[Future[list[Outcome]]] = set()
+        iterator = _chunks(tasks, size)
         while True:
             while len(pending) < window:
-                task = next(iterator, None)
-                if task is None:
+                work = next(iterator, None)
+                if work is None:
                     break
-                pending.add(pool.submit(_render_one, task))
+                pending.add(pool.submit(_render_chunk, work))
             if not pending:
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                done += 1
-                yield future.result()
+                outcomes = future.result()
+                done += len(outcomes)
+                yield outcomes
                 if progress:
                     progress(done, total)
 
@@ -484,6 +544,7 @@ def batch(
     # Pass 1 validates every row and keeps only a small plan per row: memory does not grow
     # with models or rendered documents, only with the roster itself.
     plans: list[_Plan] = []
+    contexts: list[bytes] = []
     invalid: list[tuple[int, list[Problem]]] = []
     for index, (row, raw) in enumerate(rows):
         # A lone surrogate (valid in JSON text, impossible in any UTF-8 file) is a data error
@@ -498,6 +559,10 @@ def batch(
             invalid.append((row, broken))
             continue
         plans.append(_plan_of(row, index, record))
+        # The workers render from this plain data: each row is validated exactly once, and a
+        # pickled context is smaller than the roster row it replaces.
+        contexts.append(pickle.dumps(build_context(spec, record), protocol=pickle.HIGHEST_PROTOCOL))
+    del rows
     if invalid and not skip_invalid:
         raise InvalidRosterError(
             f"{source}：{len(invalid)} 行数据有问题，未生成任何文书。请改正后重试（或加 --skip-invalid 跳过这些行）：",
@@ -510,7 +575,7 @@ def batch(
         CompiledTemplate(template_bytes or b"", Path(template).name)  # fail early, in the main process
     names = _plan_names(plans, spec, out)
     result = BatchResult(spec.name, str(out), invalid=invalid, dry_run=dry_run)
-    numbers = _assign_numbers(spec, plans, settings, register, dry_run)
+    numbers = _assign_numbers(spec, plans, settings, register, dry_run, form=spec.name)
     for plan, name, number in zip(plans, names, numbers, strict=True):
         result.items.append(BatchItem(plan.row, plan.name, plan.id_masked, name, number, status="planned"))
     for row, _ in invalid:
@@ -525,23 +590,29 @@ def batch(
         remove_leftovers(out)  # what killed earlier runs left: half-written files, PDF work folders
         known, earlier, journals = _load_manifest(out)
         tasks = (
-            (i, _apply_settings(rows[plan.index][1], spec, settings), str(out / name), number, known.get(name, ""),
-             force)
-            for i, (plan, name, number) in enumerate(zip(plans, names, numbers, strict=True))
+            (i, blob, str(out / name), number, known.get(name, ""), force)
+            for i, (blob, name, number) in enumerate(zip(contexts, names, numbers, strict=True))
         )
         journal_path = out / f"{JOURNAL_PREFIX}-{token}.jsonl"
         journal = new_private_file(journal_path)
         try:
-            for index, digest, status in _run_tasks(spec.name, template_bytes, tasks, len(plans),
-                                                    jobs or os.cpu_count() or 1, progress):
-                item = result.items[index]
-                item.sha256, item.status = digest, status
-                if status != "kept-edited":
-                    try:
-                        journal.write(json.dumps({"file": item.file, "sha256": digest}, ensure_ascii=False) + "\n")
-                        journal.flush()
-                    except OSError as exc:
-                        raise output_error(exc, journal_path) from None
+            for outcomes in _run_tasks(spec.name, template_bytes, tasks, len(plans),
+                                       jobs or os.cpu_count() or 1, progress):
+                lines = []
+                for index, digest, status in outcomes:
+                    item = result.items[index]
+                    item.sha256, item.status = digest, status
+                    contexts[index] = b""  # rendered: only the plan stays in memory
+                    if status != "kept-edited":
+                        lines.append(json.dumps({"file": item.file, "sha256": digest}, ensure_ascii=False) + "\n")
+                # The chunk's files are already on disk (the worker synced them), so these lines
+                # may claim them; one sync per chunk instead of one per document.
+                try:
+                    journal.write("".join(lines))
+                    journal.flush()
+                    os.fsync(journal.fileno())
+                except OSError as exc:
+                    raise output_error(exc, journal_path) from None
         finally:
             journal.close()
         produced = [i for i in result.items if i.file]
@@ -571,20 +642,31 @@ def _require_issuer(spec: FormSpec, rows: list[tuple[int, dict[str, Any]]], sett
 
 
 def _assign_numbers(spec: FormSpec, plans: list[_Plan], settings: dict[str, Any], register: Path | str | None,
-                    dry_run: bool) -> list[str]:
-    prefix = str(settings.get("issuer.number_prefix") or "")
-    if not spec.numbered or not prefix:
-        return [plan.doc_number for plan in plans]
-    from .register import NumberRegister, default_register_path, format_number
+                    dry_run: bool, *, form: str) -> list[str]:
+    """Every plan's document number, from one register transaction that also records the notices
+    as issued (so ``ledger due`` knows them). The register is used when numbers are assigned
+    from it (``issuer.number_prefix``) or when the caller names one."""
+    prefix = str(settings.get("issuer.number_prefix") or "") if spec.numbered else ""
+    numbers = [plan.doc_number for plan in plans]
+    if not prefix and register is None:
+        return numbers
+    from .register import IssuedDocument, NumberRegister, default_register_path, format_number
 
-    numbers = []
+    wanted = [i for i, plan in enumerate(plans) if prefix and not plan.doc_number]  # a roster's number wins
+
+    def issued(given: list[int]) -> list[IssuedDocument]:
+        for i, n in zip(wanted, given, strict=True):
+            numbers[i] = format_number(prefix, plans[i].year, n) if n else f"{prefix}〔{plans[i].year}〕（待分配）号"
+        # Recorded with the numbers, before rendering: a number once given is the notice's, and
+        # a re-run produces the same notice again, so a later failure leaves nothing wrong behind.
+        return [IssuedDocument(form, plan.student_key, plan.issue_date, number, plan.deadline)
+                for plan, number in zip(plans, numbers, strict=True) if plan.issue_date is not None]
+
     with NumberRegister(Path(register) if register else default_register_path()) as reg:
-        for plan in plans:
-            if plan.doc_number:  # a number written in the roster wins
-                numbers.append(plan.doc_number)
-                continue
-            n = reg.number_for(prefix, plan.year, spec.name, plan.student_key, dry_run=dry_run)
-            numbers.append(format_number(prefix, plan.year, n) if n else f"{prefix}〔{plan.year}〕（待分配）号")
+        given = reg.numbers_for([(prefix, plans[i].year, form, plans[i].student_key) for i in wanted],
+                                dry_run=dry_run, issued=issued)
+    if dry_run:
+        issued(given)
     return numbers
 
 

@@ -153,6 +153,114 @@ def atomic_write(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+class FileGroup:
+    """Write many files atomically with one durability barrier for the whole group.
+
+    :meth:`add` writes each file to a temp name beside its target without syncing;
+    :meth:`commit` makes every temp durable (one ``syncfs`` on Linux, else an fsync each),
+    renames them over their targets and syncs each folder once, so after ``commit``
+    returns every file is on disk under its name — a journal line written after it still
+    implies its file. Leaving the ``with`` block without ``commit`` removes the temps.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[int, Path, Path]] = []
+
+    def __enter__(self) -> FileGroup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+    def add(self, path: Path, data: bytes) -> None:
+        """Write ``data`` to a temp file beside ``path`` (made visible by :meth:`commit`)."""
+        try:
+            fd, tmp = _new_temp(path.parent, path.suffix)
+        except OSError as exc:
+            if isinstance(exc, FormkitError):
+                raise
+            raise output_error(exc, path) from None
+        self._pending.append((fd, tmp, path))
+        try:
+            keep = _replaced_mode(path)
+            if keep is not None:
+                os.chmod(tmp, keep)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        except OSError as exc:
+            raise output_error(exc, path) from None
+
+    def commit(self) -> None:
+        """Sync every file of the group, then rename each over its target and sync the folders."""
+        pending, folders = self._pending, {path.parent for _, _, path in self._pending}
+        if not pending:
+            return
+        try:
+            if not _syncfs(pending[0][0]) or len(folders) > 1:
+                for fd, _, _ in pending:
+                    os.fsync(fd)
+        except OSError as exc:
+            raise output_error(exc, pending[0][2]) from None
+        for fd, _, _ in pending:
+            os.close(fd)
+        self._pending = [(-1, tmp, path) for _, tmp, path in pending]
+        for _, tmp, path in pending:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise output_error(exc, path) from None
+        self._pending = []
+        for folder in folders:
+            sync_folder(folder)
+
+    def abort(self) -> None:
+        for fd, tmp, _ in self._pending:
+            if fd >= 0:
+                with suppress(OSError):
+                    os.close(fd)
+            tmp.unlink(missing_ok=True)
+        self._pending = []
+
+
+_LIBC: list[Any] = []
+
+
+def _syncfs(fd: int) -> bool:
+    """Flush the whole file system holding ``fd`` in one call (Linux); False where unavailable."""
+    if not _LIBC:
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            _LIBC.append(libc.syncfs)
+        except (OSError, AttributeError, TypeError):
+            _LIBC.append(None)
+    syncfs = _LIBC[0]
+    if syncfs is None:
+        return False
+    if syncfs(fd) != 0:
+        import ctypes
+
+        number = ctypes.get_errno()
+        raise OSError(number, os.strerror(number))
+    return True
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the renames in ``folder`` durable (a no-op where folders cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | _CLOEXEC | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on folders; the renames are as durable as they allow
+    finally:
+        os.close(fd)
+
+
 def safe_component(text: str, *, limit: int = 60) -> str:
     """Turn arbitrary data (a student's name, a school) into one safe file-name component.
 

@@ -235,13 +235,16 @@ NOTE_MIN_CHARS = 12
 _LIST_ITEM = re.compile(r"^(?:\d+|[一二三四五六七八九十]+)[.、)]|^\(\d+\)")
 
 
-def _non_data(values: list[Any], identity: tuple[int, ...], known: tuple[int, ...]) -> str:
+def _non_data(values: list[Any], identity: tuple[int, ...], known: tuple[int, ...],
+              filled: list[Any] | None = None) -> str:
     """Why a non-blank row below the header is not a student ("" when it is one).
 
     A row without name and ID is a note's continuation line or a stray remark unless it fills
     several ledger cells: then it is a case whose identity is missing, and the checker says so.
+    ``filled`` is the row's non-blank values when the caller has them already.
     """
-    filled = [value for value in values if not _blank(value)]
+    if filled is None:
+        filled = [value for value in values if not _blank(value)]
     first = "".join(normalize_text(filled[0]).split()) if filled and isinstance(filled[0], str) else ""
     if first and _NOT_DATA.match(first):
         return "签名、说明或合计行"
@@ -399,11 +402,16 @@ def build_table(p: Path, name: str, grid: list[list[Any]], found: HeaderFound) -
     known = tuple(i for k, (i, _) in found.columns.items() if k != "seq")
     rows: list[tuple[int, list[Any]]] = []
     skipped: list[tuple[int, str]] = []
+    # Ledger columns repeat their texts (school, township, status, …): one string object per
+    # distinct text instead of one per cell roughly halves what a large sheet keeps in memory.
+    texts: dict[str, str] = {}
     for r in range(last_header + 1, len(grid)):
-        values = grid[r]
-        if all(_blank(v) for v in values):
+        values = grid[r] = [texts.setdefault(x, x) if type(x) is str else x for x in grid[r]]
+        # _blank inlined: this runs for every cell of the sheet.
+        filled = [x for x in values if x is not None and not (isinstance(x, str) and not x.strip())]
+        if not filled:
             continue
-        why = _non_data(values, identity, known)
+        why = _non_data(values, identity, known, filled)
         if why:
             skipped.append((r + 1, why))
             continue

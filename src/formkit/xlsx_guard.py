@@ -383,7 +383,112 @@ def _over(rows: int, cols: int, limits: Limits) -> bool:
     return rows > limits.max_rows or cols > limits.max_columns or rows * cols > limits.max_cells
 
 
+# The fast path's grammar: the spelling every spreadsheet program writes. Anything else
+# (prefixes, other quoting or spacing, r-less cells, comments, CDATA, a DTD, processing
+# instructions, character references in a reference) makes the counts disagree or the
+# scan bail out, and the sheet takes the expat path below, which reads every element as a
+# reader would.
+_FAST_CELL = re.compile(rb'<c r="([A-Z]{1,3})[1-9][0-9]{0,6}"[ \t\r\n/>]')
+_FAST_ROW = re.compile(rb'<row r="([1-9][0-9]{0,6})"[ \t\r\n/>]')
+# Two patterns, each with a literal start, so the regex engine skips ahead at C speed. A
+# colon before a tag name (a prefixed tag) is rare enough that any such text means doubt.
+_ODD_TAG = re.compile(rb"<(?:[!?]|c[\t\r\n/>]|row[\t\r\n/>])")
+_PREFIXED = re.compile(rb":(?:c|row|dimension|mergeCell)[\s/>]")
+_CLAIM = re.compile(rb"<(?:dimension|mergeCell)[\s/>][^>]*>")
+
+
+def _claimed_extent(tag: bytes) -> tuple[int, int] | None:
+    """(rows, columns) a ``<dimension>``/``<mergeCell>`` tag claims, read by expat; None if unreadable."""
+    found: list[dict[str, str]] = []
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = lambda _, attrs: found.append(attrs)
+    try:
+        parser.Parse(tag, False)
+    except expat.ExpatError:
+        return None
+    if len(found) != 1:
+        return None
+    rows = cols = 0
+    for part in found[0].get("ref", "").split(":"):
+        claimed = _ref(part)
+        if claimed is not None:
+            rows, cols = max(rows, claimed[0]), max(cols, claimed[1])
+    return rows, cols
+
+
+def _greater(number: int) -> re.Pattern[bytes]:
+    """A cell reference whose row is greater than ``number`` (more digits, or as many and larger)."""
+    digits = str(number)
+    options = [rf"[1-9][0-9]{{{len(digits)},}}"]
+    for i, d in enumerate(digits):
+        if d != "9":
+            options.append(digits[:i] + f"[{int(d) + 1}-9]" + f"[0-9]{{{len(digits) - i - 1}}}")
+    return re.compile(rb'<c r="[A-Z]{1,3}(?:' + "|".join(options).encode() + rb')"')
+
+
+def _fast_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bool:
+    """True when the sheet is written in the usual spelling and is within ``limits``.
+
+    The cell and row references are found by C-speed regular expressions on the raw bytes,
+    with no Python work per cell. Every ``<c `` and ``<row `` tag must match the strict
+    pattern (the counts are compared) and no other spelling may occur, so a far cell cannot
+    hide: any doubt returns False and the caller reads the sheet with expat, which also
+    words the refusal. A cell's row beyond the last ``<row r>`` is looked for explicitly.
+    Well-formedness is left to the reader (calamine reports a broken sheet itself).
+    """
+    budget = min(info.file_size, limits.max_uncompressed_bytes)
+    max_row = 0
+    letters: set[bytes] = set()
+    first = True
+    carry = b""
+    try:
+        with archive.open(info) as handle:
+            while True:
+                chunk = handle.read(_CHUNK * 16)
+                budget -= len(chunk)
+                if budget < 0:
+                    return False
+                if first and has_dtd(chunk[:8192]):
+                    return False
+                # Cut after the last '>' so no tag is split between two scans.
+                data = carry + chunk
+                cut = data.rfind(b">") + 1 if chunk else len(data)
+                piece, carry = data[:cut], data[cut:]
+                if first and piece.startswith(b"<?xml"):
+                    piece = piece[piece.find(b"?>") + 2:]
+                first = False
+                if _ODD_TAG.search(piece) or _PREFIXED.search(piece):
+                    return False
+                cells = _FAST_CELL.findall(piece)
+                rows = _FAST_ROW.findall(piece)
+                if len(cells) != piece.count(b"<c ") or len(rows) != piece.count(b"<row "):
+                    return False
+                letters.update(cells)
+                max_row = max(max_row, max(map(int, rows), default=0))
+                for tag in _CLAIM.findall(piece):
+                    claimed = _claimed_extent(tag)
+                    if claimed is None or _over(*claimed, limits):
+                        return False
+                # Readers place a cell by its own reference: none may lie below the rows seen.
+                if _greater(max_row).search(piece):
+                    return False
+                if not chunk:
+                    break
+    except (zlib.error, EOFError, zipfile.BadZipFile):
+        return False
+    max_col = max((_col_number(x.decode("ascii")) for x in letters), default=0)
+    return not _over(max_row, max_col, limits)
+
+
 def _check_sheet_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits) -> None:
+    """Refuse a sheet whose claimed or actual extent is beyond ``limits`` (see :func:`_fast_extent`,
+    then the expat reading below for every sheet the fast path cannot vouch for)."""
+    if _fast_extent(archive, info, limits):
+        return
+    _read_sheet_extent(archive, info, name, limits)
+
+
+def _read_sheet_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits) -> None:
     """Stream the sheet XML through expat; refuse on the claimed or the actual extent.
 
     Cells and rows without ``r`` are placed after the previous one, as readers do, so

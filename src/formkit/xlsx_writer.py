@@ -76,8 +76,8 @@ def set_text(cell: Cell, value: object) -> None:
     """
     if value is None:
         return
-    # Control characters are illegal in XML and would make openpyxl refuse the value.
-    text = fit_text(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    # Control characters and U+FFFE/U+FFFF are illegal in XML and would make openpyxl refuse the value.
+    text = fit_text(ILLEGAL_CHARACTERS_RE.sub("", str(value)).replace("\ufffe", "").replace("\uffff", ""))
     cell.value = text
     cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
     if neutralise_formula(text) != text:
