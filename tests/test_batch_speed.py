@@ -22,7 +22,7 @@ from formkit.docx_engine import CompiledTemplate, _resolve_listing, docx_text
 from formkit.due_items import due
 from formkit.forms import build_context, get_form, load_template_bytes, validate_record
 from formkit.register import NumberRegister
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, filled_ledger_kept_once
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
 SETTINGS = fb.load_settings(None, ["body=石门镇人民政府", "issue_date=2024-04-08", "number_prefix=石镇教复"])
@@ -40,7 +40,8 @@ def students(prefix: str, n: int) -> list[dict[str, Any]]:
 
 def test_plain_batch_records_issued_notices_for_ledger_due(tmp_path: Path) -> None:
     reg = tmp_path / "reg.sqlite"
-    before = [i for i in due(SAMPLES / "ledger-filled.xlsx", date(2024, 5, 1), register=reg)
+    ledger = filled_ledger_kept_once(tmp_path)
+    before = [i for i in due(ledger, date(2024, 5, 1), register=reg)
               if i.form == "compel-notice"]
     assert [(i.name, i.state) for i in before] == [("龙飞", "due")]
     settings = fb.load_settings(None, ["body=龙井乡人民政府", "issue_date=2024-05-02", "deadline=2024-05-09",
@@ -48,7 +49,7 @@ def test_plain_batch_records_issued_notices_for_ledger_due(tmp_path: Path) -> No
     result = fb.batch("compel-notice", [(before[0].row, before[0].record)], tmp_path / "out", settings=settings,
                       register=reg, jobs=1)
     assert result.counts == {"written": 1}
-    after = [i for i in due(SAMPLES / "ledger-filled.xlsx", date(2024, 5, 10), register=reg)
+    after = [i for i in due(ledger, date(2024, 5, 10), register=reg)
              if i.form == "compel-notice"]
     assert [(i.name, i.state, i.doc_number) for i in after] == [("龙飞", "issued", "龙乡教复〔2024〕1号")]
     with NumberRegister(reg) as register:
