@@ -163,3 +163,20 @@ def test_pdf_into_a_relative_output_folder(tmp_path: Path, monkeypatch: pytest.M
                    register=tmp_path / "r.sqlite")
     written = [i for i in result.items if i.pdf]
     assert written and all((tmp_path / "输出" / i.pdf).is_file() for i in written)
+
+
+def test_batch_sheet_option_picks_one_school_of_a_township_workbook(book: Path, tmp_path: Path) -> None:
+    refused = CliRunner().invoke(cli, ["batch", "return-notice", str(book), "-o", str(tmp_path / "x"), "--dry-run",
+                                       "--register", str(tmp_path / "r.sqlite"), "--set", "body=平寨镇人民政府",
+                                       "--set", "issue_date=2024-05-02"])
+    assert refused.exit_code == 2 and "--sheet" in refused.output
+    report = check_ledger(book, AS_OF)
+    names = {sheet: {c.text("name") for c in report.cases if c.sheet == sheet} for sheet in (PRIMARY, JUNIOR)}
+    for sheet in (PRIMARY, JUNIOR):
+        result = batch("return-notice", book, tmp_path / sheet, settings=SETTINGS, dry_run=True, skip_invalid=True,
+                       register=tmp_path / "r.sqlite", sheet=sheet)
+        seen = {i.name for i in result.items if i.name}
+        assert seen and seen <= names[sheet], (sheet, seen)
+    with pytest.raises(InputFileError):
+        batch("return-notice", book, tmp_path / "n", settings=SETTINGS, dry_run=True, register=tmp_path / "r.sqlite",
+              sheet="没有这个表")

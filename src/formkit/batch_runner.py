@@ -260,11 +260,11 @@ def _apply_settings(record: dict[str, Any], spec: FormSpec, settings: dict[str, 
     return merged
 
 
-def read_records(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def read_records(path: Path, sheet: str | None = None) -> list[tuple[int, dict[str, Any]]]:
     """Roster rows as (row number, nested dict); see :func:`formkit.records.read_rows`."""
     from .records import read_rows
 
-    return read_rows(path)
+    return read_rows(path, sheet=sheet)
 
 
 def _student_key(record: BaseModel) -> str:
@@ -520,10 +520,12 @@ def batch(
     register: Path | str | None = None,
     template: Path | str | None = None,
     progress: Progress | None = None,
+    sheet: str | None = None,
 ) -> BatchResult:
     """Generate ``form`` for every record; see the module docstring for the guarantees.
 
-    ``records_or_path`` is a roster file (.xlsx/.xls/.csv/.json) or nested record dicts.
+    ``records_or_path`` is a roster file (.xlsx/.xls/.csv/.json) or nested record dicts; ``sheet``
+    picks the worksheet of a workbook holding several ledger sheets.
     ``settings`` holds issue-level values (``issuer.body``, ``issuer.issue_date``,
     ``issuer.number_prefix``, …; see :func:`load_settings`). Raises ``InvalidRosterError``
     (a ``RecordError``) listing every invalid row unless ``skip_invalid``, and ``OutputError``
@@ -534,7 +536,7 @@ def batch(
     settings = dict(settings or {})
     source = str(records_or_path) if isinstance(records_or_path, str | Path) else "记录列表"
     if isinstance(records_or_path, str | Path):
-        rows = read_records(Path(records_or_path))
+        rows = read_records(Path(records_or_path), sheet)
     else:
         # Plain dicts are numbered from 1; (row, dict) pairs keep the caller's row numbers.
         rows = [item if isinstance(item, tuple) else (n, item) for n, item in enumerate(records_or_path, 1)]

@@ -179,11 +179,12 @@ def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, templat
 @click.option("--register", type=click.Path(path_type=Path), help="文号登记簿（SQLite）位置。")
 @click.option("--template", type=click.Path(path_type=Path), help="使用自己修改过的 Word 模板。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果。")
+@click.option("--sheet", help="名单工作簿中要用的工作表（工作簿里有几个学校的台账工作表时必须指定）。")
 @column_option
 @handle_errors
 def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...], config: Path | None, pdf: bool,
               merge: bool, jobs: int | None, skip_invalid: bool, force: bool, dry_run: bool, register: Path | None,
-              template: Path | None, as_json: bool, column_pins: tuple[str, ...]) -> None:
+              template: Path | None, as_json: bool, sheet: str | None, column_pins: tuple[str, ...]) -> None:
     """按名单批量生成文书：每名学生一份，另可生成 PDF 和合并打印文件。
 
     \b
@@ -205,14 +206,14 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
         if bar is None:
             bar = click.progressbar(length=total, label="生成中", file=sys.stderr)
             bar.__enter__()
-        bar.update(1)
+        bar.update(done - bar.pos)  # progress comes per chunk of documents
 
     show = progress if sys.stderr.isatty() and not as_json else None
     try:
         with pin_columns(_pins(config, column_pins)):
             result = batch(form_name, roster, out_dir, settings=settings, pdf=pdf, merge=merge, jobs=jobs,
                            skip_invalid=skip_invalid, force=force, dry_run=dry_run, register=register,
-                           template=template, progress=show)
+                           template=template, progress=show, sheet=sheet)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)

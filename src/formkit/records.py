@@ -223,17 +223,21 @@ def _rows_from_json(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def read_rows(path: Path, columns: Mapping[str, str] | None = None) -> list[tuple[int, dict[str, Any]]]:
+def read_rows(path: Path, columns: Mapping[str, str] | None = None,
+              sheet: str | None = None) -> list[tuple[int, dict[str, Any]]]:
     """Read a roster as (row number, nested record dict) pairs; raises ``InputFileError``.
 
     ``columns`` pins header wordings to fields; by default the pins of
-    :func:`formkit.columns.pin_columns` apply.
+    :func:`formkit.columns.pin_columns` apply. ``sheet`` picks one worksheet of a workbook
+    (required when it holds several ledger sheets, since row numbers repeat across sheets).
     """
     suffix = path.suffix.lower()
     if suffix == ".json":
         return _rows_from_json(path)
     if suffix in (".csv", ".txt"):
         return _rows_from_csv(path, columns)
+    if sheet is not None:
+        return table_records(read_ledger(path, sheet=sheet, columns=columns))
     book = read_workbook(path, columns=columns)
     if len(book.tables) > 1:
         # Rows are numbered per sheet: reading only the first sheet would drop a school without a
@@ -241,8 +245,9 @@ def read_rows(path: Path, columns: Mapping[str, str] | None = None) -> list[tupl
         sheets = "、".join(f"“{t.sheet}”" for t in book.tables)
         raise InputFileError(
             f"{path} 有 {len(book.tables)} 个台账工作表（{sheets}）。按名单生成文书时一次只能用一个工作表，"
-            "否则不同工作表中相同的行号无法区分。请用 formkit ledger due --generate（会读取全部工作表），"
-            "或把每个工作表另存为单独的文件后分别运行。", path=str(path), code="several-sheets")
+            "否则不同工作表中相同的行号无法区分。请用 --sheet 工作表名 逐个生成（例如 --sheet "
+            f"{book.tables[0].sheet}），或用 formkit ledger due --generate（会读取全部工作表）。",
+            path=str(path), code="several-sheets")
     return table_records(book.tables[0] if book.tables else read_ledger(path, columns=columns))
 
 

@@ -384,7 +384,8 @@ class Desk:
             job.phase = "正在生成文书"
             job.results.append(batch(spec.name, roster, job.out_dir / spec.title, settings=settings, skip_invalid=skip,
                                      register=self.register, template=template, jobs=1,
-                                     progress=_progress(job, options["pdf"]), **options))
+                                     progress=_progress(job, options["pdf"]), pdf=options["pdf"],
+                                     merge=options["merge"]))
 
         job = session.start_job(f"{spec.title}（{roster.name}）", work, total=sum(1 for i in planned.items if i.file))
         job.zip_name = f"{spec.title}_{date.today().isoformat()}.zip"
