@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .docx_engine import CompiledTemplate
-from .fileio import atomic_write, read_input
+from .fileio import atomic_write, read_input, work_area
 from .forms import FormSpec, build_context, get_form, load_template_bytes, template_source, validate_record
 
 
@@ -111,10 +110,12 @@ def render_document(
             raise OutputError(f"文件已存在：{'、'.join(existing)}。它可能被手工修改过；确认要覆盖请加 --force。")
     payload = render(spec.name, record, template=template, context=context)
     if wants_pdf_only:
-        with tempfile.TemporaryDirectory(prefix="formkit-render-") as work:
-            tmp_docx = Path(work) / (output.stem + ".docx")
+        # The intermediate .docx holds the student's data: it lives beside the output (where the next
+        # run sweeps what a kill left), never in /tmp.
+        with work_area(output.parent) as work:
+            tmp_docx = work / (output.stem + ".docx")
             tmp_docx.write_bytes(payload)
-            (made,) = convert_to_pdf([tmp_docx], Path(work) / "pdf")
+            (made,) = convert_to_pdf([tmp_docx], work / "pdf")
             atomic_write(output, made.read_bytes())
         return [output]
     atomic_write(docx_path, payload)
