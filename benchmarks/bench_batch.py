@@ -41,7 +41,7 @@ def make_roster(path: Path, n: int) -> Path:
     """An N-row roster like samples/roster.xlsx: same title row, header and columns, unique students."""
     from openpyxl import Workbook, load_workbook
 
-    from formkit.validators import id_check_char
+    from formkit.core.validators import id_check_char
 
     sample = load_workbook(ROOT / "samples" / "roster.xlsx").active
     assert sample is not None
@@ -68,8 +68,8 @@ def make_roster(path: Path, n: int) -> Path:
 
 def contexts_for(roster: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Template contexts and file names exactly as the batch makes them (for the baseline)."""
-    from formkit.batch_runner import _apply_settings, batch, load_settings, read_records
-    from formkit.forms import build_context, get_form, validate_record
+    from formkit.documents.batch import _apply_settings, batch, load_settings, read_records
+    from formkit.documents.forms import build_context, get_form, validate_record
 
     settings = load_settings(CONFIG)
     spec = get_form("return-notice")
@@ -84,8 +84,8 @@ def bench_batch(n: int) -> dict[str, Any]:
     from docxtpl import DocxTemplate
 
     import formkit
-    from formkit.batch_runner import load_settings
-    from formkit.docx_engine import make_environment
+    from formkit.documents.batch import load_settings
+    from formkit.documents.engine import make_environment
 
     work = Path(tempfile.mkdtemp(prefix="formkit-bench-"))
     try:
@@ -134,7 +134,7 @@ def render_notices(folder: Path, n: int) -> list[Path]:
 
 
 def bench_pdf(n: int) -> dict[str, Any]:
-    from formkit.pdf import _fontconfig, convert_to_pdf, find_soffice
+    from formkit.documents.pdf import _fontconfig, convert_to_pdf, find_soffice
 
     work = Path(tempfile.mkdtemp(prefix="formkit-bench-pdf-"))
     try:
@@ -166,8 +166,8 @@ def bench_merge() -> dict[str, Any]:
 
     from pypdf import PdfReader, PdfWriter
 
-    from formkit.docx_merge import _merge_docxcompose, merge_docx
-    from formkit.pdf import convert_to_pdf, merge_pdfs
+    from formkit.documents.merge import _merge_docxcompose, merge_docx
+    from formkit.documents.pdf import convert_to_pdf, merge_pdfs
 
     work = Path(tempfile.mkdtemp(prefix="formkit-bench-merge-"))
     try:
@@ -205,7 +205,7 @@ def bench_merge() -> dict[str, Any]:
 def _child_batch(n: int, jobs: int) -> None:
     """Run in a child: one batch of n documents; print seconds and peak RSS (MB) of self and workers."""
     import formkit
-    from formkit.batch_runner import load_settings
+    from formkit.documents.batch import load_settings
 
     work = Path(tempfile.mkdtemp(prefix="formkit-bench-scale-"))
     try:

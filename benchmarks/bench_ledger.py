@@ -39,9 +39,9 @@ def log(text: str) -> None:
 def build(path: Path, rows: int) -> None:
     from openpyxl import Workbook
 
-    from formkit.columns import LEDGER_COLUMNS
-    from formkit.validators import id_check_char
-    from formkit.xlsx_writer import _cell_value
+    from formkit.core.validators import id_check_char
+    from formkit.ledger.workbook import _cell_value
+    from formkit.tables.columns import LEDGER_COLUMNS
 
     records = json.loads((ROOT / "samples" / "records.json").read_text(encoding="utf-8"))
     wb = Workbook(write_only=True)
@@ -67,7 +67,7 @@ def build(path: Path, rows: int) -> None:
 
 def ledger(rows: int) -> Path:
     """The cached LibreOffice-saved ledger of ``rows`` rows (built on first use)."""
-    from formkit.pdf import _fontconfig, find_soffice
+    from formkit.documents.pdf import _fontconfig, find_soffice
 
     OUT.mkdir(parents=True, exist_ok=True)
     saved = OUT / f"ledger-lo-{rows}.xlsx"
@@ -125,7 +125,7 @@ def read_frictionless(path: Path) -> int | None:
 def check(path: Path) -> int:
     from datetime import date
 
-    from formkit.checker import check_ledger
+    from formkit.ledger.check import check_ledger
 
     report = check_ledger(path, date.fromisoformat(AS_OF))
     return len(report.findings)
@@ -180,7 +180,7 @@ def scale(sizes: list[int]) -> dict[str, Any]:
 
 def _child(path: Path) -> None:
     """Run in a fresh process so peak RSS belongs to one check alone."""
-    import formkit.checker  # noqa: F401  (imports are not the check's memory)
+    import formkit.ledger.check  # noqa: F401  (imports are not the check's memory)
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     check_s, _ = timed(check, path)

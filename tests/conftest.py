@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from formkit.validators import id_check_char
+from formkit.core.validators import id_check_char
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"

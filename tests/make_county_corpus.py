@@ -30,7 +30,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from formkit.validators import id_check_char  # noqa: E402
+from formkit.core.validators import id_check_char  # noqa: E402
 
 OUT = ROOT / "tests" / "data" / "county"
 

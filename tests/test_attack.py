@@ -224,7 +224,7 @@ _COMPILE = """
 import json, resource, sys, time
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/src"]
 from formkit import CompiledTemplate
-from formkit.template_lint import check_template
+from formkit.documents.lint import check_template
 from tests.test_engine import make_template
 started = time.monotonic()
 data = make_template(sys.argv[2])
@@ -251,7 +251,7 @@ def test_compiling_and_checking_evaluate_nothing(tmp_path: Path) -> None:
 def test_lone_surrogate_in_template_is_dropped_not_an_internal_error(source: str) -> None:
     """A Jinja string escape makes a lone surrogate; encoding the part raised UnicodeEncodeError
     (内部错误) after rendering."""
-    from formkit.docx_engine import docx_text
+    from formkit.documents.engine import docx_text
     from tests.test_engine import make_template
 
     text = docx_text(CompiledTemplate(make_template(source), "s.docx").render({"x": "a"}))
@@ -261,7 +261,7 @@ def test_lone_surrogate_in_template_is_dropped_not_an_internal_error(source: str
 def test_everyday_loop_over_many_rows_stays_within_the_render_total() -> None:
     """The per-render total counts what operations make, not what they read: a roster-sized loop that
     asks ``rows|length`` on every row reads the whole list 2,000 times and must still render."""
-    from formkit.docx_engine import docx_text
+    from formkit.documents.engine import docx_text
     from tests.test_engine import make_template
 
     rows = [{"name": f"学生{i:04d}", "school": "石门镇中心小学" * 3} for i in range(2000)]

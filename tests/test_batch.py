@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-import formkit.batch_runner as fb
+import formkit.documents.batch as fb
 from formkit.cli import cli
-from formkit.docx_engine import docx_text
+from formkit.documents.engine import docx_text
 from tests.conftest import ROOT, SAMPLES, needs_soffice
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
@@ -154,7 +154,7 @@ def test_cli_batch_and_json_parity(tmp_path: Path) -> None:
 def test_kill_midway_then_rerun_equals_clean_run(tmp_path: Path) -> None:
     roster = tmp_path / "big.json"
     many = []
-    from formkit.validators import id_check_char
+    from formkit.core.validators import id_check_char
 
     for i in range(300):
         rec = json.loads(json.dumps(RECORDS[i % 12]))

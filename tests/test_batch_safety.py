@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import formkit.batch_runner as fb
-import formkit.fileio as fileio
+import formkit.core.fileio as fileio
+import formkit.documents.batch as fb
 from formkit.cli import cli
-from formkit.docx_engine import docx_text
-from formkit.errors import OutputError
-from formkit.register import NumberRegister
-from formkit.validators import id_check_char
+from formkit.core.errors import OutputError
+from formkit.core.validators import id_check_char
+from formkit.documents.engine import docx_text
+from formkit.documents.register import NumberRegister
 from tests.conftest import ROOT, SAMPLES, needs_soffice
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))

@@ -16,12 +16,12 @@ from typing import Any, cast
 import pytest
 from docxtpl import DocxTemplate
 
-import formkit.batch_runner as fb
-import formkit.fileio as fio
-from formkit.docx_engine import CompiledTemplate, _resolve_listing, docx_text
-from formkit.due_items import due
-from formkit.forms import build_context, get_form, load_template_bytes, validate_record
-from formkit.register import NumberRegister
+import formkit.core.fileio as fio
+import formkit.documents.batch as fb
+from formkit.documents.engine import CompiledTemplate, _resolve_listing, docx_text
+from formkit.documents.forms import build_context, get_form, load_template_bytes, validate_record
+from formkit.documents.register import NumberRegister
+from formkit.ledger.due import due
 from tests.conftest import ROOT, SAMPLES, filled_ledger_kept_once
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
@@ -66,7 +66,7 @@ def test_plain_batch_records_issued_notices_for_ledger_due(tmp_path: Path) -> No
 _RACE = """
 import json, sys
 from pathlib import Path
-import formkit.batch_runner as fb
+import formkit.documents.batch as fb
 records = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
 settings = fb.load_settings(None, ["body=石门镇人民政府", "issue_date=2024-04-08", "number_prefix=石镇教复"])
 result = fb.batch("return-notice", records, sys.argv[2], settings=settings, register=sys.argv[3], jobs=1)

@@ -14,13 +14,13 @@ from click.testing import CliRunner
 from docx import Document
 from openpyxl import load_workbook
 
-from formkit.batch_runner import InvalidRosterError, batch, format_batch
-from formkit.checker import check_ledger
 from formkit.cli import cli
-from formkit.due_items import DUE, REFUSED, due, generate_due
-from formkit.errors import InputFileError, ValueProblem
-from formkit.summaries import summary
-from formkit.validators import parse_date_or_month
+from formkit.core.errors import InputFileError, ValueProblem
+from formkit.core.validators import parse_date_or_month
+from formkit.documents.batch import InvalidRosterError, batch, format_batch
+from formkit.ledger.check import check_ledger
+from formkit.ledger.due import DUE, REFUSED, due, generate_due
+from formkit.ledger.summary import summary
 from tests.clerk_books import JUNIOR, PRIMARY, township_book
 from tests.conftest import needs_soffice
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 import formkit
 from formkit.cli import cli
-from formkit.docx_engine import docx_text
+from formkit.documents.engine import docx_text
 from tests.conftest import SAMPLES, sample
 
 

@@ -15,14 +15,14 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 
-from formkit.batch_runner import InvalidRosterError, batch, load_settings
-from formkit.checker import LedgerReport, annotate, check_ledger
 from formkit.cli import cli
-from formkit.columns import HeaderMatcher, normalise_header, pin_columns
-from formkit.due_items import due
-from formkit.errors import UsageError
-from formkit.ledger_reader import read_ledger, read_workbook
-from formkit.records import read_records, read_rows
+from formkit.core.errors import UsageError
+from formkit.documents.batch import InvalidRosterError, batch, load_settings
+from formkit.documents.roster import read_records, read_rows
+from formkit.ledger.check import LedgerReport, annotate, check_ledger
+from formkit.ledger.due import due
+from formkit.tables.columns import HeaderMatcher, normalise_header, pin_columns
+from formkit.tables.reader import read_ledger, read_workbook
 from tests.conftest import make_id
 
 COUNTY = Path(__file__).resolve().parent / "data" / "county"
@@ -325,8 +325,8 @@ def test_exact_due_list(name: str, expected: dict[tuple[str, int], tuple[str, st
 
 @pytest.mark.parametrize("name", ["county-a.xlsx", "county-a.xls", "county-b.xlsx"])
 def test_check_due_summary_and_batch_agree(name: str, tmp_path: Path) -> None:
-    from formkit.errors import InputFileError
-    from formkit.summaries import figures
+    from formkit.core.errors import InputFileError
+    from formkit.ledger.summary import figures
 
     report = check_ledger(COUNTY / name, AS_OF)
     rows = [(c.sheet, c.row, c.text("name")) for c in report.cases]

@@ -8,9 +8,9 @@ import sys
 import click
 import pytest
 
-from formkit.checker import FINDING_CODES
 from formkit.cli import cli
-from formkit.template_lint import LINT_CODES
+from formkit.documents.lint import LINT_CODES
+from formkit.ledger.check import FINDING_CODES
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -46,7 +46,7 @@ def _emitted_codes() -> set[str]:
     """Codes passed to ValueProblem(...), self.add(...), Finding(...), RuleProblem(...) and HeaderProblem(...)
     in the checker, rules, validators and ledger reader."""
     codes: set[str] = set()
-    for module in ("checker.py", "rules.py", "validators.py", "enums.py", "ledger_reader.py"):
+    for module in ("ledger/check.py", "core/rules.py", "core/validators.py", "core/enums.py", "tables/reader.py"):
         tree = ast.parse((ROOT / "src" / "formkit" / module).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):

@@ -8,12 +8,12 @@ from typing import Any
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from formkit.checker import check_ledger
 from formkit.cli import cli
-from formkit.docx_engine import docx_text
-from formkit.due_items import due, generate_due
-from formkit.summaries import collect, summary
-from formkit.xlsx_writer import new_ledger
+from formkit.documents.engine import docx_text
+from formkit.ledger.check import check_ledger
+from formkit.ledger.due import due, generate_due
+from formkit.ledger.summary import collect, summary
+from formkit.ledger.workbook import new_ledger
 from tests.conftest import SAMPLES
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
@@ -138,8 +138,8 @@ def test_summary_report_docx_and_one_report_per_township(tmp_path: Path) -> None
     text = docx_text((tmp_path / "月报.docx").read_bytes())
     assert "青山县" in text and "2024年3月" in text and "本月新增辍学（失学）7人" in text and "月末仍未返校7人" in text
     assert "石门镇中心小学" in text and "{%" not in text
-    from formkit.batch_runner import batch
-    from formkit.summaries import report_record
+    from formkit.documents.batch import batch
+    from formkit.ledger.summary import report_record
 
     records = []
     for area, path in (("石门镇", SAMPLES / "ledger-clean.xlsx"), ("龙井乡", SAMPLES / "ledger-b.xlsx")):

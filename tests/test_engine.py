@@ -7,7 +7,7 @@ import docx
 import pytest
 
 from formkit import CompiledTemplate, TemplateError
-from formkit.docx_engine import cn_date, cn_date_upper, cn_number, docx_text
+from formkit.documents.engine import cn_date, cn_date_upper, cn_number, docx_text
 
 
 def make_template(*paragraphs: str) -> bytes:

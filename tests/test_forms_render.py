@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 import formkit
-from formkit.docx_engine import docx_text
+from formkit.documents.engine import docx_text
 from tests.conftest import needs_soffice, sample
 
 FORMS = [f.name for f in formkit.forms()]
@@ -86,7 +86,7 @@ def embedded_fonts(reader: PdfReader) -> set[str]:
 
 @needs_soffice
 def test_every_form_converts_to_a_pdf_with_cjk_fonts(tmp_path: Path) -> None:
-    from formkit.pdf import convert_to_pdf
+    from formkit.documents.pdf import convert_to_pdf
 
     docs = []
     for form in FORMS:

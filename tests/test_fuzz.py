@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 import formkit
-from formkit.batch_runner import _plan_names, _plan_of
-from formkit.docx_engine import docx_text
-from formkit.errors import FormkitError
-from formkit.fileio import safe_component
-from formkit.ledger_reader import read_ledger
-from formkit.xlsx_writer import new_ledger
+from formkit.core.errors import FormkitError
+from formkit.core.fileio import safe_component
+from formkit.documents.batch import _plan_names, _plan_of
+from formkit.documents.engine import docx_text
+from formkit.ledger.workbook import new_ledger
+from formkit.tables.reader import read_ledger
 from tests.conftest import SAMPLES, needs_soffice
 
 RECORD: dict[str, Any] = json.loads((SAMPLES / "return-notice.json").read_text(encoding="utf-8"))
@@ -104,7 +104,7 @@ def test_ledger_write_read_round_trip_without_formulas(tmp_path: Path, name: str
 
 @needs_soffice
 def test_nasty_record_opens_in_libreoffice(tmp_path: Path) -> None:
-    from formkit.pdf import convert_to_pdf
+    from formkit.documents.pdf import convert_to_pdf
 
     record = with_values("A&B<C>\u202e😀\x07王", "=cmd|' /c calc'!A0 ../../", "CON")
     path = tmp_path / "n.docx"

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from formkit.checker import check_ledger
-from formkit.errors import InputFileError
-from formkit.xlsx_guard import Limits, check_spreadsheet
+from formkit.core.errors import InputFileError
+from formkit.ledger.check import check_ledger
+from formkit.tables.xlsx_guard import Limits, check_spreadsheet
 from tests.conftest import ROOT, SAMPLES
 
 BAD = ROOT / "tests" / "data" / "bad"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from formkit.errors import FormkitError
-from formkit.ledger_reader import read_ledger
+from formkit.core.errors import FormkitError
+from formkit.tables.reader import read_ledger
 from tests.conftest import ROOT, SAMPLES
 
 BAD = ROOT / "tests" / "data" / "bad"

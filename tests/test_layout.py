@@ -25,12 +25,12 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 import formkit
-from formkit.checker import check_ledger
 from formkit.cli import cli
-from formkit.docx_engine import docx_text
-from formkit.errors import UsageError
-from formkit.summaries import Case, Summary, collect, report_record
-from formkit.validators import format_date
+from formkit.core.errors import UsageError
+from formkit.core.validators import format_date
+from formkit.documents.engine import docx_text
+from formkit.ledger.check import check_ledger
+from formkit.ledger.summary import Case, Summary, collect, report_record
 from tests.conftest import ROOT, SAMPLES, needs_soffice
 
 WORST = ROOT / "tests" / "data" / "worst"
@@ -72,7 +72,7 @@ class Printed:
 
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Printed]:
-    from formkit.pdf import convert_to_pdf
+    from formkit.documents.pdf import convert_to_pdf
 
     work = tmp_path_factory.mktemp("layout")
     docs: dict[tuple[str, str], Path] = {}
@@ -376,7 +376,7 @@ def test_ledger_help_has_no_repeated_sentences() -> None:
 
 
 def test_new_ledger_header_date_is_chinese(tmp_path: Path) -> None:
-    from formkit.xlsx_writer import new_ledger
+    from formkit.ledger.workbook import new_ledger
 
     path = new_ledger(tmp_path / "台账.xlsx", school="石门镇中心小学", fill_date=date(2026, 11, 25))
     ws = load_workbook(path).worksheets[0]

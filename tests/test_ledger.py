@@ -12,14 +12,14 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 
-import formkit.checker as checker
+import formkit.ledger.check as checker
 from formkit.cli import cli
-from formkit.columns import LEDGER_COLUMNS
-from formkit.errors import InputFileError
-from formkit.ledger_reader import column_letter, read_ledger
-from formkit.records import read_rows
-from formkit.validators import id_check_char
-from formkit.xlsx_writer import new_ledger
+from formkit.core.errors import InputFileError
+from formkit.core.validators import id_check_char
+from formkit.documents.roster import read_rows
+from formkit.ledger.workbook import new_ledger
+from formkit.tables.columns import LEDGER_COLUMNS
+from formkit.tables.reader import column_letter, read_ledger
 from tests.conftest import SAMPLES, make_id, needs_soffice
 
 AS_OF = date(2024, 5, 1)
@@ -252,7 +252,7 @@ def test_unusable_files_exit_2(tmp_path: Path, content: bytes, code: str) -> Non
 def test_xls_files_are_read(tmp_path: Path) -> None:
     import subprocess
 
-    from formkit.pdf import find_soffice
+    from formkit.documents.pdf import find_soffice
 
     src = tmp_path / "clean.xlsx"
     src.write_bytes((SAMPLES / "ledger-clean.xlsx").read_bytes())
@@ -324,7 +324,7 @@ def _no_formulas(path: Path) -> list[Any]:
 def test_summary_writes_formula_names_as_text(tmp_path: Path) -> None:
     from python_calamine import CalamineWorkbook
 
-    from formkit.summaries import summary
+    from formkit.ledger.summary import summary
 
     out = tmp_path / "summary.xlsx"
     summary([BAD / "formula-names.xlsx"], out, as_of=AS_OF)
@@ -364,8 +364,8 @@ def test_prefilled_ledger_keeps_formula_names_as_text(tmp_path: Path) -> None:
 def test_formula_names_show_literally_after_libreoffice_conversion(tmp_path: Path) -> None:
     import subprocess
 
-    from formkit.pdf import find_soffice
-    from formkit.summaries import summary
+    from formkit.documents.pdf import find_soffice
+    from formkit.ledger.summary import summary
 
     out = tmp_path / "summary.xlsx"
     summary([BAD / "formula-names.xlsx"], out, as_of=AS_OF)
@@ -399,7 +399,7 @@ def test_ids_in_any_column_are_masked_in_every_output(tmp_path: Path) -> None:
     assert any(f.cell.startswith(LETTER["grade"]) for f in report.findings)
     outputs.append(report.to_json())
     outputs.append(checker.format_report(report))
-    from formkit.summaries import summary
+    from formkit.ledger.summary import summary
 
     summary([path], tmp_path / "summary.xlsx", as_of=AS_OF)
     for book in (tmp_path / "summary.xlsx", tmp_path / "out0" / "ledger.checked.xlsx"):
@@ -428,7 +428,7 @@ def test_finding_messages_keep_their_punctuation_while_masking() -> None:
 def _filled_down(tmp_path: Path, rows: int, *, complete: bool = False) -> Path:
     """One ID filled down ``rows`` rows; ``complete`` fills every other column validly (so the
     duplicates are the only findings), else only 学生姓名 (ten required-field findings a row)."""
-    from formkit.xlsx_writer import _cell_value
+    from formkit.ledger.workbook import _cell_value
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("台账")
@@ -476,13 +476,13 @@ def test_annotate_is_linear_in_findings(tmp_path: Path) -> None:
     (out,) = checker.annotate(report, tmp_path / "out")
     assert time.process_time() - started < 30
     wb = load_workbook(out, read_only=True)
-    from formkit.xlsx_writer import RESULT_HEADER_ROW
+    from formkit.ledger.workbook import RESULT_HEADER_ROW
 
     assert wb["检查结果"].max_row == len(report.findings) + RESULT_HEADER_ROW
 
 
 def test_cells_and_comments_stay_within_excel_limits(tmp_path: Path) -> None:
-    from formkit.xlsx_writer import MAX_CELL_TEXT, annotate_workbook
+    from formkit.ledger.workbook import MAX_CELL_TEXT, annotate_workbook
 
     path = ledger(tmp_path)
     long = checker.Finding(str(path), "台账", 5, "备注", "AB5", "required", "error", "长" * 40_000, "值" * 40_000)
@@ -563,7 +563,7 @@ def test_empty_folder_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_formkit_outputs_in_the_ledger_folder_are_skipped(tmp_path: Path) -> None:
-    from formkit.summaries import summary
+    from formkit.ledger.summary import summary
 
     folder = tmp_path / "ledgers"
     folder.mkdir()

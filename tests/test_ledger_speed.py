@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-import formkit.checker as checker
+import formkit.ledger.check as checker
 from formkit import validators as v
-from formkit.errors import ValueProblem
-from formkit.xlsx_guard import Limits, _fast_extent, check_spreadsheet
+from formkit.core.errors import ValueProblem
+from formkit.tables.xlsx_guard import Limits, _fast_extent, check_spreadsheet
 from tests.conftest import SAMPLES
 from tests.test_guard import _far, _package, _refused, test_far_cell_in_any_spelling_is_refused
 

@@ -8,7 +8,7 @@ import pytest
 
 import formkit
 from formkit import CaseRecord, RecordError
-from formkit.models import validate_model
+from formkit.core.models import validate_model
 from tests.conftest import make_id, sample
 
 

@@ -13,10 +13,10 @@ import pytest
 from pypdf import PdfReader
 
 import formkit
-from formkit.docx_merge import merge_docx
-from formkit.errors import ConversionError
-from formkit.pdf import convert_to_pdf, merge_pdfs
-from formkit.pdf_server import PdfConverter, _group_alive, find_uno_python
+from formkit.core.errors import ConversionError
+from formkit.documents.merge import merge_docx
+from formkit.documents.pdf import convert_to_pdf, merge_pdfs
+from formkit.documents.pdf_server import PdfConverter, _group_alive, find_uno_python
 
 from .conftest import needs_soffice, sample
 

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 import formkit
 from formkit import rules
 from formkit import validators as v
-from formkit.checker import check_ledger
-from formkit.errors import RecordError
-from formkit.ledger_reader import column_letter
-from formkit.models import CaseRecord, validate_model
-from formkit.rules import CaseFacts
+from formkit.core.errors import RecordError
+from formkit.core.models import CaseRecord, validate_model
+from formkit.core.rules import CaseFacts
+from formkit.ledger.check import check_ledger
+from formkit.tables.reader import column_letter
 from tests.conftest import SAMPLES, make_id
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))

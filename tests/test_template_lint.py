@@ -14,8 +14,8 @@ from docx.oxml.ns import qn
 
 import formkit
 from formkit.cli import cli
-from formkit.docx_engine import docx_text
-from formkit.template_lint import check_template
+from formkit.documents.engine import docx_text
+from formkit.documents.lint import check_template
 from tests.conftest import ROOT, sample
 
 SHIPPED = ROOT / "templates" / "docx"

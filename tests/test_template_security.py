@@ -18,8 +18,8 @@ import pytest
 
 import formkit
 from formkit import CompiledTemplate, TemplateError
-from formkit.docx_engine import docx_text
-from formkit.forms import build_context, get_form, validate_record
+from formkit.documents.engine import docx_text
+from formkit.documents.forms import build_context, get_form, validate_record
 from tests.conftest import ROOT, SAMPLES, filled_ledger_kept_once, sample
 from tests.make_template_attacks import ATTACKS, MARKER, OUT
 from tests.test_engine import make_template
@@ -44,7 +44,7 @@ import json, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import formkit
-from formkit.template_lint import check_template
+from formkit.documents.lint import check_template
 from tests.conftest import sample
 record = sample("return-notice")
 results = {}

@@ -13,14 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 import formkit
-from formkit.checker import check_ledger
 from formkit.cli import cli
-from formkit.docx_engine import docx_text
-from formkit.due_items import DueItem, due, generate_due
-from formkit.errors import RecordError
-from formkit.forms import enrol_action, visit_summary
-from formkit.register import NumberRegister
-from formkit.summaries import figures
+from formkit.core.errors import RecordError
+from formkit.documents.engine import docx_text
+from formkit.documents.forms import enrol_action, visit_summary
+from formkit.documents.register import NumberRegister
+from formkit.ledger.check import check_ledger
+from formkit.ledger.due import DueItem, due, generate_due
+from formkit.ledger.summary import figures
 from tests.conftest import SAMPLES, make_id
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
@@ -195,8 +195,8 @@ def test_report_keeps_cases_and_feeds_due_and_figures(tmp_path: Path, monkeypatc
     def no_reading(*_: Any, **__: Any) -> Any:
         raise AssertionError("a ledger cell was read or parsed a second time")
 
-    for target in ("formkit.checker.read_ledger", "formkit.validators.parse_date", "formkit.validators.parse_id",
-                   "formkit.validators.parse_date_or_month", "formkit.enums.Enumeration.match"):
+    for target in ("formkit.ledger.check.read_ledger", "formkit.core.validators.parse_date", "formkit.core.validators.parse_id",
+                   "formkit.core.validators.parse_date_or_month", "formkit.core.enums.Enumeration.match"):
         monkeypatch.setattr(target, no_reading)
     before = sorted(tmp_path.rglob("*"))
     assert [i.form for i in due(report)] == ["return-notice", "compel-notice"]

@@ -647,7 +647,7 @@ BUILDERS = {
 
 def build_xlsx() -> None:
     sys.path.insert(0, str(OUT.parents[1] / "src"))
-    from formkit.xlsx_writer import build_ledger_template
+    from formkit.ledger.workbook import build_ledger_template
 
     target = OUT.parent / "xlsx" / "ledger.xlsx"
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import formkit
-from formkit.errors import ConversionError
+from formkit.core.errors import ConversionError
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "out" / "demo"
@@ -24,7 +24,7 @@ def main() -> int:
         made.append(target)
         print(f"  {form.title}：{target.relative_to(ROOT)}")
     try:
-        from formkit.pdf import convert_to_pdf
+        from formkit.documents.pdf import convert_to_pdf
 
         pdfs = convert_to_pdf(made, OUT)
         print(f"  PDF：已转换 {len(pdfs)} 份，在 {OUT.relative_to(ROOT)}/ 下（*.pdf）")
@@ -40,7 +40,7 @@ def main() -> int:
 
 
 def batch_sample_roster() -> None:
-    from formkit.batch_runner import batch, format_batch, load_settings
+    from formkit.documents.batch import batch, format_batch, load_settings
 
     print("\n批量生成：samples/roster.xlsx 中每名学生一份返校通知书（DOCX + PDF + 合并打印文件）")
     target = OUT / "batch-return-notice"
@@ -59,7 +59,7 @@ def batch_sample_roster() -> None:
 def check_sample_ledger() -> None:
     from datetime import date
 
-    from formkit.checker import annotate, check_ledger, format_report
+    from formkit.ledger.check import annotate, check_ledger, format_report
 
     print("\n检查示例台账 samples/ledger-filled.xlsx（按 2024-05-01 判断）：")
     report = check_ledger(ROOT / "samples" / "ledger-filled.xlsx", date(2024, 5, 1))
@@ -72,9 +72,9 @@ def check_sample_ledger() -> None:
 def due_and_summary() -> None:
     from datetime import date
 
-    from formkit.batch_runner import load_settings
-    from formkit.due_items import due, format_due, generate_due
-    from formkit.summaries import report_record, summary
+    from formkit.documents.batch import load_settings
+    from formkit.ledger.due import due, format_due, generate_due
+    from formkit.ledger.summary import report_record, summary
 
     when = date(2024, 5, 1)
     # ledger-filled lists 龙飞 twice in contradicting states, so due refuses him: the demo's paperwork

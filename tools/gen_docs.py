@@ -41,7 +41,7 @@ def cli_reference() -> str:
 
 
 def _model_rows(model: Any, prefix: str, depth: int = 0) -> list[str]:
-    from formkit.models import _inner_model
+    from formkit.core.models import _inner_model
 
     rows = []
     for name, info in model.model_fields.items():
@@ -71,8 +71,8 @@ def template_variables() -> str:
 
 
 def finding_codes() -> str:
-    from formkit.checker import FINDING_CODES
-    from formkit.template_lint import LINT_CODES
+    from formkit.documents.lint import LINT_CODES
+    from formkit.ledger.check import FINDING_CODES
 
     lines = ["# 检查结果代码（finding codes）", "", "由 `tools/gen_docs.py` 生成。代码是稳定的英文标识，其他程序可以依赖它。", "",
              "## 台账检查（`formkit ledger check`）", "", "| 代码 | 级别 | 含义和改法 |", "| --- | --- | --- |"]

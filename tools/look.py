@@ -17,8 +17,8 @@ from datetime import date
 from pathlib import Path
 
 import formkit
-from formkit.checker import annotate, check_ledger
-from formkit.pdf import convert_to_pdf
+from formkit.documents.pdf import convert_to_pdf
+from formkit.ledger.check import annotate, check_ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "out" / "look"

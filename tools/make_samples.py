@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from formkit.validators import id_check_char  # noqa: E402
+from formkit.core.validators import id_check_char  # noqa: E402
 
 SAMPLES = ROOT / "samples"
 
@@ -107,7 +107,7 @@ def write_plain_roster(records: list[dict]) -> None:
     """samples/roster.xlsx: a plain roster as a clerk types it (title row, common header wordings)."""
     from openpyxl import Workbook
 
-    from formkit.xlsx_writer import set_text
+    from formkit.ledger.workbook import set_text
 
     wb = Workbook()
     ws = wb.active
@@ -138,7 +138,7 @@ def write_ledgers(records: list[dict]) -> None:
     """samples/roster.xlsx, ledger-clean.xlsx (no findings) and ledger-filled.xlsx (typical mistakes)."""
     from openpyxl import load_workbook
 
-    from formkit.xlsx_writer import new_ledger, set_text
+    from formkit.ledger.workbook import new_ledger, set_text
 
     school_a = [r for r in records if r["school"]["school"] == "石门镇中心小学"]
     school_b = [r for r in records if r["school"]["school"] == "龙井乡中学"]

@@ -5,17 +5,11 @@ The public API is re-exported here; everything else is internal and may change.
 
 from __future__ import annotations
 
-import sys
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # static typing sees the real names; at run time they load on first use
-    from .batch_runner import BatchItem, BatchResult, InvalidRosterError, batch, load_settings
-    from .checker import FileSummary, Finding, LedgerReport, annotate, check_ledger
-    from .docx_engine import CompiledTemplate
-    from .due_items import DueItem, due
-    from .enums import Enumeration, EnumTable, load_enums
-    from .errors import (
+    from formkit.core.enums import Enumeration, EnumTable, load_enums
+    from formkit.core.errors import (
         ConversionError,
         FormkitError,
         InputFileError,
@@ -26,10 +20,7 @@ if TYPE_CHECKING:  # static typing sees the real names; at run time they load on
         UsageError,
         ValueProblem,
     )
-    from .forms import FormSpec, forms, get_form, validate_record
-    from .ledger import new_ledger
-    from .ledger_reader import LedgerTable, read_ledger
-    from .models import (
+    from formkit.core.models import (
         Attempt,
         CaseRecord,
         DropoutCase,
@@ -43,69 +34,76 @@ if TYPE_CHECKING:  # static typing sees the real names; at run time they load on
         School,
         Student,
     )
-    from .records import RecordsReport, read_records
-    from .render import render, render_to
-    from .summaries import Summary, summary
-    from .template_lint import TemplateIssue, TemplateReport, check_template
+    from formkit.documents.batch import BatchItem, BatchResult, InvalidRosterError, batch, load_settings
+    from formkit.documents.engine import CompiledTemplate
+    from formkit.documents.forms import FormSpec, forms, get_form, validate_record
+    from formkit.documents.lint import TemplateIssue, TemplateReport, check_template
+    from formkit.documents.render import render, render_to
+    from formkit.documents.roster import RecordsReport, read_records
+    from formkit.ledger.check import FileSummary, Finding, LedgerReport, annotate, check_ledger
+    from formkit.ledger.due import DueItem, due
+    from formkit.ledger.new import new_ledger
+    from formkit.ledger.summary import Summary, summary
+    from formkit.tables.reader import LedgerTable, read_ledger
 
     __version__: str
 
 # Importing a submodule pulls in pydantic, docxtpl, openpyxl, …; ``formkit --version`` must not
 # pay for that, so each public name loads its module on first access (PEP 562).
 _LAZY: dict[str, str] = {
-    "Attempt": "models",
-    "BatchItem": "batch_runner",
-    "BatchResult": "batch_runner",
-    "CaseRecord": "models",
-    "CompiledTemplate": "docx_engine",
-    "ConversionError": "errors",
-    "DropoutCase": "models",
-    "DropoutReportRecord": "models",
-    "DueItem": "due_items",
-    "EnumTable": "enums",
-    "Enumeration": "enums",
-    "FileSummary": "checker",
-    "Finding": "checker",
-    "FormSpec": "forms",
-    "FormkitError": "errors",
-    "Guardian": "models",
-    "HomeVisit": "models",
-    "InputFileError": "errors",
-    "InvalidRosterError": "batch_runner",
-    "Issuer": "models",
-    "LedgerReport": "checker",
-    "LedgerTable": "ledger_reader",
-    "NoticeRecord": "models",
-    "OutputError": "errors",
-    "PledgeParentRecord": "models",
-    "PledgeTeacherRecord": "models",
-    "Problem": "errors",
-    "RecordError": "errors",
-    "RecordsReport": "records",
-    "School": "models",
-    "Student": "models",
-    "Summary": "summaries",
-    "TemplateError": "errors",
-    "TemplateIssue": "template_lint",
-    "TemplateReport": "template_lint",
-    "UsageError": "errors",
-    "ValueProblem": "errors",
-    "annotate": "checker",
-    "batch": "batch_runner",
-    "check_ledger": "checker",
-    "check_template": "template_lint",
-    "due": "due_items",
-    "forms": "forms",
-    "get_form": "forms",
-    "load_enums": "enums",
-    "load_settings": "batch_runner",
-    "new_ledger": "ledger",
-    "read_ledger": "ledger_reader",
-    "read_records": "records",
-    "render": "render",
-    "render_to": "render",
-    "summary": "summaries",
-    "validate_record": "forms",
+    "Attempt": "core.models",
+    "BatchItem": "documents.batch",
+    "BatchResult": "documents.batch",
+    "CaseRecord": "core.models",
+    "CompiledTemplate": "documents.engine",
+    "ConversionError": "core.errors",
+    "DropoutCase": "core.models",
+    "DropoutReportRecord": "core.models",
+    "DueItem": "ledger.due",
+    "EnumTable": "core.enums",
+    "Enumeration": "core.enums",
+    "FileSummary": "ledger.check",
+    "Finding": "ledger.check",
+    "FormSpec": "documents.forms",
+    "FormkitError": "core.errors",
+    "Guardian": "core.models",
+    "HomeVisit": "core.models",
+    "InputFileError": "core.errors",
+    "InvalidRosterError": "documents.batch",
+    "Issuer": "core.models",
+    "LedgerReport": "ledger.check",
+    "LedgerTable": "tables.reader",
+    "NoticeRecord": "core.models",
+    "OutputError": "core.errors",
+    "PledgeParentRecord": "core.models",
+    "PledgeTeacherRecord": "core.models",
+    "Problem": "core.errors",
+    "RecordError": "core.errors",
+    "RecordsReport": "documents.roster",
+    "School": "core.models",
+    "Student": "core.models",
+    "Summary": "ledger.summary",
+    "TemplateError": "core.errors",
+    "TemplateIssue": "documents.lint",
+    "TemplateReport": "documents.lint",
+    "UsageError": "core.errors",
+    "ValueProblem": "core.errors",
+    "annotate": "ledger.check",
+    "batch": "documents.batch",
+    "check_ledger": "ledger.check",
+    "check_template": "documents.lint",
+    "due": "ledger.due",
+    "forms": "documents.forms",
+    "get_form": "documents.forms",
+    "load_enums": "core.enums",
+    "load_settings": "documents.batch",
+    "new_ledger": "ledger.new",
+    "read_ledger": "tables.reader",
+    "read_records": "documents.roster",
+    "render": "documents.render",
+    "render_to": "documents.render",
+    "summary": "ledger.summary",
+    "validate_record": "documents.forms",
 }
 
 
@@ -120,7 +118,7 @@ def __getattr__(name: str) -> Any:
     elif name in _LAZY:
         from importlib import import_module
 
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value  # later lookups skip __getattr__
@@ -129,18 +127,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(ModuleType):
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Importing a submodule binds it as an attribute of the package; ``formkit.render`` and
-        # ``formkit.forms`` must stay the public functions, not the modules of the same name.
-        if isinstance(value, ModuleType) and _LAZY.get(name) == name:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

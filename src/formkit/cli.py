@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from .errors import FormkitError, Problem, RecordError
+from formkit.core.errors import FormkitError, Problem, RecordError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,7 +47,7 @@ def handle_errors(func: F) -> F:
             if isinstance(exc, OSError) and exc.errno in _OUTPUT_ERRNOS:
                 # A full disk or a read-only folder met outside formkit's own writers is still
                 # the clerk's situation to fix, not a formkit defect.
-                from .fileio import output_error
+                from formkit.core.fileio import output_error
 
                 error = output_error(exc, exc.filename or "输出文件")
                 _echo_err(f"错误：{error}")
@@ -76,7 +76,7 @@ def column_option(func: F) -> F:
 
 
 def _pins(config: Path | None, pairs: tuple[str, ...]) -> dict[str, str]:
-    from .columns import parse_pins, pins_from_config
+    from formkit.tables.columns import parse_pins, pins_from_config
 
     return {**pins_from_config(config), **parse_pins(pairs)}
 
@@ -112,7 +112,7 @@ def cli(templates_dir: Path | None) -> None:
 @handle_errors
 def forms_cmd(as_json: bool) -> None:
     """列出可以生成的文书。"""
-    from .forms import forms
+    from formkit.documents.forms import forms
 
     items = forms()
     if as_json:
@@ -129,7 +129,7 @@ def forms_cmd(as_json: bool) -> None:
 @handle_errors
 def validate_cmd(data: Path, form_name: str) -> None:
     """检查一条记录（JSON 文件）是否符合某个表单的要求。"""
-    from .forms import read_json_record, record_warnings, validate_record
+    from formkit.documents.forms import read_json_record, record_warnings, validate_record
 
     raw = read_json_record(data)
     record = validate_record(form_name, raw, where=str(data))
@@ -152,8 +152,8 @@ def validate_cmd(data: Path, form_name: str) -> None:
 @handle_errors
 def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, template: Path | None, force: bool) -> None:
     """用一条记录（JSON）生成一份文书。"""
-    from .forms import read_json_record
-    from .render import render_document
+    from formkit.documents.forms import read_json_record
+    from formkit.documents.render import render_document
 
     raw = read_json_record(data)
     written = render_document(form_name, raw, output, pdf=also_pdf, template=template, force=force,
@@ -192,8 +192,8 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
     1 名单中有数据错误的行（未生成任何文书，或加 --skip-invalid 时跳过了这些行）；
     2 文件无法使用、输出文件夹无法写入或正被另一个批量任务使用、用法错误。
     """
-    from .batch_runner import batch, find_config, format_batch, load_settings
-    from .columns import pin_columns
+    from formkit.documents.batch import batch, find_config, format_batch, load_settings
+    from formkit.tables.columns import pin_columns
 
     config = config or find_config([roster.parent, Path.cwd()])
     if config is not None and not as_json:
@@ -239,9 +239,9 @@ def ledger_group() -> None:
 def ledger_new_cmd(output: Path, roster: Path | None, school: str | None, county: str | None,
                    township: str | None, force: bool, column_pins: tuple[str, ...]) -> None:
     """新建一份辍学生台账（含下拉列表、文本格式的身份证号列和填表说明）。"""
-    from .batch_runner import find_config
-    from .columns import pin_columns
-    from .ledger import create_ledger
+    from formkit.documents.batch import find_config
+    from formkit.ledger.new import create_ledger
+    from formkit.tables.columns import pin_columns
 
     config = find_config([roster.parent, Path.cwd()]) if roster is not None else None
     with pin_columns(_pins(config, column_pins)):
@@ -267,8 +267,8 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
     工作簿中每个有台账表头的工作表都会检查；填表说明、空白表等会列出并说明为何未读取。
     列名的识别规则和县里自定义列名的方法（formkit.toml 的 [columns]、--column）见 docs/header-matching.md。
     """
-    from .batch_runner import find_config
-    from .checker import annotate, check_ledger, format_report
+    from formkit.documents.batch import find_config
+    from formkit.ledger.check import annotate, check_ledger, format_report
 
     pins = _pins(find_config([_folder(paths[0]), Path.cwd()]), column_pins)
     report = check_ledger(list(paths), _as_of(as_of), sheet=sheet, columns=pins)
@@ -309,11 +309,18 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     """
     from datetime import date
 
-    from .batch_runner import find_config, format_batch, load_settings
-    from .checker import check_ledger
-    from .columns import pin_columns
-    from .due_items import due, due_json, format_due, format_failures, generate_due, generation_failures
-    from .register import default_register_path
+    from formkit.documents.batch import find_config, format_batch, load_settings
+    from formkit.documents.register import default_register_path
+    from formkit.ledger.check import check_ledger
+    from formkit.ledger.due import (
+        due,
+        due_json,
+        format_due,
+        format_failures,
+        generate_due,
+        generation_failures,
+    )
+    from formkit.tables.columns import pin_columns
 
     when = _as_of(as_of) or date.today()
     config = config or find_config([_folder(paths[0]), Path.cwd()])
@@ -330,7 +337,7 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
         for pair in templates:
             form, sep, path = pair.partition("=")
             if not sep:
-                from .errors import UsageError
+                from formkit.core.errors import UsageError
 
                 raise UsageError(f"--template 应写成 表单=模板.docx，例如 compel-notice=县版.docx；收到的是“{pair}”。")
             chosen[form.strip()] = Path(path.strip())
@@ -365,10 +372,10 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
 def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None, report_path: Path | None,
                        area: str | None, force: bool, column_pins: tuple[str, ...]) -> None:
     """把多份台账汇总成一个工作簿：按学校、年级、原因、类别统计，月报，未返校明细和图表。"""
-    from .batch_runner import find_config
-    from .columns import pin_columns
-    from .errors import OutputError
-    from .summaries import summary
+    from formkit.core.errors import OutputError
+    from formkit.documents.batch import find_config
+    from formkit.ledger.summary import summary
+    from formkit.tables.columns import pin_columns
 
     if output.exists() and not force:
         raise OutputError(f"文件已存在：{output}。确认要覆盖请加 --force。")
@@ -376,8 +383,8 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
         figures = summary(list(paths), output, month, report_area=area, for_report=report_path is not None)
     totals = figures.totals()
     if report_path is not None:
-        from .render import render_document
-        from .summaries import report_record
+        from formkit.documents.render import render_document
+        from formkit.ledger.summary import report_record
 
         record = report_record(figures, figures.area)
         render_document("monthly-report", record, report_path, force=force)
@@ -401,7 +408,7 @@ def template_group() -> None:
 @handle_errors
 def template_check_cmd(path: Path, form_name: str | None, as_json: bool) -> None:
     """检查模板：未知变量（并提示最接近的字段）、语法错误、被 Word 拆开的标签、未用到的字段。"""
-    from .template_lint import check_template, format_template_report
+    from formkit.documents.lint import check_template, format_template_report
 
     report = check_template(path, form_name)
     click.echo(report.to_json() if as_json else format_template_report(report))
@@ -419,7 +426,7 @@ def template_check_cmd(path: Path, form_name: str | None, as_json: bool) -> None
 @handle_errors
 def serve_cmd(port: int, host: str, password: str | None, open_browser: bool, idle_minutes: int) -> None:
     """在浏览器里操作：启动本机网页（生成文书、检查台账、待办、汇总、模板），按 Ctrl+C 结束。"""
-    from .web.app import serve
+    from formkit.web.app import serve
 
     serve(host, port, open_browser=open_browser, password=password, idle_minutes=idle_minutes)
 
@@ -427,8 +434,8 @@ def serve_cmd(port: int, host: str, password: str | None, open_browser: bool, id
 def _as_of(text: str | None) -> Any:
     if text is None:
         return None
-    from .errors import UsageError, ValueProblem
-    from .validators import parse_date
+    from formkit.core.errors import UsageError, ValueProblem
+    from formkit.core.validators import parse_date
 
     try:
         return parse_date(text)

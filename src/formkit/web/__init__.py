@@ -1,5 +1,5 @@
 """formkit's local web pages (the clerk's desk): ``formkit serve`` and ``formkit-desk``."""
 
-from .app import create_app, serve
+from formkit.web.app import create_app, serve
 
 __all__ = ["create_app", "serve"]

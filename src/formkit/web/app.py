@@ -37,7 +37,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import (
+from formkit import (
     BatchResult,
     FormkitError,
     InputFileError,
@@ -59,9 +59,9 @@ from .. import (
     summary,
     validate_record,
 )
-from . import fields as fl
-from .charts import stacked_bars
-from .state import (
+from formkit.web import fields as fl
+from formkit.web.charts import stacked_bars
+from formkit.web.state import (
     LEDGER_SUFFIXES,
     ROSTER_SUFFIXES,
     Job,

@@ -17,10 +17,10 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .. import models as m
-from ..enums import load_enums
-from ..errors import Problem
-from ..forms import FormSpec
+from formkit.core import models as m
+from formkit.core.enums import load_enums
+from formkit.core.errors import Problem
+from formkit.documents.forms import FormSpec
 
 _ENUM_ALIASES = {
     "sex": m.Sex, "ethnicity": m.Ethnicity, "relation": m.Relation, "reason": m.Reason, "status": m.Status,

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import InputFileError
-from ..zip_guard import Limits, PackageProblem, check_members, read_member
+from formkit.core.errors import InputFileError
+from formkit.core.zip_guard import Limits, PackageProblem, check_members, read_member
 
 LEDGER_SUFFIXES = (".xlsx", ".xls", ".xlsm")
 ROSTER_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".csv", ".json")
@@ -81,7 +81,7 @@ class Session:
         self.jobs[job_id] = job
 
         def run() -> None:
-            from ..errors import FormkitError
+            from formkit.core.errors import FormkitError
 
             try:
                 work(job)

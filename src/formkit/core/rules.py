@@ -7,7 +7,7 @@ column's cell; the pydantic models turn them into problems at the record path
 (:data:`PATHS`). Because both call the same functions, a record and the ledger row
 holding it are judged alike (a property test asserts it).
 
-Dates may be full dates or months (:class:`~formkit.validators.Month`, from 年月
+Dates may be full dates or months (:class:`~formkit.core.validators.Month`, from 年月
 columns); they are compared at month precision whenever either side is a month.
 """
 
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from . import validators as v
-from .enums import Enumeration, enum
-from .errors import ValueProblem
+from formkit.core import validators as v
+from formkit.core.enums import Enumeration, enum
+from formkit.core.errors import ValueProblem
 
 AGE_MIN, AGE_MAX = 6, 16
 
@@ -254,14 +254,14 @@ def check(f: CaseFacts, rules: Iterable[Any] = ALL_RULES) -> list[RuleProblem]:
 
 
 def facts_from_record(record: Any) -> CaseFacts:
-    """Facts of a validated :class:`~formkit.models.CaseRecord` (or anything shaped like one)."""
+    """Facts of a validated :class:`~formkit.core.models.CaseRecord` (or anything shaped like one)."""
     student = getattr(record, "student", None)
     case = getattr(record, "case", None)
     return CaseFacts(**student_fields(student), **(case_fields(case) if case is not None else {}))
 
 
 def student_fields(student: Any) -> dict[str, Any]:
-    """The student part of :class:`CaseFacts` from a :class:`~formkit.models.Student`."""
+    """The student part of :class:`CaseFacts` from a :class:`~formkit.core.models.Student`."""
     return {
         "id": _id_info(getattr(student, "id_number", None)),
         "sex": getattr(student, "sex", None),
@@ -271,7 +271,7 @@ def student_fields(student: Any) -> dict[str, Any]:
 
 
 def case_fields(case: Any) -> dict[str, Any]:
-    """The case part of :class:`CaseFacts` from a :class:`~formkit.models.DropoutCase`."""
+    """The case part of :class:`CaseFacts` from a :class:`~formkit.core.models.DropoutCase`."""
     return {
         "category": case.category,
         "dropout": case.dropout_date,

@@ -5,7 +5,7 @@ label is accepted as an input key (``{"姓名": "张三"}`` loads like ``{"name"
 Values pass through formkit's own validators *before* pydantic sees them, so dates such
 as ``20240305`` or an Excel serial never become Unix timestamps, and every failure carries
 a stable code (``id-checksum``, ``date-format``, …) that :func:`problems_from_error` turns
-into Chinese, masked :class:`~formkit.errors.Problem` items.
+into Chinese, masked :class:`~formkit.core.errors.Problem` items.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from . import rules
-from . import validators as v
-from .enums import enum, normalize_text
-from .errors import Problem, RecordError, ValueProblem
+from formkit.core import rules
+from formkit.core import validators as v
+from formkit.core.enums import enum, normalize_text
+from formkit.core.errors import Problem, RecordError, ValueProblem
 
 T = TypeVar("T")
 

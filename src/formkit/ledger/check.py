@@ -18,14 +18,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import rules
-from . import validators as v
-from .columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column, HeaderMatcher
-from .enums import EnumTable, load_enums, normalize_text
-from .errors import FormkitError, InputFileError, OutputError, UsageError, ValueProblem
-from .ledger_reader import LedgerTable, no_header_error, read_ledger, read_workbook
-from .records import decode_sex, is_resident_id, roster_id_type_column
-from .rules import CaseFacts, RuleProblem
+from formkit.core import rules
+from formkit.core import validators as v
+from formkit.core.enums import EnumTable, load_enums, normalize_text
+from formkit.core.errors import FormkitError, InputFileError, OutputError, UsageError, ValueProblem
+from formkit.core.rules import CaseFacts, RuleProblem
+from formkit.documents.roster import decode_sex, is_resident_id, roster_id_type_column
+from formkit.tables.columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column, HeaderMatcher
+from formkit.tables.reader import LedgerTable, no_header_error, read_ledger, read_workbook
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 AGE_MIN, AGE_MAX = rules.AGE_MIN, rules.AGE_MAX
@@ -533,7 +533,7 @@ def _own_output(path: Path) -> str:
     A summary is never a ledger. A checked copy is recognised by its name only: a school
     may correct the marked copy and send it back under a new name, and that is a ledger.
     """
-    from .xlsx_guard import output_kind
+    from formkit.tables.xlsx_guard import output_kind
 
     if path.suffix.lower() not in (".xlsx", ".xlsm") or not path.is_file():
         return ""
@@ -547,7 +547,7 @@ def _own_output(path: Path) -> str:
 def _copy_names(paths: Sequence[str]) -> list[str]:
     """``<name>.checked.xlsx`` per table, unique even for two schools' ``台账.xlsx``: a clash gets the
     parent folder's name in front, and a number if that still clashes."""
-    from .fileio import safe_component
+    from formkit.core.fileio import safe_component
 
     stems = [safe_component(Path(p).stem) for p in paths]
     clashes = Counter(stem.lower() for stem in stems)
@@ -570,10 +570,10 @@ def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = Fal
 
     ``out_dir`` may also be a file name ending in ``.xlsx`` when exactly one ledger was
     read. A copy already there is replaced only if it is exactly what formkit wrote last
-    time (:func:`formkit.xlsx_writer.untouched`); one edited since, or not written by
+    time (:func:`formkit.ledger.workbook.untouched`); one edited since, or not written by
     formkit, raises :class:`OutputError` before anything is written, unless ``overwrite``.
     """
-    from .xlsx_writer import annotate_workbook, untouched
+    from formkit.ledger.workbook import annotate_workbook, untouched
 
     # One copy per workbook, however many ledger sheets it holds; each finding marks its own sheet.
     first_sheet: dict[str, str] = {}

@@ -17,11 +17,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import validators as v
-from .checker import LedgerReport, check_ledger
-from .enums import load_enums
-from .errors import FormkitError, OutputError, UsageError, ValueProblem
-from .rules import first_day
+from formkit.core import validators as v
+from formkit.core.enums import load_enums
+from formkit.core.errors import FormkitError, OutputError, UsageError, ValueProblem
+from formkit.core.rules import first_day
+from formkit.ledger.check import LedgerReport, check_ledger
 
 COUNT_KEYS = ("cases", "returned", "closed", "other", "out", "poverty")
 HEADERS = {"cases": "案例数", "returned": "已复学", "closed": "已消帐", "other": "其他去向", "out": "仍未返校",
@@ -216,7 +216,7 @@ def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, o
     With ``for_report`` the monthly report's 填报单位 is settled (``report_area`` or the data)
     before anything is written, so an ambiguous area fails without leaving a half-done output.
     """
-    from .xlsx_writer import write_summary
+    from formkit.ledger.workbook import write_summary
 
     report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, as_of)
     figures = collect(report, month)

@@ -18,7 +18,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import FormkitError, OutputError
+from formkit.core.errors import FormkitError, OutputError
 
 _RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?$", re.IGNORECASE)
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\u202a-\u202e\u2066-\u2069\u200e\u200f]')
@@ -470,7 +470,7 @@ def read_input(path: Path, what: str = "文件") -> bytes:
 
     ``what`` names the file's role in the message (``模板文件``, ``配置文件`` …).
     """
-    from .errors import InputFileError
+    from formkit.core.errors import InputFileError
 
     try:
         return path.read_bytes()

@@ -32,7 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import ConversionError
+from formkit.core.errors import ConversionError
 
 UNO_HINT = "请安装 LibreOffice 的 Python 接口：apt-get install python3-uno（或设置环境变量 FORMKIT_UNO_PYTHON 指向能 import uno 的 Python）。"
 
@@ -128,7 +128,7 @@ class PdfConverter:
     def __init__(self, *, timeout: float = 120.0, recycle_after: int = 200, max_rss_mb: int = 1024,
                  start_timeout: float = 90.0, soffice: str | None = None, uno_python: str | None = None,
                  work_root: Path | None = None) -> None:
-        from .pdf import find_soffice
+        from formkit.documents.pdf import find_soffice
 
         self.timeout = timeout
         self.recycle_after = recycle_after
@@ -164,7 +164,7 @@ class PdfConverter:
 
     def convert(self, doc: Path, out: Path) -> Path:
         """Write ``doc`` as PDF to ``out`` (a file path); retried once in a fresh LibreOffice."""
-        from .fileio import atomic_write
+        from formkit.core.fileio import atomic_write
 
         doc = Path(doc).resolve()
         # Memory is sampled every 20 documents: scanning /proc costs a few ms.
@@ -191,7 +191,7 @@ class PdfConverter:
 
     def close(self) -> None:
         """Stop LibreOffice and the bridge (the whole process group) and delete the profile."""
-        from .pdf import _tell
+        from formkit.documents.pdf import _tell
 
         office, bridge, work, watch = self._office, self._bridge, self._work, self._watch
         self._office = self._bridge = self._work = self._watch = None
@@ -237,7 +237,7 @@ class PdfConverter:
         return staged
 
     def _start(self) -> None:
-        from .pdf import _fontconfig, _tell, _watchdog
+        from formkit.documents.pdf import _fontconfig, _tell, _watchdog
 
         self.close()
         work = Path(tempfile.mkdtemp(prefix="formkit-lo-", dir=self.work_root))

@@ -14,14 +14,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import models as m
-from . import rules
-from . import validators as v
-from .enums import enum
-from .errors import Problem, RecordError, UsageError
-from .fileio import read_input
-from .resources import template_bytes
-from .validators import Month
+from formkit.core import models as m
+from formkit.core import rules
+from formkit.core import validators as v
+from formkit.core.enums import enum
+from formkit.core.errors import Problem, RecordError, UsageError
+from formkit.core.fileio import read_input
+from formkit.core.resources import template_bytes
+from formkit.core.validators import Month
 
 
 @dataclass(frozen=True)
@@ -400,7 +400,7 @@ def load_template_bytes(spec_name: str) -> bytes:
 
 def read_json_record(path: Path) -> object:
     """Read one record from a JSON file (an object, or a list holding exactly one object)."""
-    from .errors import InputFileError
+    from formkit.core.errors import InputFileError
 
     try:
         text = read_input(path).decode("utf-8-sig")

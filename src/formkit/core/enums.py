@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from .errors import InputFileError, ValueProblem
+from formkit.core.errors import InputFileError, ValueProblem
 
 
 def normalize_text(value: object) -> str:

@@ -1,7 +1,7 @@
 """Small pure validators shared by the models, the roster reader and the ledger checker.
 
 Each validator takes a raw value (as a clerk or a spreadsheet reader hands it over) and
-returns the normalised value, or raises :class:`~formkit.errors.ValueProblem` with a
+returns the normalised value, or raises :class:`~formkit.core.errors.ValueProblem` with a
 stable code and a Chinese message. None of them does I/O.
 """
 
@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from .enums import normalize_text
-from .errors import ValueProblem
+from formkit.core.enums import normalize_text
+from formkit.core.errors import ValueProblem
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -331,7 +331,7 @@ def format_date(value: date | Month) -> str:
 
 def parse_yes_no(value: object) -> bool:
     """是/否 with the usual marks (√, ×, Y, N, 1, 0); empty means 否. Code: ``enum``."""
-    from .enums import enum
+    from formkit.core.enums import enum
 
     if value is None or (isinstance(value, str) and not normalize_text(value)):
         return False

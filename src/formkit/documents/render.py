@@ -8,9 +8,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .docx_engine import CompiledTemplate
-from .fileio import atomic_write, read_input, work_area
-from .forms import FormSpec, build_context, get_form, load_template_bytes, template_source, validate_record
+from formkit.core.fileio import atomic_write, read_input, work_area
+from formkit.documents.engine import CompiledTemplate
+from formkit.documents.forms import (
+    FormSpec,
+    build_context,
+    get_form,
+    load_template_bytes,
+    template_source,
+    validate_record,
+)
 
 
 def compiled_form(name: str) -> CompiledTemplate:
@@ -96,8 +103,8 @@ def render_document(
 
     Existing files are kept unless ``force``: a clerk may have edited them by hand.
     """
-    from .errors import OutputError
-    from .pdf import convert_to_pdf
+    from formkit.core.errors import OutputError
+    from formkit.documents.pdf import convert_to_pdf
 
     spec = get_form(form)
     record = data if isinstance(data, spec.model) else validate_record(spec, data, where=where)

@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import InputFileError
+from formkit.core.errors import InputFileError
 
 DOCUMENT = "word/document.xml"
 # Parts a renderer changes per document without affecting what the body refers to.

@@ -17,7 +17,7 @@ def template_root() -> Traversable:
     packaged = resources.files("formkit").joinpath("templates")
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parents[2] / "templates"
+    checkout = Path(__file__).resolve().parents[3] / "templates"
     return checkout
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .errors import InputFileError
+from formkit.core.errors import InputFileError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (prefix TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,

@@ -30,10 +30,10 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .columns import LEDGER_COLUMNS, Column
-from .enums import load_enums
-from .fileio import atomic_write
-from .validators import format_date, neutralise_formula
+from formkit.core.enums import load_enums
+from formkit.core.fileio import atomic_write
+from formkit.core.validators import format_date, neutralise_formula
+from formkit.tables.columns import LEDGER_COLUMNS, Column
 
 LEDGER_SHEET = "台账"
 HELP_SHEET = "填表说明"
@@ -302,7 +302,7 @@ def new_ledger(
     ``template`` is the blank ledger to start from (the shipped one by default). The
     file is written atomically; an existing file is replaced (callers check first).
     """
-    from .resources import template_bytes
+    from formkit.core.resources import template_bytes
 
     data = template if template is not None else template_bytes("xlsx", "ledger.xlsx")
     wb = load_workbook(io.BytesIO(data))
@@ -377,7 +377,7 @@ def annotate_workbook(
 ) -> Path:
     """Write a copy of ``source`` with findings marked: red/yellow fills, comments, a 检查结果 sheet.
 
-    ``findings`` are :class:`formkit.checker.Finding` objects (duck-typed here to keep
+    ``findings`` are :class:`formkit.ledger.check.Finding` objects (duck-typed here to keep
     this module free of checker imports). The source file is only read. Linear in the
     number of findings: notes are grouped per cell first, rows are written by number.
     """
@@ -487,7 +487,7 @@ def write_summary(out: Path, figures: Any, unreadable: Sequence[tuple[str, str]]
     """The township/county summary workbook: 汇总, 月报 and 明细 sheets with native charts."""
     from openpyxl.chart import BarChart, Reference
 
-    from .summaries import COUNT_KEYS, HEADERS
+    from formkit.ledger.summary import COUNT_KEYS, HEADERS
 
     wb = Workbook()
     ws = wb.active

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
-from .enums import normalize_text
+from formkit.core.enums import normalize_text
 
 
 @dataclass(frozen=True)
@@ -345,7 +345,7 @@ def parse_pins(pairs: Iterable[str], *, source: str = "--column") -> dict[str, s
 
 
 def add_pin(pins: dict[str, str], header: str, key: str, *, source: str, raw: str = "") -> None:
-    from .errors import UsageError
+    from formkit.core.errors import UsageError
 
     header = header.strip()
     if not header or not key:
@@ -362,8 +362,8 @@ def pins_from_config(config: Path | None) -> dict[str, str]:
         return {}
     import tomllib
 
-    from .errors import InputFileError
-    from .fileio import read_input
+    from formkit.core.errors import InputFileError
+    from formkit.core.fileio import read_input
 
     try:
         raw = tomllib.loads(read_input(config, "配置文件").decode("utf-8-sig"))

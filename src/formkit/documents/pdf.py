@@ -19,8 +19,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from .errors import ConversionError
-from .fileio import atomic_write, remove_leftovers, work_area
+from formkit.core.errors import ConversionError
+from formkit.core.fileio import atomic_write, remove_leftovers, work_area
 
 SOFFICE_NAMES = ("soffice", "libreoffice")
 INSTALL_HINT = (
@@ -121,7 +121,7 @@ def convert_to_pdf(docs: Sequence[Path], out_dir: Path, *, timeout: float | None
     out_dir = out_dir.absolute()
     docs = [Path(doc).absolute() for doc in docs]
     out_dir.mkdir(parents=True, exist_ok=True)
-    from .pdf_server import PdfConverter, find_uno_python
+    from formkit.documents.pdf_server import PdfConverter, find_uno_python
 
     remove_leftovers(out_dir)
     if find_uno_python() is None:
@@ -242,8 +242,8 @@ def _merge_from_sources(writer: Any, sources: Sequence[Path], counts: Sequence[i
     """Append one PDF per group of merged .docx sources to ``writer``; False to fall back."""
     from pypdf import PdfReader
 
-    from .docx_merge import merge_docx
-    from .pdf_server import PdfConverter, find_uno_python
+    from formkit.documents.merge import merge_docx
+    from formkit.documents.pdf_server import PdfConverter, find_uno_python
 
     if find_uno_python() is None:
         return False

@@ -4,7 +4,7 @@ This is the only module that uses python-calamine. It finds the header (within t
 first 10 rows, below title rows or merged title cells, one or two rows deep), matches
 columns by name and synonym in any order, skips blank rows, keeps unknown columns aside,
 and reports positions as Excel shows them (row numbers from 1, cells like ``G12``).
-Every file passes :func:`formkit.xlsx_guard.check_spreadsheet` first.
+Every file passes :func:`formkit.tables.xlsx_guard.check_spreadsheet` first.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from typing import Any
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
-from .columns import (
+from formkit.core.enums import normalize_text
+from formkit.core.errors import InputFileError
+from formkit.tables.columns import (
     COLUMNS_BY_KEY,
     GROUP_MAX_CHARS,
     LEDGER_COLUMNS,
@@ -26,9 +28,7 @@ from .columns import (
     header_key,
     normalise_header,
 )
-from .enums import normalize_text
-from .errors import InputFileError
-from .xlsx_guard import Limits, check_spreadsheet
+from formkit.tables.xlsx_guard import Limits, check_spreadsheet
 
 HEADER_SCAN_ROWS = 10
 MIN_HEADER_MATCHES = 4
@@ -324,7 +324,7 @@ def read_workbook(path: Path | str, *, limits: Limits | None = None,
     """Read every ledger sheet of ``path`` (one :class:`LedgerTable` each) and say why others were skipped.
 
     ``columns`` pins header wordings to fields (``{"家长联系方式": "phone"}``); by default the
-    pins set with :func:`formkit.columns.pin_columns` apply. Raises ``InputFileError`` only when
+    pins set with :func:`formkit.tables.columns.pin_columns` apply. Raises ``InputFileError`` only when
     the file itself is unusable; a workbook without any ledger sheet has no tables.
     """
     p = Path(path)

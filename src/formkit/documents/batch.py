@@ -42,9 +42,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .columns import LEDGER_COLUMNS
-from .errors import InputFileError, OutputError, Problem, RecordError, UsageError
-from .fileio import (
+from formkit.core.errors import InputFileError, OutputError, Problem, RecordError, UsageError
+from formkit.core.fileio import (
     FileGroup,
     atomic_stream,
     atomic_write,
@@ -57,8 +56,9 @@ from .fileio import (
     remove_leftovers,
     safe_component,
 )
-from .forms import FormSpec, build_context, get_form, validate_record
-from .validators import mask_id, mask_message, mask_sensitive, neutralise_formula
+from formkit.core.validators import mask_id, mask_message, mask_sensitive, neutralise_formula
+from formkit.documents.forms import FormSpec, build_context, get_form, validate_record
+from formkit.tables.columns import LEDGER_COLUMNS
 
 MANIFEST = "manifest.json"
 MANIFEST_CSV = "manifest.csv"
@@ -199,7 +199,7 @@ def load_settings(config: Path | None, sets: Sequence[str] = ()) -> dict[str, An
             raise InputFileError(f"配置文件 {config} 格式不对：{exc}。", path=str(config), code="config-invalid") from None
         for key, value in raw.items():
             if key == "columns":
-                continue  # header pins, read by formkit.columns.pins_from_config; not record values
+                continue  # header pins, read by formkit.tables.columns.pins_from_config; not record values
             if isinstance(value, dict):
                 for sub, inner in value.items():
                     settings[f"{key}.{sub}"] = inner
@@ -261,8 +261,8 @@ def _apply_settings(record: dict[str, Any], spec: FormSpec, settings: dict[str, 
 
 
 def read_records(path: Path, sheet: str | None = None) -> list[tuple[int, dict[str, Any]]]:
-    """Roster rows as (row number, nested dict); see :func:`formkit.records.read_rows`."""
-    from .records import read_rows
+    """Roster rows as (row number, nested dict); see :func:`formkit.documents.roster.read_rows`."""
+    from formkit.documents.roster import read_rows
 
     return read_rows(path, sheet=sheet)
 
@@ -385,8 +385,8 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _init_worker(form: str, template: bytes | None, parent: int | None = None) -> None:
-    from .docx_engine import CompiledTemplate
-    from .render import compiled_form
+    from formkit.documents.engine import CompiledTemplate
+    from formkit.documents.render import compiled_form
 
     if parent is not None:
         _die_with_parent(parent)
@@ -572,7 +572,7 @@ def batch(
     out = Path(out_dir)
     template_bytes = read_input(Path(template), "模板文件") if template is not None else None
     if template is not None:
-        from .docx_engine import CompiledTemplate
+        from formkit.documents.engine import CompiledTemplate
 
         CompiledTemplate(template_bytes or b"", Path(template).name)  # fail early, in the main process
     names = _plan_names(plans, spec, out)
@@ -652,7 +652,12 @@ def _assign_numbers(spec: FormSpec, plans: list[_Plan], settings: dict[str, Any]
     numbers = [plan.doc_number for plan in plans]
     if not prefix and register is None:
         return numbers
-    from .register import IssuedDocument, NumberRegister, default_register_path, format_number
+    from formkit.documents.register import (
+        IssuedDocument,
+        NumberRegister,
+        default_register_path,
+        format_number,
+    )
 
     wanted = [i for i, plan in enumerate(plans) if prefix and not plan.doc_number]  # a roster's number wins
 
@@ -673,7 +678,7 @@ def _assign_numbers(spec: FormSpec, plans: list[_Plan], settings: dict[str, Any]
 
 
 def _convert(out: Path, items: list[BatchItem], jobs: int) -> None:
-    from .pdf import convert_to_pdf
+    from formkit.documents.pdf import convert_to_pdf
 
     todo = []
     for item in items:
@@ -695,12 +700,12 @@ def _convert(out: Path, items: list[BatchItem], jobs: int) -> None:
 
 def _merge(out: Path, items: list[BatchItem], pdf: bool) -> str:
     if pdf:
-        from .pdf import merge_pdfs
+        from formkit.documents.pdf import merge_pdfs
 
         target = out / "merged.pdf"
         merge_pdfs([(out / i.pdf, f"{i.file.split('_', 1)[0]} {i.name}") for i in items], target)
         return target.name
-    from .docx_engine import merge_docx
+    from formkit.documents.engine import merge_docx
 
     target = out / "merged.docx"
     atomic_write(target, merge_docx([out / i.file for i in items]))

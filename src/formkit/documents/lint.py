@@ -19,7 +19,10 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, nodes
 from pydantic import BaseModel
 
-from .docx_engine import (
+from formkit.core.errors import InputFileError, TemplateError, UsageError
+from formkit.core.fileio import read_input
+from formkit.core.models import _inner_model
+from formkit.documents.engine import (
     TEMPLATED_PART,
     CompiledTemplate,
     jinja_source,
@@ -28,10 +31,7 @@ from .docx_engine import (
     read_package,
     unsafe_constructs,
 )
-from .errors import InputFileError, TemplateError, UsageError
-from .fileio import read_input
-from .forms import FormSpec, forms, get_form
-from .models import _inner_model
+from formkit.documents.forms import FormSpec, forms, get_form
 
 _PARAGRAPH = re.compile(r"<w:p[ >].*?</w:p>", re.DOTALL)
 _TEXT = re.compile(r"<w:t(?: [^>]*)?>(.*?)</w:t>", re.DOTALL)

@@ -27,11 +27,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from . import rules
-from . import validators as v
-from .checker import LedgerCase, LedgerReport, check_ledger
-from .errors import ValueProblem
-from .records import nest
+from formkit.core import rules
+from formkit.core import validators as v
+from formkit.core.errors import ValueProblem
+from formkit.documents.roster import nest
+from formkit.ledger.check import LedgerCase, LedgerReport, check_ledger
 
 WEEK = timedelta(days=7)
 FORM_TITLES = {"dropout-report": "辍学报告单", "return-notice": "辍学生返校通知书", "compel-notice": "敦返复学通知书",
@@ -94,7 +94,7 @@ class Step:
 
 def student_key(case: LedgerCase) -> str:
     """The register's key for a ledger case: the same one ``batch`` numbers the student under."""
-    from .batch_runner import _student_key
+    from formkit.documents.batch import _student_key
 
     ident = case.get("id_number")
     student = SimpleNamespace(id_number=ident.number if isinstance(ident, v.IdInfo) else None,
@@ -234,7 +234,7 @@ def _issued(register: Path | str | None) -> tuple[dict[str, dict[str, Any]], Cal
     """Issued documents by stored student digest, and the function that turns a student key into it."""
     if register is None or not Path(register).is_file():
         return {}, str
-    from .register import NumberRegister
+    from formkit.documents.register import NumberRegister
 
     with NumberRegister(Path(register)) as reg:
         out: dict[str, dict[str, Any]] = {}
@@ -294,7 +294,7 @@ def generation_failures(items: list[DueItem], results: dict[str, Any]) -> list[t
 
 def format_failures(failures: list[tuple[str, DueItem, list[Any]]]) -> str:
     """Chinese lines naming file, sheet, row and student for every document not generated."""
-    from .batch_runner import _column_for
+    from formkit.documents.batch import _column_for
 
     lines = []
     for form, item, problems in failures:
@@ -322,7 +322,7 @@ def generate_due(
 
     ``templates`` maps a form name to a user template to use instead of the shipped one.
     """
-    from .batch_runner import batch
+    from formkit.documents.batch import batch
 
     results: dict[str, Any] = {}
     when = as_of or date.today()
@@ -351,7 +351,7 @@ PRODUCED = ("written", "unchanged", "updated", "kept-edited")
 def _remember(form: str, chosen: list[DueItem], result: Any, settings: dict[str, Any], when: date,
               register: Path | str | None) -> None:
     """Write every produced document into the register, so the next ``due`` shows it as issued."""
-    from .register import NumberRegister, default_register_path
+    from formkit.documents.register import NumberRegister, default_register_path
 
     issue = _setting_date(settings, "issuer.issue_date") or (when if form == "dropout-report" else None)
     if issue is None:

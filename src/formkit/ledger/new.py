@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import OutputError
+from formkit.core.errors import OutputError
 
 
 def create_ledger(
@@ -23,8 +23,8 @@ def create_ledger(
     Returns the path and the number of pre-filled rows. An existing file is kept unless
     ``force``: a clerk may already have filled it.
     """
-    from .records import read_rows
-    from .xlsx_writer import new_ledger
+    from formkit.documents.roster import read_rows
+    from formkit.ledger.workbook import new_ledger
 
     target = Path(output)
     if target.exists() and not force:
@@ -51,7 +51,7 @@ def new_ledger(
     Rows are pre-filled from ``records`` (nested dicts) or from a ``roster`` file. An
     existing file is kept (``OutputError``) unless ``force``.
     """
-    from .xlsx_writer import new_ledger as write_ledger
+    from formkit.ledger.workbook import new_ledger as write_ledger
 
     if roster is not None:
         return create_ledger(path, roster=roster, school=school, county=county, township=township, force=force)[0]

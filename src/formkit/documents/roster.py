@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .columns import COLUMNS_BY_KEY, HeaderMatcher, header_key, header_lookup, normalise_header
-from .enums import normalize_text
-from .errors import InputFileError, Problem, ValueProblem
-from .fileio import read_input
-from .ledger_reader import LedgerTable, build_table, locate_header, read_ledger, read_workbook
-from .validators import parse_yes_no
+from formkit.core.enums import normalize_text
+from formkit.core.errors import InputFileError, Problem, ValueProblem
+from formkit.core.fileio import read_input
+from formkit.core.validators import parse_yes_no
+from formkit.tables.columns import COLUMNS_BY_KEY, HeaderMatcher, header_key, header_lookup, normalise_header
+from formkit.tables.reader import LedgerTable, build_table, locate_header, read_ledger, read_workbook
 
 MAX_TEXT_BYTES = 50 * 1024 * 1024
 
@@ -228,7 +228,7 @@ def read_rows(path: Path, columns: Mapping[str, str] | None = None,
     """Read a roster as (row number, nested record dict) pairs; raises ``InputFileError``.
 
     ``columns`` pins header wordings to fields; by default the pins of
-    :func:`formkit.columns.pin_columns` apply. ``sheet`` picks one worksheet of a workbook
+    :func:`formkit.tables.columns.pin_columns` apply. ``sheet`` picks one worksheet of a workbook
     (required when it holds several ledger sheets, since row numbers repeat across sheets).
     """
     suffix = path.suffix.lower()
@@ -284,8 +284,8 @@ def read_records(path: Path | str, form: str | None = None, *,
     Raises ``InputFileError`` only when the file itself is unusable; invalid rows are
     reported in ``problems`` (by Excel row number) instead.
     """
-    from .errors import RecordError
-    from .forms import validate_record
+    from formkit.core.errors import RecordError
+    from formkit.documents.forms import validate_record
 
     report = RecordsReport(str(path), read_rows(Path(path), columns), form=form or "")
     if form:

@@ -8,7 +8,7 @@ that zip, so hundreds of records cost no re-parsing.
 
 Security model: a county's template is untrusted code, the record is untrusted data.
 
-* Templates see data, never objects: :func:`formkit.forms.build_context` turns records
+* Templates see data, never objects: :func:`formkit.documents.forms.build_context` turns records
   into dicts, lists, strings, numbers, dates and None. Attribute access on a dict reads
   its keys only, so no method of the data is reachable.
 * The sandbox (:class:`_FormkitSandbox`) calls nothing but ``range``, ``namespace``,
@@ -75,9 +75,9 @@ from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import Namespace
 
-from .errors import TemplateError
-from .validators import Month, format_date, mask_id
-from .zip_guard import (
+from formkit.core.errors import TemplateError
+from formkit.core.validators import Month, format_date, mask_id
+from formkit.core.zip_guard import (
     Limits,
     PackageProblem,
     check_members,
@@ -1105,6 +1105,6 @@ def docx_text(data: bytes) -> str:
 
 def merge_docx(paths: list[Any]) -> bytes:
     """Concatenate .docx files into one, each starting on a new page (linear; see docx_merge)."""
-    from .docx_merge import merge_docx as merge
+    from formkit.documents.merge import merge_docx as merge
 
     return merge(paths)

@@ -25,8 +25,8 @@ from pathlib import Path
 from urllib.parse import unquote
 from xml.parsers import expat
 
-from .errors import InputFileError
-from .zip_guard import Limits, PackageProblem, check_members, has_dtd, read_member
+from formkit.core.errors import InputFileError
+from formkit.core.zip_guard import Limits, PackageProblem, check_members, has_dtd, read_member
 
 __all__ = ["Limits", "check_spreadsheet", "output_kind"]
 
@@ -602,7 +602,7 @@ def output_kind(path: Path) -> str:
     """``"summary"`` or ``"checked"`` when ``path`` is one of formkit's own output workbooks, else ``""``.
 
     Decided by the hidden defined name formkit writes into its outputs
-    (:data:`formkit.xlsx_writer.OUTPUT_MARK`) together with the sheet structure it writes,
+    (:data:`formkit.ledger.workbook.OUTPUT_MARK`) together with the sheet structure it writes,
     or, for summaries written before the mark existed, by the structure alone (汇总, 月报
     and 明细 and nothing else). Reads only ``xl/workbook.xml`` (bounded, DTDs refused);
     anything unreadable is ``""`` and left to :func:`check_spreadsheet` to report.
