@@ -20,7 +20,7 @@ from formkit.core.validators import parse_date_or_month
 from formkit.documents.batch import InvalidRosterError, batch, format_batch
 from formkit.ledger.check import check_ledger
 from formkit.ledger.due import DUE, REFUSED, due, generate_due
-from formkit.ledger.summary import summary
+from formkit.ledger.workbook import summary
 from tests.clerk_books import JUNIOR, PRIMARY, township_book
 from tests.conftest import needs_soffice
 

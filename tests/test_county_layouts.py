@@ -19,8 +19,9 @@ from formkit.cli import cli
 from formkit.core.errors import UsageError
 from formkit.documents.batch import InvalidRosterError, batch, load_settings
 from formkit.documents.roster import read_records, read_rows
-from formkit.ledger.check import LedgerReport, annotate, check_ledger
+from formkit.ledger.check import LedgerReport, check_ledger
 from formkit.ledger.due import due
+from formkit.ledger.workbook import annotate
 from formkit.tables.columns import HeaderMatcher, normalise_header, pin_columns
 from formkit.tables.reader import read_ledger, read_workbook
 from tests.conftest import make_id

@@ -324,7 +324,7 @@ def _no_formulas(path: Path) -> list[Any]:
 def test_summary_writes_formula_names_as_text(tmp_path: Path) -> None:
     from python_calamine import CalamineWorkbook
 
-    from formkit.ledger.summary import summary
+    from formkit.ledger.workbook import summary
 
     out = tmp_path / "summary.xlsx"
     summary([BAD / "formula-names.xlsx"], out, as_of=AS_OF)
@@ -365,7 +365,7 @@ def test_formula_names_show_literally_after_libreoffice_conversion(tmp_path: Pat
     import subprocess
 
     from formkit.documents.pdf import find_soffice
-    from formkit.ledger.summary import summary
+    from formkit.ledger.workbook import summary
 
     out = tmp_path / "summary.xlsx"
     summary([BAD / "formula-names.xlsx"], out, as_of=AS_OF)
@@ -399,7 +399,7 @@ def test_ids_in_any_column_are_masked_in_every_output(tmp_path: Path) -> None:
     assert any(f.cell.startswith(LETTER["grade"]) for f in report.findings)
     outputs.append(report.to_json())
     outputs.append(checker.format_report(report))
-    from formkit.ledger.summary import summary
+    from formkit.ledger.workbook import summary
 
     summary([path], tmp_path / "summary.xlsx", as_of=AS_OF)
     for book in (tmp_path / "summary.xlsx", tmp_path / "out0" / "ledger.checked.xlsx"):
@@ -563,7 +563,7 @@ def test_empty_folder_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_formkit_outputs_in_the_ledger_folder_are_skipped(tmp_path: Path) -> None:
-    from formkit.ledger.summary import summary
+    from formkit.ledger.workbook import summary
 
     folder = tmp_path / "ledgers"
     folder.mkdir()

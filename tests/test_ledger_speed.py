@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import formkit.ledger.check as checker
-from formkit import validators as v
+from formkit.core import validators as v
 from formkit.core.errors import ValueProblem
 from formkit.tables.xlsx_guard import Limits, _fast_extent, check_spreadsheet
 from tests.conftest import SAMPLES

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import formkit
-from formkit import rules
-from formkit import validators as v
+from formkit.core import rules
+from formkit.core import validators as v
 from formkit.core.errors import RecordError
 from formkit.core.models import CaseRecord, validate_model
 from formkit.core.rules import CaseFacts

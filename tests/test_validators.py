@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from formkit import validators as v
+from formkit.core import validators as v
 from formkit.core.enums import enum, load_enums, parse_enum_table
 from formkit.core.errors import InputFileError, ValueProblem
 from tests.conftest import make_id

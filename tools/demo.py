@@ -59,7 +59,8 @@ def batch_sample_roster() -> None:
 def check_sample_ledger() -> None:
     from datetime import date
 
-    from formkit.ledger.check import annotate, check_ledger, format_report
+    from formkit.ledger.check import check_ledger, format_report
+    from formkit.ledger.workbook import annotate
 
     print("\n检查示例台账 samples/ledger-filled.xlsx（按 2024-05-01 判断）：")
     report = check_ledger(ROOT / "samples" / "ledger-filled.xlsx", date(2024, 5, 1))

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import formkit
 from formkit.documents.pdf import convert_to_pdf
-from formkit.ledger.check import annotate, check_ledger
+from formkit.ledger.check import check_ledger
+from formkit.ledger.workbook import annotate
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "out" / "look"

@@ -40,10 +40,10 @@ if TYPE_CHECKING:  # static typing sees the real names; at run time they load on
     from formkit.documents.lint import TemplateIssue, TemplateReport, check_template
     from formkit.documents.render import render, render_to
     from formkit.documents.roster import RecordsReport, read_records
-    from formkit.ledger.check import FileSummary, Finding, LedgerReport, annotate, check_ledger
+    from formkit.ledger.check import FileSummary, Finding, LedgerReport, check_ledger
     from formkit.ledger.due import DueItem, due
-    from formkit.ledger.new import new_ledger
-    from formkit.ledger.summary import Summary, summary
+    from formkit.ledger.summary import Summary
+    from formkit.ledger.workbook import annotate, new_ledger, summary
     from formkit.tables.reader import LedgerTable, read_ledger
 
     __version__: str
@@ -88,7 +88,7 @@ _LAZY: dict[str, str] = {
     "TemplateReport": "documents.lint",
     "UsageError": "core.errors",
     "ValueProblem": "core.errors",
-    "annotate": "ledger.check",
+    "annotate": "ledger.workbook",
     "batch": "documents.batch",
     "check_ledger": "ledger.check",
     "check_template": "documents.lint",
@@ -97,12 +97,12 @@ _LAZY: dict[str, str] = {
     "get_form": "documents.forms",
     "load_enums": "core.enums",
     "load_settings": "documents.batch",
-    "new_ledger": "ledger.new",
+    "new_ledger": "ledger.workbook",
     "read_ledger": "tables.reader",
     "read_records": "documents.roster",
     "render": "documents.render",
     "render_to": "documents.render",
-    "summary": "ledger.summary",
+    "summary": "ledger.workbook",
     "validate_record": "documents.forms",
 }
 

@@ -240,7 +240,7 @@ def ledger_new_cmd(output: Path, roster: Path | None, school: str | None, county
                    township: str | None, force: bool, column_pins: tuple[str, ...]) -> None:
     """新建一份辍学生台账（含下拉列表、文本格式的身份证号列和填表说明）。"""
     from formkit.documents.batch import find_config
-    from formkit.ledger.new import create_ledger
+    from formkit.ledger.workbook import create_ledger
     from formkit.tables.columns import pin_columns
 
     config = find_config([roster.parent, Path.cwd()]) if roster is not None else None
@@ -268,7 +268,8 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
     列名的识别规则和县里自定义列名的方法（formkit.toml 的 [columns]、--column）见 docs/header-matching.md。
     """
     from formkit.documents.batch import find_config
-    from formkit.ledger.check import annotate, check_ledger, format_report
+    from formkit.ledger.check import check_ledger, format_report
+    from formkit.ledger.workbook import annotate
 
     pins = _pins(find_config([_folder(paths[0]), Path.cwd()]), column_pins)
     report = check_ledger(list(paths), _as_of(as_of), sheet=sheet, columns=pins)
@@ -374,7 +375,7 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
     """把多份台账汇总成一个工作簿：按学校、年级、原因、类别统计，月报，未返校明细和图表。"""
     from formkit.core.errors import OutputError
     from formkit.documents.batch import find_config
-    from formkit.ledger.summary import summary
+    from formkit.ledger.workbook import summary
     from formkit.tables.columns import pin_columns
 
     if output.exists() and not force:

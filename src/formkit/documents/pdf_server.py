@@ -128,7 +128,7 @@ class PdfConverter:
     def __init__(self, *, timeout: float = 120.0, recycle_after: int = 200, max_rss_mb: int = 1024,
                  start_timeout: float = 90.0, soffice: str | None = None, uno_python: str | None = None,
                  work_root: Path | None = None) -> None:
-        from formkit.documents.pdf import find_soffice
+        from formkit.documents.office import find_soffice
 
         self.timeout = timeout
         self.recycle_after = recycle_after
@@ -191,7 +191,7 @@ class PdfConverter:
 
     def close(self) -> None:
         """Stop LibreOffice and the bridge (the whole process group) and delete the profile."""
-        from formkit.documents.pdf import _tell
+        from formkit.documents.office import _tell
 
         office, bridge, work, watch = self._office, self._bridge, self._work, self._watch
         self._office = self._bridge = self._work = self._watch = None
@@ -237,7 +237,7 @@ class PdfConverter:
         return staged
 
     def _start(self) -> None:
-        from formkit.documents.pdf import _fontconfig, _tell, _watchdog
+        from formkit.documents.office import _fontconfig, _tell, _watchdog
 
         self.close()
         work = Path(tempfile.mkdtemp(prefix="formkit-lo-", dir=self.work_root))

@@ -21,7 +21,7 @@ from typing import Any
 from formkit.core import rules
 from formkit.core import validators as v
 from formkit.core.enums import EnumTable, load_enums, normalize_text
-from formkit.core.errors import FormkitError, InputFileError, OutputError, UsageError, ValueProblem
+from formkit.core.errors import FormkitError, InputFileError, UsageError, ValueProblem
 from formkit.core.rules import CaseFacts, RuleProblem
 from formkit.documents.roster import decode_sex, is_resident_id, roster_id_type_column
 from formkit.tables.columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column, HeaderMatcher
@@ -563,57 +563,6 @@ def _copy_names(paths: Sequence[str]) -> list[str]:
         taken.add(name.lower())
         names.append(name + ".checked.xlsx")
     return names
-
-
-def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = False) -> list[Path]:
-    """Write ``<name>.checked.xlsx`` for every readable input into ``out_dir``; inputs untouched.
-
-    ``out_dir`` may also be a file name ending in ``.xlsx`` when exactly one ledger was
-    read. A copy already there is replaced only if it is exactly what formkit wrote last
-    time (:func:`formkit.ledger.workbook.untouched`); one edited since, or not written by
-    formkit, raises :class:`OutputError` before anything is written, unless ``overwrite``.
-    """
-    from formkit.ledger.workbook import annotate_workbook, untouched
-
-    # One copy per workbook, however many ledger sheets it holds; each finding marks its own sheet.
-    first_sheet: dict[str, str] = {}
-    for table in report.tables:
-        first_sheet.setdefault(table.path, table.sheet)
-    books = list(first_sheet.items())
-    target = Path(out_dir)
-    if target.suffix.lower() in SPREADSHEET_SUFFIXES and not target.is_dir():
-        if target.suffix.lower() != ".xlsx" or len(books) != 1:
-            raise UsageError(
-                f"--annotate 应指定一个文件夹（每个台账的标注副本写成“原名.checked.xlsx”放在里面），"
-                f"收到的是文件名“{target.name}”。只检查一个台账时也可以写 .xlsx 文件名。"
-            )
-        targets = [target]
-    else:
-        targets = [target / name for name in _copy_names([path for path, _ in books])]
-    inputs = {Path(t.path).resolve() for t in report.tables}
-    if any(t.resolve() in inputs for t in targets):
-        raise UsageError(f"--annotate 的位置“{target}”就是被检查的台账本身；原文件不能被改写，请换一个文件名或文件夹。")
-    if not overwrite:
-        edited = [t for t in targets if t.exists() and not untouched(t)]
-        if edited:
-            raise OutputError(
-                f"{'、'.join(str(t) for t in edited)} 已存在，且不是 formkit 上次写出的样子（可能已有人修改）。"
-                "为免覆盖这些修改，没有写出任何标注副本。请换一个文件夹，或确认后加 --force 覆盖。",
-                code="output-edited",
-            )
-    by_file: dict[str, list[Finding]] = {}
-    for finding in report.findings:
-        by_file.setdefault(finding.file, []).append(finding)
-    written = []
-    for (path, sheet), copy in zip(books, targets, strict=True):
-        try:
-            written.append(annotate_workbook(Path(path), copy, by_file.get(path, []), sheet))
-        except FormkitError:
-            raise
-        except OSError as exc:
-            raise OutputError(f"无法写出标注副本 {copy}：{exc.strerror or exc}。请检查文件夹是否存在、可写，磁盘是否已满。",
-                              code="output-write") from None
-    return written
 
 
 def format_report(report: LedgerReport) -> str:

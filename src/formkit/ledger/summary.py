@@ -19,7 +19,7 @@ from typing import Any
 
 from formkit.core import validators as v
 from formkit.core.enums import load_enums
-from formkit.core.errors import FormkitError, OutputError, UsageError, ValueProblem
+from formkit.core.errors import UsageError, ValueProblem
 from formkit.core.rules import first_day
 from formkit.ledger.check import LedgerReport, check_ledger
 
@@ -206,30 +206,6 @@ def _month(text: str | None) -> tuple[int, int] | None:
         raise UsageError(f"--month 应写成 2024-03 这样的年月，收到的是“{text}”。") from None
     month = v.month_of(parsed)
     return month.year, month.month
-
-
-def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, out: Path | str,
-            month: str | None = None, *, as_of: date | None = None, report_area: str | None = None,
-            for_report: bool = False) -> Summary:
-    """Write the summary workbook of a checked report (or of ledgers, checked once) to ``out``; returns the figures.
-
-    With ``for_report`` the monthly report's 填报单位 is settled (``report_area`` or the data)
-    before anything is written, so an ambiguous area fails without leaving a half-done output.
-    """
-    from formkit.ledger.workbook import write_summary
-
-    report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, as_of)
-    figures = collect(report, month)
-    if for_report:
-        figures.area = figures.report_area(report_area)
-    try:
-        write_summary(Path(out), figures, unreadable=[(f.path, f.error) for f in report.files if f.error])
-    except FormkitError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"无法写出汇总表 {out}：{exc.strerror or exc}。请检查文件夹是否存在、可写，磁盘是否已满。",
-                          code="output-write") from None
-    return figures
 
 
 def report_record(figures: Summary, area: str, *, report_date: date | None = None) -> dict[str, Any]:

@@ -31,8 +31,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from formkit.core.enums import load_enums
+from formkit.core.errors import FormkitError, OutputError, UsageError
 from formkit.core.fileio import atomic_write
+from formkit.core.resources import template_bytes
 from formkit.core.validators import format_date, neutralise_formula
+from formkit.documents.roster import read_rows
+from formkit.ledger.check import SPREADSHEET_SUFFIXES, Finding, LedgerReport, _copy_names, check_ledger
+from formkit.ledger.summary import COUNT_KEYS, HEADERS, Summary, collect
 from formkit.tables.columns import LEDGER_COLUMNS, Column
 
 LEDGER_SHEET = "台账"
@@ -287,7 +292,7 @@ def _cell_value(record: dict[str, Any], column: Column) -> object:
     return value
 
 
-def new_ledger(
+def write_ledger(
     path: Path | str,
     records: Iterable[dict[str, Any]] = (),
     *,
@@ -302,8 +307,6 @@ def new_ledger(
     ``template`` is the blank ledger to start from (the shipped one by default). The
     file is written atomically; an existing file is replaced (callers check first).
     """
-    from formkit.core.resources import template_bytes
-
     data = template if template is not None else template_bytes("xlsx", "ledger.xlsx")
     wb = load_workbook(io.BytesIO(data))
     ws = wb[LEDGER_SHEET]
@@ -483,11 +486,9 @@ def _wrapped_lines(value: object, width: float) -> int:
     return max(1, -(-units // max(1, int(width) - 1)))
 
 
-def write_summary(out: Path, figures: Any, unreadable: Sequence[tuple[str, str]] = ()) -> Path:
+def write_summary(out: Path, figures: Summary, unreadable: Sequence[tuple[str, str]] = ()) -> Path:
     """The township/county summary workbook: 汇总, 月报 and 明细 sheets with native charts."""
     from openpyxl.chart import BarChart, Reference
-
-    from formkit.ledger.summary import COUNT_KEYS, HEADERS
 
     wb = Workbook()
     ws = wb.active
@@ -595,3 +596,131 @@ def write_summary(out: Path, figures: Any, unreadable: Sequence[tuple[str, str]]
 def _rate(counts: dict[str, int]) -> float | str:
     base = counts["cases"] - counts["other"]
     return counts["returned"] / base if base else "—"
+
+
+# --- public writers: new ledgers, annotated copies, summary workbooks -----------------------------
+
+
+def create_ledger(
+    output: Path | str,
+    *,
+    roster: Path | str | None = None,
+    school: str | None = None,
+    county: str | None = None,
+    township: str | None = None,
+    force: bool = False,
+    template: bytes | None = None,
+    fill_date: date | None = None,
+) -> tuple[Path, int]:
+    """Create a ledger at ``output``, pre-filled from ``roster`` when given.
+
+    Returns the path and the number of pre-filled rows. An existing file is kept unless
+    ``force``: a clerk may already have filled it.
+    """
+    target = Path(output)
+    if target.exists() and not force:
+        raise OutputError(f"文件已存在：{target}。它可能已经填写过；确认要覆盖请加 --force。")
+    rows: list[dict[str, Any]] = []
+    if roster is not None:
+        rows = [row for _, row in read_rows(Path(roster))]
+    write_ledger(target, rows, school=school, county=county, township=township, template=template,
+                 fill_date=fill_date)
+    return target, len(rows)
+
+
+def new_ledger(
+    path: Path | str,
+    records: Iterable[dict[str, Any]] | None = None,
+    *,
+    roster: Path | str | None = None,
+    school: str | None = None,
+    county: str | None = None,
+    township: str | None = None,
+    force: bool = False,
+    template: bytes | None = None,
+    fill_date: date | None = None,
+) -> Path:
+    """Create a ledger workbook at ``path`` from the shipped template.
+
+    Rows are pre-filled from ``records`` (nested dicts) or from a ``roster`` file. An
+    existing file is kept (``OutputError``) unless ``force``.
+    """
+    if roster is not None:
+        return create_ledger(path, roster=roster, school=school, county=county, township=township, force=force,
+                             template=template, fill_date=fill_date)[0]
+    target = Path(path)
+    if target.exists() and not force:
+        raise OutputError(f"文件已存在：{target}。它可能已经填写过；确认要覆盖请加 --force。")
+    return write_ledger(target, list(records or []), school=school, county=county, township=township,
+                        template=template, fill_date=fill_date)
+
+
+def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = False) -> list[Path]:
+    """Write ``<name>.checked.xlsx`` for every readable input into ``out_dir``; inputs untouched.
+
+    ``out_dir`` may also be a file name ending in ``.xlsx`` when exactly one ledger was
+    read. A copy already there is replaced only if it is exactly what formkit wrote last
+    time (:func:`formkit.ledger.workbook.untouched`); one edited since, or not written by
+    formkit, raises :class:`OutputError` before anything is written, unless ``overwrite``.
+    """
+    # One copy per workbook, however many ledger sheets it holds; each finding marks its own sheet.
+    first_sheet: dict[str, str] = {}
+    for table in report.tables:
+        first_sheet.setdefault(table.path, table.sheet)
+    books = list(first_sheet.items())
+    target = Path(out_dir)
+    if target.suffix.lower() in SPREADSHEET_SUFFIXES and not target.is_dir():
+        if target.suffix.lower() != ".xlsx" or len(books) != 1:
+            raise UsageError(
+                f"--annotate 应指定一个文件夹（每个台账的标注副本写成“原名.checked.xlsx”放在里面），"
+                f"收到的是文件名“{target.name}”。只检查一个台账时也可以写 .xlsx 文件名。"
+            )
+        targets = [target]
+    else:
+        targets = [target / name for name in _copy_names([path for path, _ in books])]
+    inputs = {Path(t.path).resolve() for t in report.tables}
+    if any(t.resolve() in inputs for t in targets):
+        raise UsageError(f"--annotate 的位置“{target}”就是被检查的台账本身；原文件不能被改写，请换一个文件名或文件夹。")
+    if not overwrite:
+        edited = [t for t in targets if t.exists() and not untouched(t)]
+        if edited:
+            raise OutputError(
+                f"{'、'.join(str(t) for t in edited)} 已存在，且不是 formkit 上次写出的样子（可能已有人修改）。"
+                "为免覆盖这些修改，没有写出任何标注副本。请换一个文件夹，或确认后加 --force 覆盖。",
+                code="output-edited",
+            )
+    by_file: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        by_file.setdefault(finding.file, []).append(finding)
+    written = []
+    for (path, sheet), copy_path in zip(books, targets, strict=True):
+        try:
+            written.append(annotate_workbook(Path(path), copy_path, by_file.get(path, []), sheet))
+        except FormkitError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"无法写出标注副本 {copy_path}：{exc.strerror or exc}。请检查文件夹是否存在、可写，磁盘是否已满。",
+                              code="output-write") from None
+    return written
+
+
+def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, out: Path | str,
+            month: str | None = None, *, as_of: date | None = None, report_area: str | None = None,
+            for_report: bool = False) -> Summary:
+    """Write the summary workbook of a checked report (or of ledgers, checked once) to ``out``; returns the figures.
+
+    With ``for_report`` the monthly report's 填报单位 is settled (``report_area`` or the data)
+    before anything is written, so an ambiguous area fails without leaving a half-done output.
+    """
+    report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, as_of)
+    figures = collect(report, month)
+    if for_report:
+        figures.area = figures.report_area(report_area)
+    try:
+        write_summary(Path(out), figures, unreadable=[(f.path, f.error) for f in report.files if f.error])
+    except FormkitError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"无法写出汇总表 {out}：{exc.strerror or exc}。请检查文件夹是否存在、可写，磁盘是否已满。",
+                          code="output-write") from None
+    return figures
