@@ -12,8 +12,8 @@ from formkit.cli import cli
 from formkit.documents.engine import docx_text
 from formkit.ledger.check import check_ledger
 from formkit.ledger.due import due, generate_due
-from formkit.ledger.summary import collect, summary
-from formkit.ledger.workbook import new_ledger
+from formkit.ledger.summary import collect
+from formkit.ledger.workbook import new_ledger, summary
 from tests.conftest import SAMPLES
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))

@@ -30,7 +30,7 @@ from formkit.core.errors import UsageError
 from formkit.core.validators import format_date
 from formkit.documents.engine import docx_text
 from formkit.ledger.check import check_ledger
-from formkit.ledger.summary import Case, Summary, collect, report_record
+from formkit.ledger.summary import Summary, SummaryRow, collect, report_record
 from tests.conftest import ROOT, SAMPLES, needs_soffice
 
 WORST = ROOT / "tests" / "data" / "worst"
@@ -298,8 +298,8 @@ def test_signature_slots_are_empty_in_docx() -> None:
 # --- monthly report composition ------------------------------------------------------------
 
 
-def _case(township: str, county: str, **flags: bool) -> Case:
-    return Case("a.xlsx", 5, "学校", "某", "", "五年级", "因贫", "辍学", "劝返中", False, None, None, "", "",
+def _case(township: str, county: str, **flags: bool) -> SummaryRow:
+    return SummaryRow("a.xlsx", 5, "学校", "某", "", "五年级", "因贫", "辍学", "劝返中", False, None, None, "", "",
                 flags.get("returned", False), flags.get("closed", False), flags.get("other", False),
                 township=township, county=county)
 

@@ -75,7 +75,8 @@ def due_and_summary() -> None:
 
     from formkit.documents.batch import load_settings
     from formkit.ledger.due import due, format_due, generate_due
-    from formkit.ledger.summary import report_record, summary
+    from formkit.ledger.summary import report_record
+    from formkit.ledger.workbook import summary
 
     when = date(2024, 5, 1)
     # ledger-filled lists 龙飞 twice in contradicting states, so due refuses him: the demo's paperwork

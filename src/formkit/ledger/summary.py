@@ -29,7 +29,7 @@ HEADERS = {"cases": "案例数", "returned": "已复学", "closed": "已消帐",
 
 
 @dataclass
-class Case:
+class SummaryRow:
     """One ledger row reduced to what the summary needs."""
 
     file: str
@@ -63,7 +63,7 @@ class Case:
 class Summary:
     """The figures behind the summary workbook."""
 
-    cases: list[Case] = field(default_factory=list)
+    cases: list[SummaryRow] = field(default_factory=list)
     month: tuple[int, int] | None = None
     files_with_errors: list[tuple[str, int]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -168,7 +168,7 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
         ident = case.get("id_number")
         shown = v.mask_id(ident.number) if isinstance(ident, v.IdInfo) else v.mask_id(case.text("id_number")) \
             if case.raw("id_number") is not None else ""
-        summary.cases.append(Case(
+        summary.cases.append(SummaryRow(
             case.file, case.row, text(case.text("school")), text(name), shown, text(case.text("grade")),
             text(case.text("reason")), text(case.text("category")), text(status), case.get("poverty") is True,
             first_day(case.get("dropout_date")), case.get("return_date"), text(case.text("responsible")),

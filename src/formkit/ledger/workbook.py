@@ -374,7 +374,7 @@ def _style_setter(apply: Callable[[Cell], None]) -> Callable[[Cell], None]:
 def annotate_workbook(
     source: Path,
     target: Path,
-    findings: Sequence[Any],
+    findings: Sequence[Finding],
     sheet: str,
     checked_on: date | None = None,
 ) -> Path:
