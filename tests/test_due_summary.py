@@ -13,7 +13,7 @@ from formkit.documents.engine import docx_text
 from formkit.ledger.check import check_ledger
 from formkit.ledger.due import due, generate_due
 from formkit.ledger.summary import collect
-from formkit.ledger.workbook import new_ledger, summary
+from formkit.ledger.workbook import summary, write_ledger
 from tests.conftest import SAMPLES
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
@@ -23,7 +23,7 @@ def one_case(tmp_path: Path, **case: Any) -> Path:
     record = json.loads(json.dumps(RECORDS[6]))  # 龙飞, 劝返中, two attempts, notice issued 2024-03-30
     record["case"].update(case)
     path = tmp_path / "l.xlsx"
-    new_ledger(path, [record], school="龙井乡中学")
+    write_ledger(path, [record], school="龙井乡中学")
     return path
 
 

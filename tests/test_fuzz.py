@@ -19,7 +19,7 @@ from formkit.core.errors import FormkitError
 from formkit.core.fileio import safe_component
 from formkit.documents.batch import _plan_names, _plan_of
 from formkit.documents.engine import docx_text
-from formkit.ledger.workbook import new_ledger
+from formkit.ledger.workbook import write_ledger
 from formkit.tables.reader import read_ledger
 from tests.conftest import SAMPLES, needs_soffice
 
@@ -91,7 +91,7 @@ def test_safe_component_is_safe(text: str) -> None:
 def test_ledger_write_read_round_trip_without_formulas(tmp_path: Path, name: str, address: str) -> None:
     record = with_values(name, address, "石门镇中心小学")
     path = tmp_path / "l.xlsx"
-    new_ledger(path, [record])
+    write_ledger(path, [record])
     ws = load_workbook(path)["台账"]
     assert all(cell.data_type != "f" for row in ws.iter_rows() for cell in row)
     table = read_ledger(path)

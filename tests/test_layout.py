@@ -376,9 +376,9 @@ def test_ledger_help_has_no_repeated_sentences() -> None:
 
 
 def test_new_ledger_header_date_is_chinese(tmp_path: Path) -> None:
-    from formkit.ledger.workbook import new_ledger
+    from formkit.ledger.workbook import write_ledger
 
-    path = new_ledger(tmp_path / "台账.xlsx", school="石门镇中心小学", fill_date=date(2026, 11, 25))
+    path = write_ledger(tmp_path / "台账.xlsx", school="石门镇中心小学", fill_date=date(2026, 11, 25))
     ws = load_workbook(path).worksheets[0]
     values = [c.value for row in ws.iter_rows(max_row=3) for c in row if c.value]
     assert "2026年11月25日" in values and not any(isinstance(v, str) and "2026-11-25" in v for v in values)

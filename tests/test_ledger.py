@@ -14,10 +14,10 @@ from openpyxl import Workbook, load_workbook
 
 import formkit.ledger.check as checker
 from formkit.cli import cli
-from formkit.core.errors import InputFileError
+from formkit.core.errors import InputFileError, OutputError
 from formkit.core.validators import id_check_char
 from formkit.documents.roster import read_rows
-from formkit.ledger.workbook import new_ledger
+from formkit.ledger.workbook import annotate, write_ledger
 from formkit.tables.columns import LEDGER_COLUMNS
 from formkit.tables.reader import column_letter, read_ledger
 from tests.conftest import SAMPLES, make_id, needs_soffice
@@ -30,7 +30,7 @@ LETTER = {c.key: column_letter(i) for i, c in enumerate(LEDGER_COLUMNS)}
 def ledger(tmp_path: Path, edits: dict[str, object] | None = None, records: list[dict[str, Any]] | None = None,
            school: str = "石门镇中心小学") -> Path:
     path = tmp_path / "ledger.xlsx"
-    new_ledger(path, records if records is not None else [RECORDS[0]], school=school)
+    write_ledger(path, records if records is not None else [RECORDS[0]], school=school)
     if edits:
         wb = load_workbook(path)
         ws = wb["台账"]
@@ -123,7 +123,7 @@ def test_duplicate_id_within_and_across_files(tmp_path: Path) -> None:
     assert [(f.cell, "第6行" in f.message or "第5行" in f.message) for f in dups] == [("I5", True), ("I6", True)]
     other = tmp_path / "other"
     other.mkdir()
-    new_ledger(other / "b.xlsx", [RECORDS[0]], school="石门镇中心小学")
+    write_ledger(other / "b.xlsx", [RECORDS[0]], school="石门镇中心小学")
     report = checker.check_ledger([ledger(tmp_path), other / "b.xlsx"], AS_OF)
     dups = [f for f in report.findings if f.code == "duplicate-id"]
     assert len(dups) == 2 and "b.xlsx" in dups[0].message and "ledger.xlsx" in dups[1].message
@@ -202,7 +202,7 @@ def test_formula_payloads_are_written_as_text(tmp_path: Path) -> None:
     record["student"]["name"] = "=cmd|' /c calc'!A0"
     record["guardian"]["address"] = "+1+1"
     path = tmp_path / "f.xlsx"
-    new_ledger(path, [record])
+    write_ledger(path, [record])
     ws = load_workbook(path)["台账"]
     for key in ("name", "address"):
         assert ws[f"{LETTER[key]}5"].data_type == "s"
@@ -343,7 +343,7 @@ def test_annotated_copy_and_results_sheet_never_hold_formulas_from_data(tmp_path
     path = ledger(tmp_path, {"grade": "=1+1", "reason": "＝cmd|' /c calc'!A0", "name": "@SUM(1)"})
     report = checker.check_ledger(path, AS_OF)
     assert {f.value for f in report.findings} >= {"=1+1"}
-    (copy_path,) = checker.annotate(report, tmp_path / "out")
+    (copy_path,) = annotate(report, tmp_path / "out")
     cells = _no_formulas(copy_path)
     results = [c for c in cells if c.parent.title == "检查结果" and c.value == "=1+1"]
     assert results and all(c.quotePrefix for c in results)
@@ -355,7 +355,7 @@ def test_prefilled_ledger_keeps_formula_names_as_text(tmp_path: Path) -> None:
         record["student"]["name"] = name
         record["guardian"]["name"] = "=" + name
     path = tmp_path / "pre.xlsx"
-    new_ledger(path, records, school="+学校")
+    write_ledger(path, records, school="+学校")
     cells = _no_formulas(path)
     assert {"=1+1", "==1+1", "+学校"} <= {c.value for c in cells}
 
@@ -473,7 +473,7 @@ def test_annotate_is_linear_in_findings(tmp_path: Path) -> None:
     assert len(report.findings) >= 40_000
     # CPU time, not wall time: the machine running the tests may be shared.
     started = time.process_time()
-    (out,) = checker.annotate(report, tmp_path / "out")
+    (out,) = annotate(report, tmp_path / "out")
     assert time.process_time() - started < 30
     wb = load_workbook(out, read_only=True)
     from formkit.ledger.workbook import RESULT_HEADER_ROW
@@ -500,10 +500,10 @@ def test_two_schools_same_file_name_get_separate_copies(tmp_path: Path) -> None:
         folder = tmp_path / school
         folder.mkdir()
         p = folder / "台账.xlsx"
-        new_ledger(p, records, school=school)
+        write_ledger(p, records, school=school)
         paths.append(p)
     report = checker.check_ledger(paths, AS_OF)
-    written = checker.annotate(report, tmp_path / "out")
+    written = annotate(report, tmp_path / "out")
     assert len({w.name for w in written}) == 2 and all(w.exists() for w in written)
     assert {w.name for w in written} == {"甲校-台账.checked.xlsx", "乙校-台账.checked.xlsx"}
     titles = {load_workbook(w)["台账"]["A1"].value for w in written}
@@ -531,7 +531,7 @@ def test_annotate_to_a_file_name(tmp_path: Path) -> None:
 def test_annotate_finding_on_merged_cell(tmp_path: Path) -> None:
     report = checker.check_ledger(BAD / "merged-over-data.xlsx", AS_OF)
     assert any(f.cell == "C3" for f in report.findings)
-    (out,) = checker.annotate(report, tmp_path)
+    (out,) = annotate(report, tmp_path)
     ws = load_workbook(out)["台账"]
     assert "required" in ws["B3"].comment.text
 
@@ -549,8 +549,8 @@ def test_reannotate_never_silently_overwrites_an_edited_copy(tmp_path: Path) -> 
         again = CliRunner().invoke(cli, args)
         assert again.exit_code == 2 and "--force" in again.output and "Traceback" not in again.output
         assert load_workbook(copy_path)["台账"]["B5"].value == "班主任改过的内容"
-    with pytest.raises(checker.OutputError):
-        checker.annotate(checker.check_ledger(source, AS_OF), tmp_path)
+    with pytest.raises(OutputError):
+        annotate(checker.check_ledger(source, AS_OF), tmp_path)
     forced = CliRunner().invoke(cli, [*args, "--force"])
     assert forced.exit_code == 1
     assert load_workbook(copy_path)["台账"]["B5"].value != "班主任改过的内容"
@@ -570,7 +570,7 @@ def test_formkit_outputs_in_the_ledger_folder_are_skipped(tmp_path: Path) -> Non
     for name in ("ledger-clean.xlsx", "ledger-b.xlsx"):
         (folder / name).write_bytes((SAMPLES / name).read_bytes())
     report = checker.check_ledger(folder, AS_OF)
-    checker.annotate(report, folder)
+    annotate(report, folder)
     summary([folder], folder / "汇总.xlsx", as_of=AS_OF)
     result = CliRunner().invoke(cli, ["ledger", "check", str(folder), "--as-of", "2024-05-01"])
     assert result.exit_code == 0, result.output

@@ -26,7 +26,7 @@ def test_wheel_contains_templates_and_finds_them_when_installed(tmp_path: Path) 
     zipfile.ZipFile(wheel).extractall(site)
     # Run from the extracted wheel only (not the source tree), as an installed package would.
     code = (
-        "import formkit, formkit.resources as r, sys;"
+        "import formkit, formkit.core.resources as r, sys;"
         "root = r.template_root();"
         "assert 'site' in str(root), root;"
         "data = formkit.render('return-notice', __import__('json').load(open(sys.argv[1], encoding='utf-8')));"

@@ -203,7 +203,7 @@ def test_libreoffice_dies_with_a_killed_formkit(tmp_path: Path) -> None:
 
     doc = tiny_docx(tmp_path / "a.docx", "孤儿")
     code = (
-        "import os, sys, signal\nfrom pathlib import Path\nfrom formkit.pdf_server import PdfConverter\n"
+        "import os, sys, signal\nfrom pathlib import Path\nfrom formkit.documents.pdf_server import PdfConverter\n"
         "c = PdfConverter()\nc.convert(Path(sys.argv[1]), Path(sys.argv[2]))\n"
         "print(*c.pids, flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n"
     )

@@ -1,4 +1,4 @@
-"""The rules written once (formkit.rules): each rule with fixed dates, and the property that a record
+"""The rules written once (formkit.core.rules): each rule with fixed dates, and the property that a record
 and the one-row ledger holding it are judged alike."""
 
 from __future__ import annotations
