@@ -125,3 +125,11 @@ def test_cli_uses_only_the_public_api() -> None:
         elif isinstance(node, ast.Import):
             private += [f"line {node.lineno}: import {a.name}" for a in node.names if a.name.startswith("formkit")]
     assert not private, "cli.py imports beyond formkit.__all__:\n" + "\n".join(private)
+
+
+def test_python_dash_m_formkit_runs_the_cli() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "formkit", "--help"], capture_output=True, text=True, check=True)
+    assert "formkit" in out.stdout and "ledger" in out.stdout
