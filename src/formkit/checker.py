@@ -220,10 +220,11 @@ class _RowChecker:
         self.id_type = roster_id_type_column(table)
         self._last_id: v.IdInfo | None = None
         self.parsers: dict[str, Callable[[Any], Any]] = {}
-        # Per column, once: (key, cell index, parser, its remembered results or None, whether the
-        # cell is plain text, whether its 身份证件类型 decides how to read it, whether a date may lie
+        # Per column, once: (key, cell index, parser, its remembered results and their values by
+        # str cell or None, whether the cell is plain text, whether its 身份证件类型 decides how to read it, whether a date may lie
         # in the future). check_row runs this plan for every cell of the sheet.
-        self.plan: list[tuple[str, int, Callable[[Any], Any], _Remembering | None, bool, bool, bool]] = []
+        self.plan: list[tuple[str, int, Callable[[Any], Any], _Remembering | None, dict[Any, Any] | None, bool, bool,
+                              bool]] = []
         for key, (index, _) in table.columns.items():
             column = COLUMNS_BY_KEY[key]
             parser = self._parser(column)
@@ -235,7 +236,7 @@ class _RowChecker:
                 parser = self._id
             remembered = _remembering(parser) if column.enum_name or column.kind in _REPEATING else None
             self.parsers[key] = remembered or parser
-            self.plan.append((key, index, parser, remembered, parser is _text,
+            self.plan.append((key, index, parser, remembered, None if remembered is None else remembered.done, parser is _text,
                               key == "id_number" and self.id_type is not None, column.kind in ("date", "month")))
         self.required = [c for c in LEDGER_COLUMNS if c.required and c.key in table.columns]
         self.required_keys = frozenset(c.key for c in self.required)
@@ -288,8 +289,17 @@ class _RowChecker:
         bad = False
         as_of = self.as_of
         value: Any
-        for key, index, parser, remembered, plain, by_type, dated in self.plan:
+        for key, index, parser, remembered, done, plain, by_type, dated in self.plan:
             raw = values[index] if index < width else None
+            # A str cell of a repeating column read before is answered by one look-up, before
+            # any other test: ``done`` holds parsed values only (never a blank or a refusal).
+            if done is not None and type(raw) is str:
+                value = done.get(raw, _INVALID)
+                if value is not _INVALID:
+                    if dated and (value > as_of if type(value) is date else _after(value, as_of)):
+                        self._future(number, key, value)
+                    parsed[key] = value
+                    continue
             if raw is None:
                 continue
             # The common cell is an exact str: strip it once, for the blank test and as the text.
@@ -309,15 +319,12 @@ class _RowChecker:
                 parsed[key] = _text(raw)
                 continue
             if remembered is not None:
-                # A str cell read before is answered by one dict look-up (``done`` holds no refusals).
-                value = remembered.done.get(raw, _INVALID) if type(raw) is str else _INVALID
-                if value is _INVALID:
-                    value = remembered.result(raw)
-                    if isinstance(value, ValueProblem):
-                        self._refused(number, key, raw, value)
-                        parsed[key] = _INVALID
-                        bad = True
-                        continue
+                value = remembered.result(raw)
+                if isinstance(value, ValueProblem):
+                    self._refused(number, key, raw, value)
+                    parsed[key] = _INVALID
+                    bad = True
+                    continue
             else:
                 try:
                     value = parser(raw)
@@ -327,13 +334,16 @@ class _RowChecker:
                     bad = True
                     continue
             if dated and (value > as_of if type(value) is date else _after(value, as_of)):
-                self.add(number, key, "date-future", f"日期{v.format_date(value)}晚于检查日期{v.format_date(as_of)}，请核对。",
-                         v.format_date(value))
+                self._future(number, key, value)
             parsed[key] = value
         if not parsed.keys() >= self.required_keys:
             self._required(number, parsed)
         self.problems = self._rules(number, parsed, bad)
         return parsed
+
+    def _future(self, number: int, key: str, value: Any) -> None:
+        self.add(number, key, "date-future", f"日期{v.format_date(value)}晚于检查日期{v.format_date(self.as_of)}，请核对。",
+                 v.format_date(value))
 
     def _refused(self, number: int, key: str, raw: Any, problem: ValueProblem) -> None:
         if key == "id_number" and problem.code == "id-checksum" and str(raw).strip().endswith("000"):

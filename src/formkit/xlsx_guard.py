@@ -432,27 +432,37 @@ def _greater(number: int) -> re.Pattern[bytes]:
     return re.compile(rb'<c r="[A-Z]{1,3}(?:' + _greater_digits(number) + rb')"')
 
 
-def _greater_letters(column: int) -> bytes:
-    """Alternatives matching column letters (of at most 3) after column number ``column``: more
-    letters, or as many and later in the alphabet (A1 order is length first, then alphabetical)."""
-    if column <= 0:
-        return rb"[A-Z]{1,3}"
+def _letters(column: int) -> str:
     letters = ""
     while column:
         column, rem = divmod(column - 1, 26)
         letters = chr(65 + rem) + letters
-    options = [f"[A-Z]{{{len(letters) + 1},3}}"] if len(letters) < 3 else []
-    for i, ch in enumerate(letters):
-        if ch != "Z":
-            options.append(letters[:i] + f"[{chr(ord(ch) + 1)}-Z]" + f"[A-Z]{{{len(letters) - i - 1}}}")
-    return "|".join(options).encode() if options else rb"(?!)"
+    return letters
+
+
+def _up_to(limit: str, first: str, low: str, high: str) -> list[str]:
+    """Alternatives matching a string as long as ``limit`` that sorts at most ``limit``: its
+    first character from ``first``, the others from ``low``, all up to ``high``."""
+    options = []
+    for i, ch in enumerate(limit):
+        least = first if i == 0 else low
+        if ch > least:
+            options.append(limit[:i] + f"[{least}-{chr(ord(ch) - 1)}]" + f"[{low}-{high}]{{{len(limit) - i - 1}}}")
+    return [*options, limit]
 
 
 def _unvouched_cell(max_row: int, max_col: int) -> re.Pattern[bytes]:
     """A ``<c `` tag that is not in the strict spelling, or lies beyond row ``max_row`` or column
-    ``max_col``: one C-speed search instead of collecting every cell's reference."""
-    return re.compile(rb'<c (?!r="(?!(?:' + _greater_letters(max_col) + rb')[0-9])[A-Z]{1,3}(?!(?:'
-                      + _greater_digits(max_row) + rb')")[1-9][0-9]{0,6}"[ \t\r\n/>])')
+    ``max_col``: one C-speed search instead of collecting every cell's reference. The allowed
+    references are spelled out (fewer characters, or as many and not after the limit: A1 order
+    is length first, then alphabetical), which the regex engine runs faster than a lookahead."""
+    if max_row <= 0 or max_col <= 0:
+        return re.compile(rb"<c ")
+    letters, digits = _letters(max_col), str(max_row)
+    columns = ([f"[A-Z]{{1,{len(letters) - 1}}}"] if len(letters) > 1 else []) + _up_to(letters, "A", "A", "Z")
+    rows = ([f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []) + _up_to(digits, "1", "0", "9")
+    return re.compile(rb'<c (?!r="(?:' + "|".join(columns).encode() + rb')(?:' + "|".join(rows).encode()
+                      + rb')"[ \t\r\n/>])')
 
 
 def _fast_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bool:
