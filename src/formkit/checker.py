@@ -379,7 +379,10 @@ class _RowChecker:
         self.facts = rules.facts_from_parsed(self.typed, self.invalid, self.statuses)
         # A sheet without that column cannot be faulted for leaving it empty; the case keeps only the
         # problems reported here, so due/summary/batch never refuse a row that check passed.
-        problems = [prob for prob in rules.check(self.facts) if not (prob.absent and prob.field not in self.t.columns)]
+        problems = rules.check(self.facts)
+        if not problems:  # the usual row: no second list
+            return problems
+        problems = [prob for prob in problems if not (prob.absent and prob.field not in self.t.columns)]
         for prob in problems:
             self.add(n, prob.field, prob.code, prob.message, prob.value, prob.severity)
         return problems
