@@ -133,12 +133,13 @@ def read_frictionless(path: Path) -> int:
     """``frictionless validate`` of the sheet (header on row 3); the number of rows it validated."""
     from frictionless import Dialect, validate  # type: ignore[import-not-found, unused-ignore]
 
-    report = validate(str(path), dialect=Dialect(header_rows=[3]))
+    # frictionless refuses absolute paths ("not safe") unless they are given relative to a base path.
+    report = validate(path.name, basepath=str(path.parent), dialect=Dialect(header_rows=[3]))
     if not report.tasks:
         raise RuntimeError(f"frictionless did not read {path}: {report.flatten(['type', 'note'])}")
-    rows = int(report.tasks[0].stats["rows"])
+    rows = int(report.tasks[0].stats.get("rows") or 0)
     if rows == 0:
-        raise RuntimeError(f"frictionless read no rows of {path}: {report.flatten(['type', 'note'])}")
+        raise RuntimeError(f"frictionless read no rows of {path}: {report.flatten(['type', 'note'])[:5]}")
     return rows
 
 

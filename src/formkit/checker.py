@@ -251,6 +251,9 @@ class _RowChecker:
         """``parse_xjh``, reusing this row's parsed ID when the number is G/J + that ID: the
         ledger's 学籍号 is nearly always G + 身份证号, and parsing it again doubled the ID cost."""
         last = self._last_id
+        if last is not None and type(raw) is str and len(raw) == 19 and raw[0] in "GJ" and raw.endswith(last.number):
+            # Already in the normal form (a G/J and an ID's ASCII digits): what the steps below give.
+            return v.XjhInfo(raw, raw[0], last.birth_date, last.number if raw[0] == "G" else None)
         if last is not None and isinstance(raw, str):
             text = normalize_text(raw).upper().replace(" ", "")
             if type(raw) is str and text == raw:
@@ -489,10 +492,10 @@ def _check_table(table: LedgerTable, as_of: date, enums: EnumTable, out: list[Fi
     for number, values in table.rows:
         parsed = checker.check_row(number, values)
         cases.append(LedgerCase(table, number, values, checker.typed, checker.invalid, checker.facts, checker.problems))
-        ident = _ok(parsed.get("id_number"))
+        ident = parsed.get("id_number")  # neither an unreadable cell's marker nor None is an IdInfo or int
         if isinstance(ident, v.IdInfo):
             ids.append((number, ident.number))
-        seq = _ok(parsed.get("seq"))
+        seq = parsed.get("seq")
         if isinstance(seq, int):
             if previous_seq is not None and seq != previous_seq + 1:
                 checker.add(number, "seq", "number-format", f"序号不连续：上一行是{previous_seq}，本行是{seq}。请重新编号。",

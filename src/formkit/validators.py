@@ -382,6 +382,8 @@ def parse_yes_no(value: object) -> bool:
 
 def parse_count(value: object) -> int:
     """A non-negative whole number (劝返次数); ``2次`` and ``2.0`` are accepted. Code: ``number-format``."""
+    if type(value) is float and value.is_integer() and value >= 0:
+        return int(value)  # the usual cell (a spreadsheet's numbers are floats), as below
     if isinstance(value, bool):
         raise ValueProblem("number-format", "应填写次数（整数）。", str(value))
     if isinstance(value, int | float) and math.isfinite(value) and value == int(value) and value >= 0:

@@ -392,9 +392,10 @@ _FAST_CELL = re.compile(rb'<c r="([A-Z]{1,3})[1-9][0-9]{0,6}"[ \t\r\n/>]')
 _FAST_ROW = re.compile(rb'<row r="([1-9][0-9]{0,6})"[ \t\r\n/>]')
 # Patterns with a literal start, so the regex engine skips ahead at C speed. A colon before a
 # tag name (a prefixed tag) is rare enough that any such text means doubt. A tag of the odd
-# spellings (group 1 empty) means doubt too; a claim (group 1, a ``<dimension>`` or
-# ``<mergeCell>`` tag) is read by expat.
-_ODD_TAG_OR_CLAIM = re.compile(rb"<(?:[!?]|c[\t\r\n/>]|row[\t\r\n/>]|((?:dimension|mergeCell)[\s/>][^>]*>))")
+# spellings (group 1 empty: a row not in _FAST_ROW's spelling among them) means doubt too; a
+# claim (group 1, a ``<dimension>`` or ``<mergeCell>`` tag) is read by expat.
+_ODD_TAG_OR_CLAIM = re.compile(rb'<(?:[!?]|c[\t\r\n/>]|row[\t\r\n/>]|row (?!r="[1-9][0-9]{0,6}"[ \t\r\n/>])'
+                               rb"|((?:dimension|mergeCell)[\s/>][^>]*>))")
 _PREFIXED = re.compile(rb":(?:c|row|dimension|mergeCell)[\s/>]")
 
 
@@ -509,10 +510,8 @@ def _fast_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits
                     claimed = _claimed_extent(tag.group(0))
                     if claimed is None or _over(*claimed, limits):
                         return False
-                rows = _FAST_ROW.findall(data, start, end)
-                if len(rows) != data.count(b"<row ", start, end):
-                    return False
-                max_row = max(max_row, max(map(int, rows), default=0))
+                # Every <row > is in _FAST_ROW's spelling (the scan above), so these are all the rows.
+                max_row = max(max_row, max(map(int, _FAST_ROW.findall(data, start, end)), default=0))
                 if _unvouched_cell(max_row, max_col).search(data, start, end):
                     cells = _FAST_CELL.findall(data, start, end)
                     if len(cells) != data.count(b"<c ", start, end):
