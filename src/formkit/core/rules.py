@@ -311,34 +311,35 @@ def facts_from_parsed(p: dict[str, Any], invalid: frozenset[str] = frozenset(),
     ``invalid`` names the filled cells that could not be read (an unreadable attempt date still counts).
     ``statuses`` is the 劝返状态 enumeration the row was read with (looked up when not given)."""
     statuses = statuses or enum("status")
-    status = p.get("status")
+    get = p.get  # runs for every ledger row
+    status = get("status")
     attempts: list[date | None] = []
     keys: list[str] = []
     for key in ("attempt1", "attempt2"):
         if key in p or key in invalid:
-            value = p.get(key)
+            value = get(key)
             attempts.append(value if isinstance(value, date) else None)
             keys.append(key)
-    ident = p.get("id_number")
-    xjh = p.get("xjh")
+    ident = get("id_number")
+    xjh = get("xjh")
     return CaseFacts(
         id=ident if isinstance(ident, v.IdInfo) else None,
-        sex=p.get("sex"),
-        birth=p.get("birth_date"),
+        sex=get("sex"),
+        birth=get("birth_date"),
         xjh=xjh if isinstance(xjh, v.XjhInfo) else None,
-        category=p.get("category"),
-        dropout=p.get("dropout_date"),
+        category=get("category"),
+        dropout=get("dropout_date"),
         attempts=tuple(attempts),
         attempt_keys=tuple(keys),
-        attempt_count=p.get("attempt_count"),
-        compel_issued=p.get("compel_issued") if "compel_issued" in p else None,
-        compel_date=p.get("compel_date"),
+        attempt_count=get("attempt_count"),
+        compel_issued=get("compel_issued") if "compel_issued" in p else None,
+        compel_date=get("compel_date"),
         status=status,
-        return_date=p.get("return_date"),
-        placement=p.get("placement"),
-        closed_date=p.get("closed_date"),
-        note=p.get("note") or None,
-        poverty=p.get("poverty") is True,
+        return_date=get("return_date"),
+        placement=get("placement"),
+        closed_date=get("closed_date"),
+        note=get("note") or None,
+        poverty=get("poverty") is True,
         returned=status is not None and status in statuses.returned,
         side_exit=status is not None and status in statuses.needs_note,
     )

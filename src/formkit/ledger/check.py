@@ -215,22 +215,31 @@ class _RowChecker:
         self.facts = CaseFacts(returned=False, side_exit=False)
         self.typed: dict[str, Any] = {}
         self.invalid: frozenset[str] = frozenset()
-        self.parsers: dict[str, Callable[[Any], Any]] = {}
-        for key in table.columns:
-            column = COLUMNS_BY_KEY[key]
-            parser = self._parser(column)
-            self.parsers[key] = _remembering(parser) if column.enum_name or column.kind in _REPEATING else parser
         # A 学籍 export is read as the roster reader reads it (batch, ledger new): 性别 as 1/2, and a
         # 身份证件号 that its 身份证件类型 says is a passport or permit is no 身份证号 to verify.
         self.id_type = roster_id_type_column(table)
         self._last_id: v.IdInfo | None = None
-        if "xjh" in self.parsers and self.parsers["xjh"] is v.parse_xjh:
-            self.parsers["xjh"] = self._xjh
-        if "id_number" in self.parsers and self.parsers["id_number"] is v.parse_id:
-            self.parsers["id_number"] = self._id
-        # Per column, once: (key, cell index, parser, whether a date may lie in the future).
-        self.plan = [(key, index, self.parsers[key], COLUMNS_BY_KEY[key].kind in ("date", "month"))
-                     for key, (index, _) in table.columns.items()]
+        self.parsers: dict[str, Callable[[Any], Any]] = {}
+        # Per column, once: (key, cell index, parser, its remembered results and their values by
+        # str cell or None, whether the cell is plain text, whether its 身份证件类型 decides how to read it, whether a date may lie
+        # in the future). check_row runs this plan for every cell of the sheet.
+        self.plan: list[tuple[str, int, Callable[[Any], Any], _Remembering | None, dict[Any, Any] | None, bool, bool,
+                              bool]] = []
+        for key, (index, _) in table.columns.items():
+            column = COLUMNS_BY_KEY[key]
+            parser = self._parser(column)
+            if key == "sex":
+                parser = _decoding_sex(parser)
+            elif parser is v.parse_xjh:
+                parser = self._xjh
+            elif parser is v.parse_id:
+                parser = self._id
+            remembered = _remembering(parser) if column.enum_name or column.kind in _REPEATING else None
+            self.parsers[key] = remembered or parser
+            self.plan.append((key, index, parser, remembered, None if remembered is None else remembered.done, parser is _text,
+                              key == "id_number" and self.id_type is not None, column.kind in ("date", "month")))
+        self.required = [c for c in LEDGER_COLUMNS if c.required and c.key in table.columns]
+        self.required_keys = frozenset(c.key for c in self.required)
 
     def _id(self, raw: Any) -> v.IdInfo:
         self._last_id = None
@@ -242,8 +251,13 @@ class _RowChecker:
         """``parse_xjh``, reusing this row's parsed ID when the number is G/J + that ID: the
         ledger's 学籍号 is nearly always G + 身份证号, and parsing it again doubled the ID cost."""
         last = self._last_id
+        if last is not None and type(raw) is str and len(raw) == 19 and raw[0] in "GJ" and raw.endswith(last.number):
+            # Already in the normal form (a G/J and an ID's ASCII digits): what the steps below give.
+            return v.XjhInfo(raw, raw[0], last.birth_date, last.number if raw[0] == "G" else None)
         if last is not None and isinstance(raw, str):
             text = normalize_text(raw).upper().replace(" ", "")
+            if type(raw) is str and text == raw:
+                text = raw  # the cell's own string, not a second copy of it
             if len(text) == 19 and text[0] in "GJ" and text[1:] == last.number:
                 return v.XjhInfo(text, text[0], last.birth_date, last.number if text[0] == "G" else None)
         return v.parse_xjh(raw)
@@ -271,43 +285,85 @@ class _RowChecker:
         self.out.append(Finding(t.path, t.sheet, row, header, cell, code, severity, message, value))
 
     def check_row(self, number: int, values: list[Any]) -> dict[str, Any]:
+        """Parse every cell of one row once, add its findings, and apply the row rules."""
         parsed: dict[str, Any] = {}
         self._last_id = None
         width = len(values)
-        for key, index, parser, dated in self.plan:
+        bad = False
+        as_of = self.as_of
+        value: Any
+        for key, index, parser, remembered, done, plain, by_type, dated in self.plan:
             raw = values[index] if index < width else None
-            if raw is None or (isinstance(raw, str) and not raw.strip()):
+            # A str cell of a repeating column read before is answered by one look-up, before
+            # any other test: ``done`` holds parsed values only (never a blank or a refusal).
+            if done is not None and type(raw) is str:
+                value = done.get(raw, _INVALID)
+                if value is not _INVALID:
+                    if dated and (value > as_of if type(value) is date else _after(value, as_of)):
+                        self._future(number, key, value)
+                    parsed[key] = value
+                    continue
+            if raw is None:
                 continue
-            if key == "sex":
-                raw = decode_sex(raw)
-            elif key == "id_number" and self.id_type is not None and not is_resident_id(values, self.id_type):
+            # The common cell is an exact str: strip it once, for the blank test and as the text.
+            if type(raw) is str:
+                text = raw.strip()
+                if not text:
+                    continue
+                if plain:
+                    parsed[key] = text
+                    continue
+            elif isinstance(raw, str) and not raw.strip():
+                continue
+            elif plain:
                 parsed[key] = _text(raw)
                 continue
-            try:
-                value = parser(raw)
-            except ValueProblem as p:
-                if key == "id_number" and p.code == "id-checksum" and str(raw).strip().endswith("000"):
-                    p = ValueProblem(
-                        "id-precision-lost",
-                        "身份证号末尾是000且校验不通过，很可能是表格把它当成数字后丢失了末几位。请把该列设为文本格式后按原件重新录入。",
-                        p.value,
-                    )
-                self.add(number, key, p.code, p.message, p.value)
-                parsed[key] = _INVALID
+            if by_type and not is_resident_id(values, self.id_type):  # type: ignore[arg-type]
+                parsed[key] = _text(raw)
                 continue
-            if dated and _after(value, self.as_of):
-                self.add(number, key, "date-future", f"日期{v.format_date(value)}晚于检查日期{v.format_date(self.as_of)}，请核对。",
-                         v.format_date(value))
+            if remembered is not None:
+                value = remembered.result(raw)
+                if isinstance(value, ValueProblem):
+                    self._refused(number, key, raw, value)
+                    parsed[key] = _INVALID
+                    bad = True
+                    continue
+            else:
+                try:
+                    value = parser(raw)
+                except ValueProblem as problem:
+                    self._refused(number, key, raw, problem)
+                    parsed[key] = _INVALID
+                    bad = True
+                    continue
+            if dated and (value > as_of if type(value) is date else _after(value, as_of)):
+                self._future(number, key, value)
             parsed[key] = value
-        self._required(number, parsed)
-        self.problems = self._rules(number, parsed)
+        if not parsed.keys() >= self.required_keys:
+            self._required(number, parsed)
+        self.problems = self._rules(number, parsed, bad)
         return parsed
 
+    def _future(self, number: int, key: str, value: Any) -> None:
+        self.add(number, key, "date-future", f"日期{v.format_date(value)}晚于检查日期{v.format_date(self.as_of)}，请核对。",
+                 v.format_date(value))
+
+    def _refused(self, number: int, key: str, raw: Any, problem: ValueProblem) -> None:
+        if key == "id_number" and problem.code == "id-checksum" and str(raw).strip().endswith("000"):
+            problem = ValueProblem(
+                "id-precision-lost",
+                "身份证号末尾是000且校验不通过，很可能是表格把它当成数字后丢失了末几位。请把该列设为文本格式后按原件重新录入。",
+                problem.value,
+            )
+        self.add(number, key, problem.code, problem.message, problem.value)
+
     def _required(self, number: int, parsed: dict[str, Any]) -> None:
-        has_id = isinstance(parsed.get("id_number"), v.IdInfo)
-        for column in LEDGER_COLUMNS:
-            if not column.required or column.key not in self.t.columns or column.key in parsed:
+        has_id = None
+        for column in self.required:
+            if column.key in parsed:
                 continue
+            if has_id is None:
+                has_id = isinstance(parsed.get("id_number"), v.IdInfo)
             if has_id and column.key in ("sex", "birth_date"):
                 continue  # both can be read from the ID
             if column.key == "reason" and parsed.get("category") in ("适龄未入学",):
@@ -315,14 +371,21 @@ class _RowChecker:
             self.add(number, column.key, "required",
                      f"“{column.header}”必须填写，请补填（公式和 #N/A 等错误值按空白处理，请填写实际内容）。")
 
-    def _rules(self, n: int, p: dict[str, Any]) -> list[RuleProblem]:
-        self.typed = {k: x for k, x in p.items() if x is not _INVALID}
-        # Most rows have no unreadable cell: they share one empty set (200 bytes a row otherwise).
-        self.invalid = frozenset(k for k in p if k not in self.typed) if len(self.typed) < len(p) else _NONE
+    def _rules(self, n: int, p: dict[str, Any], bad: bool = True) -> list[RuleProblem]:
+        # Most rows have no unreadable cell: their parsed values are the typed ones as they are,
+        # and they share one empty set (200 bytes a row otherwise).
+        if bad:
+            self.typed = {k: x for k, x in p.items() if x is not _INVALID}
+            self.invalid = frozenset(k for k in p if k not in self.typed) if len(self.typed) < len(p) else _NONE
+        else:
+            self.typed, self.invalid = p, _NONE
         self.facts = rules.facts_from_parsed(self.typed, self.invalid, self.statuses)
         # A sheet without that column cannot be faulted for leaving it empty; the case keeps only the
         # problems reported here, so due/summary/batch never refuse a row that check passed.
-        problems = [prob for prob in rules.check(self.facts) if not (prob.absent and prob.field not in self.t.columns)]
+        problems = rules.check(self.facts)
+        if not problems:  # the usual row: no second list
+            return problems
+        problems = [prob for prob in problems if not (prob.absent and prob.field not in self.t.columns)]
         for prob in problems:
             self.add(n, prob.field, prob.code, prob.message, prob.value, prob.severity)
         return problems
@@ -333,31 +396,59 @@ _REPEATING = ("date", "month", "count", "bool")
 distinct cell is parsed once per table. IDs, phones and names are unique and are not kept."""
 
 
-def _remembering(parser: Callable[[Any], Any]) -> Callable[[Any], Any]:
+class _Remembering:
     """``parser`` with its results (and refusals) remembered per distinct cell value.
 
     The validators are pure and their results immutable, so a remembered result is the one a
-    new call would give. A refusal is raised afresh each time (a re-raised instance would
-    grow its traceback). Keys carry the type: 1, 1.0 and True are equal in a dict but not to
-    a parser.
+    new call would give. Calling it raises a refusal afresh each time (a re-raised instance
+    would grow its traceback); :meth:`result` returns the refusal instead, for the checker's
+    loop. A str cell is its own key (``done`` answers it directly, and holds only values:
+    refusals are kept apart); other keys carry the type: 1, 1.0 and True are equal in a dict
+    but not to a parser.
     """
-    done: dict[tuple[type, Any], Any] = {}
 
-    def parse(raw: Any) -> Any:
-        key = (type(raw), raw)
+    __slots__ = ("done", "parser", "refused")
+
+    def __init__(self, parser: Callable[[Any], Any]) -> None:
+        self.parser = parser
+        self.done: dict[Any, Any] = {}
+        self.refused: dict[Any, ValueProblem] = {}
+
+    def result(self, raw: Any) -> Any:
+        """The parsed value of ``raw``, or the :class:`ValueProblem` the parser raised for it."""
+        key = raw if type(raw) is str else (type(raw), raw)
         try:
-            result = done.get(key, _INVALID)
+            result = self.done.get(key, _INVALID)
         except TypeError:  # an unhashable cell (never from calamine): parse it every time
-            return parser(raw)
+            try:
+                return self.parser(raw)
+            except ValueProblem as problem:
+                return problem
+        if result is _INVALID:
+            result = self.refused.get(key, _INVALID)
         if result is _INVALID:
             try:
-                result = parser(raw)
+                result = self.done[key] = self.parser(raw)
             except ValueProblem as problem:
-                result = problem
-            done[key] = result
+                result = self.refused[key] = problem
+        return result
+
+    def __call__(self, raw: Any) -> Any:
+        result = self.result(raw)
         if isinstance(result, ValueProblem):
             raise ValueProblem(result.code, result.message, result.value)
         return result
+
+
+def _remembering(parser: Callable[[Any], Any]) -> _Remembering:
+    return _Remembering(parser)
+
+
+def _decoding_sex(match: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The 性别 parser: a 学籍 export's code (1 男, 2 女) decoded, then matched to the enumeration."""
+
+    def parse(raw: Any) -> Any:
+        return match(decode_sex(raw))
 
     return parse
 
@@ -396,20 +487,23 @@ def _check_table(table: LedgerTable, as_of: date, enums: EnumTable, out: list[Fi
     ids: list[tuple[int, Any]] = []
     previous_seq: int | None = None
     declared = normalize_text(table.declared.get("school", ""))
+    last_school: Any = None
+    shown = ""
     for number, values in table.rows:
         parsed = checker.check_row(number, values)
         cases.append(LedgerCase(table, number, values, checker.typed, checker.invalid, checker.facts, checker.problems))
-        ident = _ok(parsed.get("id_number"))
+        ident = parsed.get("id_number")  # neither an unreadable cell's marker nor None is an IdInfo or int
         if isinstance(ident, v.IdInfo):
             ids.append((number, ident.number))
-        seq = _ok(parsed.get("seq"))
+        seq = parsed.get("seq")
         if isinstance(seq, int):
             if previous_seq is not None and seq != previous_seq + 1:
                 checker.add(number, "seq", "number-format", f"序号不连续：上一行是{previous_seq}，本行是{seq}。请重新编号。",
                             str(seq), "warning")
             previous_seq = seq
         school = _ok(parsed.get("school"))
-        shown = normalize_text(school) if school else ""
+        if school != last_school:  # the same school on nearly every row: normalised once
+            last_school, shown = school, normalize_text(school) if school else ""
         # "平寨镇平寨小学" above the table and "平寨小学" in the row name the same school.
         if declared and shown and not (declared.endswith(shown) or shown.endswith(declared)):
             checker.add(number, "school", "school-mismatch",

@@ -10,7 +10,9 @@ Every file passes :func:`formkit.tables.xlsx_guard.check_spreadsheet` first.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,7 +243,8 @@ def _non_data(values: list[Any], identity: tuple[int, ...], known: tuple[int, ..
 
     A row without name and ID is a note's continuation line or a stray remark unless it fills
     several ledger cells: then it is a case whose identity is missing, and the checker says so.
-    ``filled`` is the row's non-blank values when the caller has them already.
+    ``filled`` is the row's non-blank values (or its first two: only the first one and whether
+    there is another are looked at) when the caller has them already.
     """
     if filled is None:
         filled = [value for value in values if not _blank(value)]
@@ -302,13 +305,61 @@ def open_workbook(path: Path, limits: Limits | None = None) -> CalamineWorkbook:
 
 
 def _sheet_grid(wb: CalamineWorkbook, name: str, path: Path) -> list[list[Any]]:
+    """The sheet's cells from A1 (what ``to_python(skip_empty_area=False)`` gives), texts and
+    numbers that repeat kept once.
+
+    Rows are taken one at a time and their repeated values replaced by the first copy at once:
+    a ledger repeats its school, township, status, dates … on every row, and holding a copy per
+    cell next to calamine's own copy of the sheet roughly doubled the peak memory of a check.
+    """
     try:
         sheet = wb.get_sheet_by_name(name)
-        grid: list[list[Any]] = sheet.to_python(skip_empty_area=False)
+        start, end = sheet.start, sheet.end
+        if start is None or end is None:
+            return sheet.to_python(skip_empty_area=False)
+        height, width = end[0] + 1, end[1] + 1
+        grid: list[list[Any]] = []
+        texts: dict[str, str] = {}
+        text = texts.setdefault
+        for row in sheet.iter_rows():
+            # In place, so the row keeps calamine's exact-size list.
+            row[:] = [text(x, x) if type(x) is str else x for x in row]
+            if len(row) < width:  # iter_rows starts at the first used column, to_python at A
+                row[:0] = [""] * (width - len(row))
+            grid.append(row)
+        if len(grid) < height:  # and (in some versions) at the first used row
+            grid[:0] = [[""] * width for _ in range(height - len(grid))]
+        del sheet, texts, text
+        _return_freed_memory()
     except (CalamineError, ValueError, OSError) as exc:
         raise InputFileError(f"{path} 的工作表“{name}”无法读取（{type(exc).__name__}）。", path=str(path),
                              code="file-corrupt") from None
     return grid
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap calamine just freed back to the system (glibc only).
+
+    calamine's copy of a sheet is a million small blocks; freed, glibc keeps them for later
+    small requests, but Python takes its objects from its own arenas, so they would stay in
+    the process's memory for the whole check (a third of its peak at 200,000 rows).
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        _malloc_trim = _no_trim
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            with suppress(OSError, AttributeError):  # not glibc (musl): nothing to do
+                _malloc_trim = ctypes.CDLL(None).malloc_trim
+    _malloc_trim(0)
+
+
+def _no_trim(_: int) -> int:
+    return 0
+
+
+_malloc_trim: Callable[[int], int] | None = None
 
 
 NOTES_SHEET = re.compile(r"(填表说明|填报说明|说明|注意事项|使用说明|枚举|下拉|选项|字典|代码表)")
@@ -347,7 +398,7 @@ def read_workbook(path: Path | str, *, limits: Limits | None = None,
         if found is None:
             out.skipped.append((name, f"前 {HEADER_SCAN_ROWS} 行没有台账表头"))
             continue
-        out.tables.append(build_table(p, name, grid, found))
+        out.tables.append(build_table(p, name, grid, found, interned=True))
     return out
 
 
@@ -380,7 +431,7 @@ def read_ledger(path: Path | str, *, sheet: str | None = None, limits: Limits | 
             if sheet is not None or name in PREFERRED_SHEETS:
                 break
             continue
-        return build_table(p, name, grid, found)
+        return build_table(p, name, grid, found, interned=True)
     if not names:
         raise InputFileError(f"{p} 里没有工作表。", path=str(p), code="no-header")
     raise no_header_error(p, f"工作表“{sheet or order[0]}”" if order else "任何工作表")
@@ -395,8 +446,12 @@ def no_header_error(p: Path, where: str) -> InputFileError:
     )
 
 
-def build_table(p: Path, name: str, grid: list[list[Any]], found: HeaderFound) -> LedgerTable:
-    """The data rows below ``found`` (blank, signature, note, total and identity-less rows left out)."""
+def build_table(p: Path, name: str, grid: list[list[Any]], found: HeaderFound, *,
+                interned: bool = False) -> LedgerTable:
+    """The data rows below ``found`` (blank, signature, note, total and identity-less rows left out).
+
+    ``interned``: the grid's repeated texts are already one object each (:func:`_sheet_grid`).
+    """
     last_header = found.first + found.depth - 1
     identity = tuple(found.columns[k][0] for k in ("name", "id_number") if k in found.columns)
     known = tuple(i for k, (i, _) in found.columns.items() if k != "seq")
@@ -405,10 +460,18 @@ def build_table(p: Path, name: str, grid: list[list[Any]], found: HeaderFound) -
     # Ledger columns repeat their texts (school, township, status, …): one string object per
     # distinct text instead of one per cell roughly halves what a large sheet keeps in memory.
     texts: dict[str, str] = {}
+    intern = texts.setdefault
     for r in range(last_header + 1, len(grid)):
-        values = grid[r] = [texts.setdefault(x, x) if type(x) is str else x for x in grid[r]]
-        # _blank inlined: this runs for every cell of the sheet.
-        filled = [x for x in values if x is not None and not (isinstance(x, str) and not x.strip())]
+        values = grid[r] if interned else [intern(x, x) if type(x) is str else x for x in grid[r]]
+        grid[r] = values
+        # The first two filled cells are all _non_data needs (the first one, and whether it is
+        # alone), so the scan stops there instead of testing every cell of the sheet.
+        filled: list[Any] = []
+        for x in values:
+            if x is not None and not (isinstance(x, str) and not x.strip()):  # _blank inlined
+                filled.append(x)
+                if len(filled) == 2:
+                    break
         if not filled:
             continue
         why = _non_data(values, identity, known, filled)

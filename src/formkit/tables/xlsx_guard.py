@@ -390,11 +390,13 @@ def _over(rows: int, cols: int, limits: Limits) -> bool:
 # reader would.
 _FAST_CELL = re.compile(rb'<c r="([A-Z]{1,3})[1-9][0-9]{0,6}"[ \t\r\n/>]')
 _FAST_ROW = re.compile(rb'<row r="([1-9][0-9]{0,6})"[ \t\r\n/>]')
-# Two patterns, each with a literal start, so the regex engine skips ahead at C speed. A
-# colon before a tag name (a prefixed tag) is rare enough that any such text means doubt.
-_ODD_TAG = re.compile(rb"<(?:[!?]|c[\t\r\n/>]|row[\t\r\n/>])")
+# Patterns with a literal start, so the regex engine skips ahead at C speed. A colon before a
+# tag name (a prefixed tag) is rare enough that any such text means doubt. A tag of the odd
+# spellings (group 1 empty: a row not in _FAST_ROW's spelling among them) means doubt too; a
+# claim (group 1, a ``<dimension>`` or ``<mergeCell>`` tag) is read by expat.
+_ODD_TAG_OR_CLAIM = re.compile(rb'<(?:[!?]|c[\t\r\n/>]|row[\t\r\n/>]|row (?!r="[1-9][0-9]{0,6}"[ \t\r\n/>])'
+                               rb"|((?:dimension|mergeCell)[\s/>][^>]*>))")
 _PREFIXED = re.compile(rb":(?:c|row|dimension|mergeCell)[\s/>]")
-_CLAIM = re.compile(rb"<(?:dimension|mergeCell)[\s/>][^>]*>")
 
 
 def _claimed_extent(tag: bytes) -> tuple[int, int] | None:
@@ -416,67 +418,112 @@ def _claimed_extent(tag: bytes) -> tuple[int, int] | None:
     return rows, cols
 
 
-def _greater(number: int) -> re.Pattern[bytes]:
-    """A cell reference whose row is greater than ``number`` (more digits, or as many and larger)."""
+def _greater_digits(number: int) -> bytes:
+    """Alternatives matching a row number greater than ``number`` (more digits, or as many and larger)."""
     digits = str(number)
     options = [rf"[1-9][0-9]{{{len(digits)},}}"]
     for i, d in enumerate(digits):
         if d != "9":
             options.append(digits[:i] + f"[{int(d) + 1}-9]" + f"[0-9]{{{len(digits) - i - 1}}}")
-    return re.compile(rb'<c r="[A-Z]{1,3}(?:' + "|".join(options).encode() + rb')"')
+    return "|".join(options).encode()
+
+
+def _greater(number: int) -> re.Pattern[bytes]:
+    """A cell reference whose row is greater than ``number``."""
+    return re.compile(rb'<c r="[A-Z]{1,3}(?:' + _greater_digits(number) + rb')"')
+
+
+def _letters(column: int) -> str:
+    letters = ""
+    while column:
+        column, rem = divmod(column - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _up_to(limit: str, first: str, low: str, high: str) -> list[str]:
+    """Alternatives matching a string as long as ``limit`` that sorts at most ``limit``: its
+    first character from ``first``, the others from ``low``, all up to ``high``."""
+    options = []
+    for i, ch in enumerate(limit):
+        least = first if i == 0 else low
+        if ch > least:
+            options.append(limit[:i] + f"[{least}-{chr(ord(ch) - 1)}]" + f"[{low}-{high}]{{{len(limit) - i - 1}}}")
+    return [*options, limit]
+
+
+def _unvouched_cell(max_row: int, max_col: int) -> re.Pattern[bytes]:
+    """A ``<c `` tag that is not in the strict spelling, or lies beyond row ``max_row`` or column
+    ``max_col``: one C-speed search instead of collecting every cell's reference. The allowed
+    references are spelled out (fewer characters, or as many and not after the limit: A1 order
+    is length first, then alphabetical), which the regex engine runs faster than a lookahead."""
+    if max_row <= 0 or max_col <= 0:
+        return re.compile(rb"<c ")
+    letters, digits = _letters(max_col), str(max_row)
+    columns = ([f"[A-Z]{{1,{len(letters) - 1}}}"] if len(letters) > 1 else []) + _up_to(letters, "A", "A", "Z")
+    rows = ([f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []) + _up_to(digits, "1", "0", "9")
+    return re.compile(rb'<c (?!r="(?:' + "|".join(columns).encode() + rb')(?:' + "|".join(rows).encode()
+                      + rb')"[ \t\r\n/>])')
 
 
 def _fast_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bool:
     """True when the sheet is written in the usual spelling and is within ``limits``.
 
-    The cell and row references are found by C-speed regular expressions on the raw bytes,
+    The cell and row references are checked by C-speed regular expressions on the raw bytes,
     with no Python work per cell. Every ``<c `` and ``<row `` tag must match the strict
-    pattern (the counts are compared) and no other spelling may occur, so a far cell cannot
-    hide: any doubt returns False and the caller reads the sheet with expat, which also
-    words the refusal. A cell's row beyond the last ``<row r>`` is looked for explicitly.
-    Well-formedness is left to the reader (calamine reports a broken sheet itself).
+    pattern and no other spelling may occur, so a far cell cannot hide: any doubt returns
+    False and the caller reads the sheet with expat, which also words the refusal. A cell's
+    row beyond the last ``<row r>`` is looked for explicitly. Well-formedness is left to the
+    reader (calamine reports a broken sheet itself).
+
+    Each piece is first searched for a cell the extent so far does not cover; only a piece
+    that has one (the first, which holds the header, and one with a wider row) has every
+    cell's column collected and its counts compared.
     """
     budget = min(info.file_size, limits.max_uncompressed_bytes)
-    max_row = 0
-    letters: set[bytes] = set()
+    max_row = max_col = 0
     first = True
     carry = b""
+    # A small first read: the title and header rows give the sheet's width before the bulk is scanned.
+    size = _CHUNK // 4
     try:
         with archive.open(info) as handle:
             while True:
-                chunk = handle.read(_CHUNK * 16)
+                chunk = handle.read(size)
+                size = _CHUNK * 4
                 budget -= len(chunk)
                 if budget < 0:
                     return False
                 if first and has_dtd(chunk[:8192]):
                     return False
-                # Cut after the last '>' so no tag is split between two scans.
+                # Scan up to the last '>' so no tag is split between two scans (by position: no copies).
                 data = carry + chunk
-                cut = data.rfind(b">") + 1 if chunk else len(data)
-                piece, carry = data[:cut], data[cut:]
-                if first and piece.startswith(b"<?xml"):
-                    piece = piece[piece.find(b"?>") + 2:]
+                end = data.rfind(b">") + 1 if chunk else len(data)
+                start = data.find(b"?>") + 2 if first and data.startswith(b"<?xml") else 0
+                carry = data[end:]
                 first = False
-                if _ODD_TAG.search(piece) or _PREFIXED.search(piece):
+                if _PREFIXED.search(data, start, end):
                     return False
-                cells = _FAST_CELL.findall(piece)
-                rows = _FAST_ROW.findall(piece)
-                if len(cells) != piece.count(b"<c ") or len(rows) != piece.count(b"<row "):
-                    return False
-                letters.update(cells)
-                max_row = max(max_row, max(map(int, rows), default=0))
-                for tag in _CLAIM.findall(piece):
-                    claimed = _claimed_extent(tag)
+                for tag in _ODD_TAG_OR_CLAIM.finditer(data, start, end):
+                    if tag.group(1) is None:
+                        return False
+                    claimed = _claimed_extent(tag.group(0))
                     if claimed is None or _over(*claimed, limits):
                         return False
-                # Readers place a cell by its own reference: none may lie below the rows seen.
-                if _greater(max_row).search(piece):
-                    return False
+                # Every <row > is in _FAST_ROW's spelling (the scan above), so these are all the rows.
+                max_row = max(max_row, max(map(int, _FAST_ROW.findall(data, start, end)), default=0))
+                if _unvouched_cell(max_row, max_col).search(data, start, end):
+                    cells = _FAST_CELL.findall(data, start, end)
+                    if len(cells) != data.count(b"<c ", start, end):
+                        return False
+                    max_col = max([max_col] + [_col_number(x.decode("ascii")) for x in set(cells)])
+                    # Readers place a cell by its own reference: none may lie below the rows seen.
+                    if _greater(max_row).search(data, start, end):
+                        return False
                 if not chunk:
                     break
     except (zlib.error, EOFError, zipfile.BadZipFile):
         return False
-    max_col = max((_col_number(x.decode("ascii")) for x in letters), default=0)
     return not _over(max_row, max_col, limits)
 
 
