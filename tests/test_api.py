@@ -17,7 +17,13 @@ from openpyxl import load_workbook
 import formkit
 from formkit.documents.engine import docx_text
 from tests.conftest import ROOT, SAMPLES, filled_ledger_kept_once, sample
-from tests.typing_client import lint, roster_to_notices, township_workflow
+from tests.typing_client import (
+    generate_due_notices,
+    lint,
+    notice_from_json,
+    roster_to_notices,
+    township_workflow,
+)
 
 
 def test_everything_in_all_is_exported_and_typed() -> None:
@@ -39,6 +45,12 @@ def test_client_calls_work(tmp_path: Path) -> None:
     result = roster_to_notices(roster, tmp_path / "notices")
     assert result.counts == {"written": 12}
     assert lint(ROOT / "templates" / "docx" / "return-notice.docx")
+    notice = tmp_path / "notice.docx"
+    assert notice_from_json(SAMPLES / "return-notice.json", notice) == (notice, [])
+    assert notice_from_json(SAMPLES / "return-notice.json", notice) == (notice, [])  # replaced on the second call
+    wanted, written, refused = generate_due_notices(filled_ledger_kept_once(tmp_path), tmp_path / "due",
+                                                    tmp_path / "r.sqlite")
+    assert wanted == written > 0 and refused == []
 
 
 def test_reports_serialise_to_json(tmp_path: Path) -> None:
