@@ -84,6 +84,20 @@ def output_error(exc: OSError, path: Path | str) -> OutputError:
     return OutputError(text, code=code)
 
 
+def replaceable(path: Path, overwrite: bool = False, *,
+                ours: Callable[[Path], bool] | bool | None = None) -> bool:
+    """Whether a writer may put a new file at ``path`` (the rule :func:`claim_output` enforces).
+
+    Yes when nothing is there, when ``overwrite``, or when ``ours`` (a check of the existing
+    file, or what the caller already knows) says it is formkit's own output that nobody has
+    edited since. A batch, which keeps an edited file and goes on with the others instead of
+    refusing the run, asks this for each of its documents.
+    """
+    if overwrite or not path.exists():
+        return True
+    return ours(path) if callable(ours) else bool(ours)
+
+
 def claim_output(
     paths: Path | str | Iterable[Path | str],
     overwrite: bool = False,
@@ -99,9 +113,7 @@ def claim_output(
     ``output-edited`` when ``ours`` judged the file and found it changed). Returns the targets.
     """
     targets = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
-    if overwrite:
-        return targets
-    blocked = [t for t in targets if t.exists() and not (ours is not None and ours(t))]
+    blocked = [t for t in targets if not replaceable(t, overwrite, ours=ours)]
     if blocked:
         shown = "、".join(str(t) for t in blocked)
         if ours is not None:

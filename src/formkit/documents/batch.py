@@ -55,6 +55,7 @@ from formkit.core.fileio import (
     read_input,
     read_regular,
     remove_leftovers,
+    replaceable,
     safe_component,
 )
 from formkit.core.validators import mask_id, mask_message, mask_sensitive, neutralise_formula
@@ -434,7 +435,8 @@ def _render_chunk(tasks: list[Task]) -> list[Outcome]:
                 if now == digest:
                     outcomes.append((index, digest, "unchanged"))
                     continue
-                if not force and known != now:
+                # Ours = the file still has the hash formkit recorded writing it (the manifest rule).
+                if not replaceable(path, force, ours=known == now):
                     outcomes.append((index, known, "kept-edited"))
                     continue
                 status = "updated"
