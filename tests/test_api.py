@@ -26,9 +26,11 @@ from tests.typing_client import (
 )
 
 
-def test_everything_in_all_is_exported_and_typed() -> None:
+def test_everything_in_all_is_exported_typed_and_documented() -> None:
     for name in formkit.__all__:
         assert hasattr(formkit, name), name
+        if name != "__version__":
+            assert (getattr(formkit, name).__doc__ or "").strip(), f"formkit.{name} has no docstring"
     assert (Path(formkit.__file__).parent / "py.typed").exists()
 
 
