@@ -10,8 +10,6 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
-
 import formkit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +109,6 @@ def test_architecture_doc_lists_every_module() -> None:
     assert named - actual - {"formkit.__all__"} == set(), f"docs name modules that do not exist: {sorted(named - actual)}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 2: the CLI still calls internal functions")
 def test_cli_uses_only_the_public_api() -> None:
     """cli.py is a thin shell: anything it needs from formkit is a public, documented name."""
     tree = ast.parse((PACKAGE / "cli.py").read_text(encoding="utf-8"))

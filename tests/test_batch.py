@@ -104,7 +104,7 @@ def test_rerun_keeps_clerk_edits_unless_force(tmp_path: Path) -> None:
     again = run(out, reg)
     assert again.counts == {"unchanged": 11, "kept-edited": 1}
     assert edited.read_bytes() == b"edited by a clerk"
-    forced = run(out, reg, force=True)
+    forced = run(out, reg, overwrite=True)
     assert forced.counts == {"unchanged": 11, "updated": 1} and edited.read_bytes().startswith(b"PK")
 
 

@@ -90,7 +90,7 @@ def test_deadline_notices_send_each_child_to_the_right_school(book: Path, tmp_pa
     items = due(check_ledger(book, AS_OF), AS_OF, report_to=JUNIOR)
     results = generate_due(items, tmp_path / "out", settings=SETTINGS, as_of=AS_OF, register=tmp_path / "r.sqlite",
                            jobs=1)
-    made = {item.name: tmp_path / "out" / "deadline-notice" / item.file for item in results["deadline-notice"].items}
+    made = {item.name: tmp_path / "out" / "deadline-notice" / item.file for item in results.results["deadline-notice"].items}
     texts = {name: _text(path) for name, path in made.items()}
     assert f"到{JUNIOR}办理入学" in texts["田野"]
     assert f"到{PRIMARY}办理报名" in texts["蒙丽"]

@@ -145,7 +145,7 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def ledger_problems(path: Path, data: dict[str, Any], *, errors_only: bool = False) -> set[tuple[str, str]]:
-    formkit.new_ledger(path, [data], school=data["school"]["school"], force=True)
+    formkit.new_ledger(path, [data], school=data["school"]["school"], overwrite=True)
     report = check_ledger(path, AS_OF)
     (table,) = report.tables
     by_letter = {column_letter(i): key for key, (i, _) in table.columns.items()}

@@ -21,7 +21,20 @@ def make_notice(record: dict[str, object], out: Path) -> Path:
         raise SystemExit(", ".join(codes)) from err
     data: bytes = formkit.render(spec.name, model)
     out.write_bytes(data)
-    return formkit.render_to(out.with_suffix(".pdf"), spec.name, model)
+    return formkit.render_to(out.with_suffix(".pdf"), spec.name, model, overwrite=True)
+
+
+def notice_from_json(path: Path, out: Path) -> tuple[Path, list[str]]:
+    record: dict[str, object] = formkit.read_json_record(path)
+    model = formkit.validate_record("return-notice", record, where=str(path))
+    warnings: list[formkit.Problem] = formkit.record_warnings(model)
+    try:
+        written: Path = formkit.render_to(out, "return-notice", record, where=str(path))
+    except formkit.OutputError as err:
+        if err.code != "output-exists":
+            raise
+        written = formkit.render_to(out, "return-notice", record, overwrite=True)
+    return written, [w.code for w in warnings]
 
 
 def list_forms() -> list[str]:
@@ -34,9 +47,26 @@ def township_workflow(folder: Path, out: Path) -> tuple[int, int]:
     findings: list[formkit.Finding] = report.findings
     copies: list[Path] = formkit.annotate(report, out / "checked")
     items: list[formkit.DueItem] = formkit.due(report, date(2024, 5, 1))
-    figures: formkit.Summary = formkit.summary([folder], out / "summary.xlsx", "2024-04")
-    del findings, copies, figures
+    figures: formkit.Summary = formkit.summary([folder], out / "summary.xlsx", "2024-04", report=out / "月报.docx",
+                                               report_area="石门镇", columns=formkit.column_pins(None, ["户主=guardian"]))
+    record: dict[str, object] = formkit.report_record(figures, figures.area)
+    monthly: bytes = formkit.render("monthly-report", record)
+    del findings, copies, monthly
     return errors, len(items)
+
+
+def generate_due_notices(ledger: Path, out: Path, register: Path) -> tuple[int, int, list[str]]:
+    """(documents due, documents written, one ``row:column:code`` per refusal)."""
+    config: Path | None = formkit.find_config(ledger)
+    settings = formkit.load_settings(config, ["body=石门镇人民政府", "issue_date=2024-05-06"])
+    items = formkit.due(ledger, formkit.parse_date("2024-05-01"), register=register)
+    records: list[dict[str, object]] = [formkit.due_record(i) for i in items if i.form and i.state == "due"]
+    made: formkit.DueGeneration = formkit.generate_due(items, out, settings=settings, register=register, jobs=1,
+                                                       templates=formkit.parse_templates([]))
+    results: dict[str, formkit.BatchResult] = made.results
+    failures: list[formkit.DueFailure] = made.failures
+    written = sum(r.counts.get("written", 0) for r in results.values())
+    return len(records), written, [f"{f.item.row}:{f.column}:{f.problem.code}" for f in failures]
 
 
 def roster_to_notices(roster: Path, out: Path) -> formkit.BatchResult:
@@ -45,8 +75,9 @@ def roster_to_notices(roster: Path, out: Path) -> formkit.BatchResult:
         raise SystemExit(f"{roster} 没有记录")
     settings = formkit.load_settings(None, ["body=石门镇人民政府", "issue_date=2024-04-08"])
     result: formkit.BatchResult = formkit.batch("return-notice", roster, out, settings=settings, jobs=1)
-    table: formkit.LedgerTable = formkit.read_ledger(formkit.new_ledger(out / "ledger.xlsx", roster=roster))
-    assert table.rows
+    made: formkit.NewLedger = formkit.new_ledger(out / "ledger.xlsx", roster=roster)
+    table: formkit.LedgerTable = formkit.read_ledger(made.path)
+    assert len(table.rows) == made.rows
     return result
 
 

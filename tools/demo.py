@@ -20,7 +20,7 @@ def main() -> int:
     for form in formkit.forms():
         data = json.loads((ROOT / "samples" / f"{form.name}.json").read_text(encoding="utf-8"))
         target = OUT / f"{form.name}.docx"
-        formkit.render_to(target, form.name, data)
+        formkit.render_to(target, form.name, data, overwrite=True)  # the demo folder is remade each run
         made.append(target)
         print(f"  {form.title}：{target.relative_to(ROOT)}")
     try:
@@ -40,7 +40,7 @@ def main() -> int:
 
 
 def batch_sample_roster() -> None:
-    from formkit.documents.batch import batch, format_batch, load_settings
+    from formkit import batch, format_batch, load_settings
 
     print("\n批量生成：samples/roster.xlsx 中每名学生一份返校通知书（DOCX + PDF + 合并打印文件）")
     target = OUT / "batch-return-notice"
@@ -59,8 +59,7 @@ def batch_sample_roster() -> None:
 def check_sample_ledger() -> None:
     from datetime import date
 
-    from formkit.ledger.check import check_ledger, format_report
-    from formkit.ledger.workbook import annotate
+    from formkit import annotate, check_ledger, format_report
 
     print("\n检查示例台账 samples/ledger-filled.xlsx（按 2024-05-01 判断）：")
     report = check_ledger(ROOT / "samples" / "ledger-filled.xlsx", date(2024, 5, 1))
@@ -73,10 +72,8 @@ def check_sample_ledger() -> None:
 def due_and_summary() -> None:
     from datetime import date
 
-    from formkit.documents.batch import load_settings
-    from formkit.ledger.due import due, format_due, generate_due
-    from formkit.ledger.summary import report_record
-    from formkit.ledger.workbook import summary
+    from formkit import due, generate_due, load_settings, summary
+    from formkit.cli import format_due
 
     when = date(2024, 5, 1)
     # ledger-filled lists 龙飞 twice in contradicting states, so due refuses him: the demo's paperwork
@@ -84,14 +81,14 @@ def due_and_summary() -> None:
     items = due([ROOT / "samples" / "ledger-clean.xlsx", ROOT / "samples" / "ledger-b.xlsx"], when)
     print("\n待办文书（ledger-clean.xlsx 和 ledger-b.xlsx，按 2024-05-01）：")
     print(format_due(items, when))
-    results = generate_due(items, OUT / "due", settings=load_settings(ROOT / "samples" / "formkit.toml"), as_of=when,
-                           register=OUT / "register.sqlite")
-    for form, result in results.items():
+    generated = generate_due(items, OUT / "due", settings=load_settings(ROOT / "samples" / "formkit.toml"), as_of=when,
+                             register=OUT / "register.sqlite")
+    for form, result in generated.results.items():
         made = [i.file for i in result.items if i.status in ("written", "unchanged", "updated")]
         print(f"  已生成 {form}：{len(made)} 份，在 {(OUT / 'due' / form).relative_to(ROOT)}/")
     target = OUT / "summary.xlsx"
-    figures = summary([ROOT / "samples" / "ledger-clean.xlsx", ROOT / "samples" / "ledger-b.xlsx"], target, "2024-04")
-    formkit.render_to(OUT / "monthly-report.docx", "monthly-report", report_record(figures, "青山县"))
+    summary([ROOT / "samples" / "ledger-clean.xlsx", ROOT / "samples" / "ledger-b.xlsx"], target, "2024-04",
+            report=OUT / "monthly-report.docx", report_area="青山县", overwrite=True)
     print(f"\n汇总表（含图表）：{target.relative_to(ROOT)}；月报：{(OUT / 'monthly-report.docx').relative_to(ROOT)}")
 
 

@@ -35,7 +35,7 @@ def main() -> int:
     for suffix, folder in SOURCES.items():
         for form in formkit.forms():
             data = json.loads((folder / f"{form.name}.json").read_text(encoding="utf-8"))
-            docs.append(formkit.render_to(OUT / f"{form.name}{suffix}.docx", form.name, data))
+            docs.append(formkit.render_to(OUT / f"{form.name}{suffix}.docx", form.name, data, overwrite=True))
     ledger = OUT / "ledger-clean.xlsx"
     shutil.copyfile(ROOT / "samples" / "ledger-clean.xlsx", ledger)
     # The annotated copy a school gets back: its 检查结果 sheet must print as a readable list.

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # static typing sees the real names; at run time they load on
         UsageError,
         ValueProblem,
     )
+    from formkit.core.fileio import output_error
     from formkit.core.models import (
         Attempt,
         CaseRecord,
@@ -34,17 +35,44 @@ if TYPE_CHECKING:  # static typing sees the real names; at run time they load on
         School,
         Student,
     )
-    from formkit.documents.batch import BatchItem, BatchResult, InvalidRosterError, batch, load_settings
+    from formkit.core.validators import parse_date
+    from formkit.documents.batch import (
+        BatchItem,
+        BatchResult,
+        InvalidRosterError,
+        batch,
+        find_config,
+        format_batch,
+        load_settings,
+    )
     from formkit.documents.engine import CompiledTemplate
-    from formkit.documents.forms import FormSpec, forms, get_form, validate_record
-    from formkit.documents.lint import TemplateIssue, TemplateReport, check_template
+    from formkit.documents.forms import (
+        FormSpec,
+        forms,
+        get_form,
+        read_json_record,
+        record_warnings,
+        validate_record,
+    )
+    from formkit.documents.lint import TemplateIssue, TemplateReport, check_template, format_template_report
+    from formkit.documents.register import default_register_path
     from formkit.documents.render import render, render_to
     from formkit.documents.roster import RecordsReport, read_records
-    from formkit.ledger.check import FileSummary, Finding, LedgerReport, check_ledger
-    from formkit.ledger.due import DueItem, due
-    from formkit.ledger.summary import Summary
-    from formkit.ledger.workbook import annotate, new_ledger, summary
+    from formkit.ledger.check import FileSummary, Finding, LedgerReport, check_ledger, format_report
+    from formkit.ledger.due import (
+        DueFailure,
+        DueGeneration,
+        DueItem,
+        due,
+        due_record,
+        generate_due,
+        parse_templates,
+    )
+    from formkit.ledger.summary import Summary, report_record
+    from formkit.ledger.workbook import NewLedger, annotate, new_ledger, summary
+    from formkit.tables.columns import column_pins
     from formkit.tables.reader import LedgerTable, read_ledger
+    from formkit.web.app import serve
 
     __version__: str
 
@@ -59,6 +87,8 @@ _LAZY: dict[str, str] = {
     "ConversionError": "core.errors",
     "DropoutCase": "core.models",
     "DropoutReportRecord": "core.models",
+    "DueFailure": "ledger.due",
+    "DueGeneration": "ledger.due",
     "DueItem": "ledger.due",
     "EnumTable": "core.enums",
     "Enumeration": "core.enums",
@@ -73,6 +103,7 @@ _LAZY: dict[str, str] = {
     "Issuer": "core.models",
     "LedgerReport": "ledger.check",
     "LedgerTable": "tables.reader",
+    "NewLedger": "ledger.workbook",
     "NoticeRecord": "core.models",
     "OutputError": "core.errors",
     "PledgeParentRecord": "core.models",
@@ -92,16 +123,31 @@ _LAZY: dict[str, str] = {
     "batch": "documents.batch",
     "check_ledger": "ledger.check",
     "check_template": "documents.lint",
+    "column_pins": "tables.columns",
+    "default_register_path": "documents.register",
     "due": "ledger.due",
+    "due_record": "ledger.due",
+    "find_config": "documents.batch",
+    "format_batch": "documents.batch",
+    "format_report": "ledger.check",
+    "format_template_report": "documents.lint",
     "forms": "documents.forms",
+    "generate_due": "ledger.due",
     "get_form": "documents.forms",
     "load_enums": "core.enums",
     "load_settings": "documents.batch",
     "new_ledger": "ledger.workbook",
+    "output_error": "core.fileio",
+    "parse_date": "core.validators",
+    "parse_templates": "ledger.due",
+    "read_json_record": "documents.forms",
     "read_ledger": "tables.reader",
     "read_records": "documents.roster",
+    "record_warnings": "documents.forms",
     "render": "documents.render",
     "render_to": "documents.render",
+    "report_record": "ledger.summary",
+    "serve": "web.app",
     "summary": "ledger.workbook",
     "validate_record": "documents.forms",
 }
@@ -138,6 +184,8 @@ __all__ = [
     "ConversionError",
     "DropoutCase",
     "DropoutReportRecord",
+    "DueFailure",
+    "DueGeneration",
     "DueItem",
     "EnumTable",
     "Enumeration",
@@ -152,6 +200,7 @@ __all__ = [
     "Issuer",
     "LedgerReport",
     "LedgerTable",
+    "NewLedger",
     "NoticeRecord",
     "OutputError",
     "PledgeParentRecord",
@@ -172,16 +221,31 @@ __all__ = [
     "batch",
     "check_ledger",
     "check_template",
+    "column_pins",
+    "default_register_path",
     "due",
+    "due_record",
+    "find_config",
+    "format_batch",
+    "format_report",
+    "format_template_report",
     "forms",
+    "generate_due",
     "get_form",
     "load_enums",
     "load_settings",
     "new_ledger",
+    "output_error",
+    "parse_date",
+    "parse_templates",
+    "read_json_record",
     "read_ledger",
     "read_records",
+    "record_warnings",
     "render",
     "render_to",
+    "report_record",
+    "serve",
     "summary",
     "validate_record",
 ]

@@ -1,5 +1,10 @@
 """The ``formkit`` command line. Each command parses arguments, makes one library call
-and renders the result; no business logic lives here."""
+and renders the result; no business logic lives here.
+
+It imports only names of ``formkit.__all__`` (``tests/test_architecture.py`` checks), and
+the heavy ones inside the commands, so ``formkit --version`` loads no document library.
+The terminal text of due lists lives here: it is presentation, the web page has its own.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +14,23 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from formkit.core.errors import FormkitError, Problem, RecordError
+from formkit import FormkitError, Problem, RecordError
+
+if TYPE_CHECKING:
+    from formkit import BatchResult, DueGeneration, DueItem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+OVERWRITE_CODES = ("output-exists", "output-edited")
+OVERWRITE_HINT = "确认要覆盖请加 --force。"
 _OUTPUT_ERRNOS = {errno.ENOSPC, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
@@ -38,7 +49,9 @@ def handle_errors(func: F) -> F:
             _echo_err(f"错误：{exc}")
             sys.exit(EXIT_FINDINGS)
         except FormkitError as exc:
-            _echo_err(f"错误：{exc}")
+            # The library speaks of ``overwrite``; only here does the clerk's flag get named.
+            hint = OVERWRITE_HINT if exc.code in OVERWRITE_CODES else ""
+            _echo_err(f"错误：{exc}{hint}")
             sys.exit(EXIT_UNUSABLE)
         except KeyboardInterrupt:
             _echo_err("已中断。已写完的文件保留，未写完的不会留下半个文件。")
@@ -47,7 +60,7 @@ def handle_errors(func: F) -> F:
             if isinstance(exc, OSError) and exc.errno in _OUTPUT_ERRNOS:
                 # A full disk or a read-only folder met outside formkit's own writers is still
                 # the clerk's situation to fix, not a formkit defect.
-                from formkit.core.fileio import output_error
+                from formkit import output_error
 
                 error = output_error(exc, exc.filename or "输出文件")
                 _echo_err(f"错误：{error}")
@@ -76,13 +89,9 @@ def column_option(func: F) -> F:
 
 
 def _pins(config: Path | None, pairs: tuple[str, ...]) -> dict[str, str]:
-    from formkit.tables.columns import parse_pins, pins_from_config
+    from formkit import column_pins
 
-    return {**pins_from_config(config), **parse_pins(pairs)}
-
-
-def _folder(path: Path) -> Path:
-    return path if path.is_dir() else path.parent
+    return column_pins(config, pairs)
 
 
 def _problem_lines(problems: list[Problem]) -> list[str]:
@@ -112,7 +121,7 @@ def cli(templates_dir: Path | None) -> None:
 @handle_errors
 def forms_cmd(as_json: bool) -> None:
     """列出可以生成的文书。"""
-    from formkit.documents.forms import forms
+    from formkit import forms
 
     items = forms()
     if as_json:
@@ -129,7 +138,7 @@ def forms_cmd(as_json: bool) -> None:
 @handle_errors
 def validate_cmd(data: Path, form_name: str) -> None:
     """检查一条记录（JSON 文件）是否符合某个表单的要求。"""
-    from formkit.documents.forms import read_json_record, record_warnings, validate_record
+    from formkit import read_json_record, record_warnings, validate_record
 
     raw = read_json_record(data)
     record = validate_record(form_name, raw, where=str(data))
@@ -152,14 +161,13 @@ def validate_cmd(data: Path, form_name: str) -> None:
 @handle_errors
 def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, template: Path | None, force: bool) -> None:
     """用一条记录（JSON）生成一份文书。"""
-    from formkit.documents.forms import read_json_record
-    from formkit.documents.render import render_document
+    from formkit import read_json_record, render_to
 
-    raw = read_json_record(data)
-    written = render_document(form_name, raw, output, pdf=also_pdf, template=template, force=force,
-                              where=str(data))
-    for path in written:
-        click.echo(f"已生成：{path}")
+    written = render_to(output, form_name, read_json_record(data), pdf=also_pdf, template=template,
+                        overwrite=force, where=str(data))
+    click.echo(f"已生成：{written}")
+    if also_pdf and written.suffix.lower() != ".pdf":
+        click.echo(f"已生成：{written.with_suffix('.pdf')}")
 
 
 @cli.command("batch")
@@ -192,10 +200,9 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
     1 名单中有数据错误的行（未生成任何文书，或加 --skip-invalid 时跳过了这些行）；
     2 文件无法使用、输出文件夹无法写入或正被另一个批量任务使用、用法错误。
     """
-    from formkit.documents.batch import batch, find_config, format_batch, load_settings
-    from formkit.tables.columns import pin_columns
+    from formkit import batch, find_config, load_settings
 
-    config = config or find_config([roster.parent, Path.cwd()])
+    config = config or find_config(roster)
     if config is not None and not as_json:
         _echo_err(f"使用配置文件：{config}")
     settings = load_settings(config, sets)
@@ -209,15 +216,15 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
         bar.update(done - bar.pos)  # progress comes per chunk of documents
 
     show = progress if sys.stderr.isatty() and not as_json else None
+    pins = _pins(config, column_pins)
     try:
-        with pin_columns(_pins(config, column_pins)):
-            result = batch(form_name, roster, out_dir, settings=settings, pdf=pdf, merge=merge, jobs=jobs,
-                           skip_invalid=skip_invalid, force=force, dry_run=dry_run, register=register,
-                           template=template, progress=show, sheet=sheet)
+        result = batch(form_name, roster, out_dir, settings=settings, pdf=pdf, merge=merge, jobs=jobs,
+                       skip_invalid=skip_invalid, overwrite=force, dry_run=dry_run, register=register,
+                       template=template, progress=show, sheet=sheet, columns=pins)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    click.echo(result.to_json() if as_json else format_batch(result))
+    click.echo(result.to_json() if as_json else _batch_text(result))
     # A kept hand-edited file is reported, not an error: 1 means rows with data errors.
     sys.exit(EXIT_FINDINGS if result.invalid else EXIT_OK)
 
@@ -239,15 +246,12 @@ def ledger_group() -> None:
 def ledger_new_cmd(output: Path, roster: Path | None, school: str | None, county: str | None,
                    township: str | None, force: bool, column_pins: tuple[str, ...]) -> None:
     """新建一份辍学生台账（含下拉列表、文本格式的身份证号列和填表说明）。"""
-    from formkit.documents.batch import find_config
-    from formkit.ledger.workbook import create_ledger
-    from formkit.tables.columns import pin_columns
+    from formkit import find_config, new_ledger
 
-    config = find_config([roster.parent, Path.cwd()]) if roster is not None else None
-    with pin_columns(_pins(config, column_pins)):
-        path, count = create_ledger(output, roster=roster, school=school, county=county, township=township,
-                                    force=force)
-    click.echo(f"已生成台账：{path}" + (f"（已预填 {count} 行）" if count else ""))
+    pins = _pins(find_config(roster) if roster is not None else None, column_pins)
+    made = new_ledger(output, roster=roster, school=school, county=county, township=township, overwrite=force,
+                      columns=pins)
+    click.echo(f"已生成台账：{made.path}" + (f"（已预填 {made.rows} 行）" if made.rows else ""))
 
 
 @ledger_group.command("check")
@@ -267,11 +271,9 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
     工作簿中每个有台账表头的工作表都会检查；填表说明、空白表等会列出并说明为何未读取。
     列名的识别规则和县里自定义列名的方法（formkit.toml 的 [columns]、--column）见 docs/header-matching.md。
     """
-    from formkit.documents.batch import find_config
-    from formkit.ledger.check import check_ledger, format_report
-    from formkit.ledger.workbook import annotate
+    from formkit import annotate, check_ledger, find_config, format_report
 
-    pins = _pins(find_config([_folder(paths[0]), Path.cwd()]), column_pins)
+    pins = _pins(find_config(paths[0]), column_pins)
     report = check_ledger(list(paths), _as_of(as_of), sheet=sheet, columns=pins)
     click.echo(report.to_json() if as_json else format_report(report))
     if annotate_dir is not None:
@@ -310,47 +312,36 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     """
     from datetime import date
 
-    from formkit.documents.batch import find_config, format_batch, load_settings
-    from formkit.documents.register import default_register_path
-    from formkit.ledger.check import check_ledger
-    from formkit.ledger.due import (
+    from formkit import (
+        check_ledger,
+        default_register_path,
         due,
-        due_json,
-        format_due,
-        format_failures,
+        find_config,
         generate_due,
-        generation_failures,
+        load_settings,
+        parse_templates,
     )
-    from formkit.tables.columns import pin_columns
 
+    chosen = parse_templates(templates)
     when = _as_of(as_of) or date.today()
-    config = config or find_config([_folder(paths[0]), Path.cwd()])
+    config = config or find_config(paths[0])
     settings = load_settings(config, sets)
-    with pin_columns(_pins(config, column_pins)):
-        report = check_ledger(list(paths), when)
+    report = check_ledger(list(paths), when, columns=_pins(config, column_pins))
     # The register generate writes to is the one that says what was already issued.
     items = due(report, when, deadline_days=deadline_days, register=register or default_register_path(),
                 report_to=settings.get("issuer.report_to"))
-    click.echo(due_json(items) if as_json else format_due(items, when))
+    click.echo(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2) if as_json
+               else format_due(items, when))
     skipped = False
     if out_dir is not None:
-        chosen = {}
-        for pair in templates:
-            form, sep, path = pair.partition("=")
-            if not sep:
-                from formkit.core.errors import UsageError
-
-                raise UsageError(f"--template 应写成 表单=模板.docx，例如 compel-notice=县版.docx；收到的是“{pair}”。")
-            chosen[form.strip()] = Path(path.strip())
-        results = generate_due(items, out_dir, settings=settings, as_of=when, pdf=pdf,
-                               merge=merge, register=register, templates=chosen, force=force)
-        failures = format_failures(generation_failures(items, results))
-        for form, result in results.items():
+        made = generate_due(items, out_dir, settings=settings, as_of=when, pdf=pdf, merge=merge, register=register,
+                            templates=chosen, overwrite=force)
+        for form, result in made.results.items():
             # The batch's own "第N行" is ambiguous across files and sheets: failures are listed below by place.
-            _echo_err(f"{form}：\n{format_batch(dataclasses.replace(result, invalid=[]))}")
-            skipped = skipped or bool(result.invalid)
-        if failures:
-            _echo_err("以下文书因台账该行数据有误未生成，请改正后重新运行：\n" + failures)
+            _echo_err(f"{form}：\n{_batch_text(dataclasses.replace(result, invalid=[]))}")
+        skipped = not made.complete
+        if made.failures:
+            _echo_err("以下文书因台账该行数据有误未生成，请改正后重新运行：\n" + format_failures(made))
     for summary in report.files:
         if summary.error:
             _echo_err(f"错误：无法读取 {summary.path}：{summary.error}")
@@ -373,22 +364,12 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
 def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None, report_path: Path | None,
                        area: str | None, force: bool, column_pins: tuple[str, ...]) -> None:
     """把多份台账汇总成一个工作簿：按学校、年级、原因、类别统计，月报，未返校明细和图表。"""
-    from formkit.core.errors import OutputError
-    from formkit.documents.batch import find_config
-    from formkit.ledger.workbook import summary
-    from formkit.tables.columns import pin_columns
+    from formkit import find_config, summary
 
-    if output.exists() and not force:
-        raise OutputError(f"文件已存在：{output}。确认要覆盖请加 --force。")
-    with pin_columns(_pins(find_config([_folder(paths[0]), Path.cwd()]), column_pins)):
-        figures = summary(list(paths), output, month, report_area=area, for_report=report_path is not None)
+    figures = summary(list(paths), output, month, report_area=area, report=report_path, overwrite=force,
+                      columns=_pins(find_config(paths[0]), column_pins))
     totals = figures.totals()
     if report_path is not None:
-        from formkit.documents.render import render_document
-        from formkit.ledger.summary import report_record
-
-        record = report_record(figures, figures.area)
-        render_document("monthly-report", record, report_path, force=force)
         click.echo(f"已生成月报：{report_path}")
     for path, count in figures.files_with_errors:
         _echo_err(f"注意：{path} 有 {count} 个错误，汇总数可能不准确。")
@@ -409,7 +390,7 @@ def template_group() -> None:
 @handle_errors
 def template_check_cmd(path: Path, form_name: str | None, as_json: bool) -> None:
     """检查模板：未知变量（并提示最接近的字段）、语法错误、被 Word 拆开的标签、未用到的字段。"""
-    from formkit.documents.lint import check_template, format_template_report
+    from formkit import check_template, format_template_report
 
     report = check_template(path, form_name)
     click.echo(report.to_json() if as_json else format_template_report(report))
@@ -427,7 +408,7 @@ def template_check_cmd(path: Path, form_name: str | None, as_json: bool) -> None
 @handle_errors
 def serve_cmd(port: int, host: str, password: str | None, open_browser: bool, idle_minutes: int) -> None:
     """在浏览器里操作：启动本机网页（生成文书、检查台账、待办、汇总、模板），按 Ctrl+C 结束。"""
-    from formkit.web.app import serve
+    from formkit import serve
 
     serve(host, port, open_browser=open_browser, password=password, idle_minutes=idle_minutes)
 
@@ -435,13 +416,64 @@ def serve_cmd(port: int, host: str, password: str | None, open_browser: bool, id
 def _as_of(text: str | None) -> Any:
     if text is None:
         return None
-    from formkit.core.errors import UsageError, ValueProblem
-    from formkit.core.validators import parse_date
+    from formkit import UsageError, ValueProblem, parse_date
 
     try:
         return parse_date(text)
     except ValueProblem as exc:
         raise UsageError(f"--as-of：{exc}") from None
+
+
+def _batch_text(result: BatchResult) -> str:
+    from formkit import format_batch
+
+    text = format_batch(result)
+    if any(item.status == "kept-edited" for item in result.items):
+        text += "\n  " + OVERWRITE_HINT
+    return text
+
+
+def _day(value: date) -> str:
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def format_due(items: list[DueItem], as_of: date) -> str:
+    """Chinese table of due, refused and already issued items for the terminal."""
+    todo = [i for i in items if i.state == "due"]
+    refused = [i for i in items if i.state == "refused"]
+    done = [i for i in items if i.state == "issued"]
+    lines = [f"截至{_day(as_of)}，共 {len(todo)} 项需要办理：" if todo else f"截至{_day(as_of)}，没有需要补办的文书。"]
+    for i in todo:
+        lines.append(f"  [{i.title}] {_who(i)}：自{_day(i.due_since)}起应办（已逾期{i.overdue_days}天）。{i.reason}")
+    if refused:
+        lines.append(f"{len(refused)} 个案例台账信息矛盾或不全，未安排文书：")
+        lines += [f"  [无法判断] {_who(i)}：{i.reason}" for i in refused]
+    if done:
+        lines.append(f"{len(done)} 份文书已下达（登记簿有记录），不再重复办理：")
+        lines += [f"  [{i.title}] {_who(i)}：{i.doc_number or '无文号'}，{_day(i.issued_on or i.due_since)}下达。"
+                  for i in done]
+    return "\n".join(lines)
+
+
+def format_failures(made: DueGeneration) -> str:
+    """Chinese lines naming file, sheet, row and student for every due document not generated."""
+    lines = []
+    for failure in made.failures:
+        item, p = failure.item, failure.problem
+        shown = f"（值：{p.value}）" if p.value else ""
+        lines.append(f"  未生成{item.title}：{item.school} {item.name}（{_where(item)}）："
+                     f"{failure.column or p.field}：{p.message}{shown} [{p.code}]")
+    return "\n".join(lines)
+
+
+def _who(i: DueItem) -> str:
+    return f"{i.school} {i.name}（{i.id_masked or '无身份证号'}，{_where(i)}）"
+
+
+def _where(i: DueItem) -> str:
+    # A county workbook holds one sheet per school: a row number alone names two students.
+    sheet = f"工作表“{i.sheet}”" if i.sheet else ""
+    return f"{Path(i.file).name} {sheet}第{i.row}行"
 
 
 def main() -> None:

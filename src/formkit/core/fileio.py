@@ -13,7 +13,7 @@ import socket
 import stat
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
@@ -82,6 +82,45 @@ def output_error(exc: OSError, path: Path | str) -> OutputError:
         reason = exc.strerror or type(exc).__name__
         text, code = f"无法写入 {path}：{reason}（错误号 {number}）。请检查输出文件夹后重试。", "output-write"
     return OutputError(text, code=code)
+
+
+def replaceable(path: Path, overwrite: bool = False, *,
+                ours: Callable[[Path], bool] | bool | None = None) -> bool:
+    """Whether a writer may put a new file at ``path`` (the rule :func:`claim_output` enforces).
+
+    Yes when nothing is there, when ``overwrite``, or when ``ours`` (a check of the existing
+    file, or what the caller already knows) says it is formkit's own output that nobody has
+    edited since. A batch, which keeps an edited file and goes on with the others instead of
+    refusing the run, asks this for each of its documents.
+    """
+    if overwrite or not path.exists():
+        return True
+    return ours(path) if callable(ours) else bool(ours)
+
+
+def claim_output(
+    paths: Path | str | Iterable[Path | str],
+    overwrite: bool = False,
+    *,
+    ours: Callable[[Path], bool] | None = None,
+) -> list[Path]:
+    """The one overwrite policy of every formkit writer; call it before writing anything.
+
+    Each target may be written when it does not exist, when ``overwrite`` is true, or when
+    ``ours(path)`` recognises it as formkit's own output that nobody has edited since. Any
+    other existing target is a file someone may have filled in or edited by hand: nothing is
+    written and ``OutputError`` lists every such target at once (code ``output-exists``, or
+    ``output-edited`` when ``ours`` judged the file and found it changed). Returns the targets.
+    """
+    targets = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    blocked = [t for t in targets if not replaceable(t, overwrite, ours=ours)]
+    if blocked:
+        shown = "、".join(str(t) for t in blocked)
+        if ours is not None:
+            raise OutputError(f"目标文件已存在，且不是 formkit 上次写出的样子（可能已有人修改），未覆盖：{shown}。"
+                              "为免丢失这些修改，没有写出任何文件。", code="output-edited")
+        raise OutputError(f"目标文件已存在，未覆盖：{shown}。它可能已被手工修改或填写过。", code="output-exists")
+    return targets
 
 
 def _new_temp(folder: Path, suffix: str) -> tuple[int, Path]:

@@ -8,7 +8,7 @@ Order of work, each step safe to interrupt:
 3. render in worker processes (each compiles the template once), a chunk of documents per task,
    and write each chunk's files atomically with one sync for the chunk; an existing file is
    replaced only if it is formkit's own unchanged output (its hash is in the manifest) or
-   ``force`` is given — a clerk's edits are never lost;
+   ``overwrite`` is given — a clerk's edits are never lost;
 4. journal every finished chunk once its files are on disk, so a killed batch resumes where it stopped;
 5. convert to PDF with one LibreOffice process per worker, and merge with bookmarks.
 
@@ -33,7 +33,8 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -54,6 +55,7 @@ from formkit.core.fileio import (
     read_input,
     read_regular,
     remove_leftovers,
+    replaceable,
     safe_component,
 )
 from formkit.core.validators import mask_id, mask_message, mask_sensitive, neutralise_formula
@@ -179,8 +181,10 @@ def _column_for(path: str) -> str:
 CONFIG_NAME = "formkit.toml"
 
 
-def find_config(search: Sequence[Path]) -> Path | None:
-    """The first ``formkit.toml`` in ``search`` (e.g. the roster's folder, then the working folder)."""
+def find_config(*near: Path | str) -> Path | None:
+    """The ``formkit.toml`` that applies to inputs ``near``: the one beside the first input (in its
+    folder, or in it when it is a folder), else the one in the working folder, else ``None``."""
+    search = [p if p.is_dir() else p.parent for p in map(Path, near[:1])] + [Path.cwd()]
     for folder in search:
         candidate = folder / CONFIG_NAME
         if candidate.is_file():
@@ -260,11 +264,12 @@ def _apply_settings(record: dict[str, Any], spec: FormSpec, settings: dict[str, 
     return merged
 
 
-def read_records(path: Path, sheet: str | None = None) -> list[tuple[int, dict[str, Any]]]:
+def read_records(path: Path, sheet: str | None = None,
+                 columns: Mapping[str, str] | None = None) -> list[tuple[int, dict[str, Any]]]:
     """Roster rows as (row number, nested dict); see :func:`formkit.documents.roster.read_rows`."""
     from formkit.documents.roster import read_rows
 
-    return read_rows(path, sheet=sheet)
+    return read_rows(path, columns, sheet=sheet)
 
 
 def _student_key(record: BaseModel) -> str:
@@ -430,7 +435,8 @@ def _render_chunk(tasks: list[Task]) -> list[Outcome]:
                 if now == digest:
                     outcomes.append((index, digest, "unchanged"))
                     continue
-                if not force and known != now:
+                # Ours = the file still has the hash formkit recorded writing it (the manifest rule).
+                if not replaceable(path, force, ours=known == now):
                     outcomes.append((index, known, "kept-edited"))
                     continue
                 status = "updated"
@@ -515,12 +521,14 @@ def batch(
     merge: bool = False,
     jobs: int | None = None,
     skip_invalid: bool = False,
-    force: bool = False,
+    overwrite: bool = False,
     dry_run: bool = False,
     register: Path | str | None = None,
     template: Path | str | None = None,
     progress: Progress | None = None,
     sheet: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    force: bool | None = None,
 ) -> BatchResult:
     """Generate ``form`` for every record; see the module docstring for the guarantees.
 
@@ -530,13 +538,18 @@ def batch(
     ``issuer.number_prefix``, …; see :func:`load_settings`). Raises ``InvalidRosterError``
     (a ``RecordError``) listing every invalid row unless ``skip_invalid``, and ``OutputError``
     when the folder cannot be written or another batch holds it for longer than
-    ``FORMKIT_LOCK_WAIT`` seconds (code ``output-locked``).
+    ``FORMKIT_LOCK_WAIT`` seconds (code ``output-locked``). A file formkit wrote and nobody
+    edited since is replaced; an edited one is kept (``kept-edited``) unless ``overwrite``
+    (``force`` is its deprecated name). ``columns`` pins a roster's header wordings to fields.
     """
+    if force is not None:
+        warnings.warn("force= is deprecated; use overwrite=", DeprecationWarning, stacklevel=2)
+        overwrite = overwrite or force
     spec = get_form(form)
     settings = dict(settings or {})
     source = str(records_or_path) if isinstance(records_or_path, str | Path) else "记录列表"
     if isinstance(records_or_path, str | Path):
-        rows = read_records(Path(records_or_path), sheet)
+        rows = read_records(Path(records_or_path), sheet, columns)
     else:
         # Plain dicts are numbered from 1; (row, dict) pairs keep the caller's row numbers.
         rows = [item if isinstance(item, tuple) else (n, item) for n, item in enumerate(records_or_path, 1)]
@@ -592,7 +605,7 @@ def batch(
         remove_leftovers(out)  # what killed earlier runs left: half-written files, PDF work folders
         known, earlier, journals = _load_manifest(out)
         tasks = (
-            (i, blob, str(out / name), number, known.get(name, ""), force)
+            (i, blob, str(out / name), number, known.get(name, ""), overwrite)
             for i, (blob, name, number) in enumerate(zip(contexts, names, numbers, strict=True))
         )
         journal_path = out / f"{JOURNAL_PREFIX}-{token}.jsonl"
@@ -781,7 +794,7 @@ def format_batch(result: BatchResult) -> str:
             lines.append(f"  跳过第{row}行：{column or p.field}：{p.message}{shown} [{p.code}]")
     kept = [i for i in result.items if i.status == "kept-edited"]
     for item in kept:
-        lines.append(f"  {item.file} 已被手工修改，未覆盖（确认要覆盖请加 --force）。")
+        lines.append(f"  {item.file} 已被手工修改，未覆盖。")
     if not result.dry_run:
         counts = "，".join(f"{_STATUS_CN.get(k, k)} {v} 份" for k, v in result.counts.items())
         lines.append(f"完成：{counts}。输出在 {result.out_dir}，清单见 manifest.json / manifest.csv。")

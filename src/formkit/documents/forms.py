@@ -398,12 +398,12 @@ def load_template_bytes(spec_name: str) -> bytes:
     return read_input(override, "模板文件")
 
 
-def read_json_record(path: Path) -> object:
+def read_json_record(path: Path | str) -> dict[str, Any]:
     """Read one record from a JSON file (an object, or a list holding exactly one object)."""
     from formkit.core.errors import InputFileError
 
     try:
-        text = read_input(path).decode("utf-8-sig")
+        text = read_input(Path(path)).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputFileError(f"无法读取文件 {path}：不是 UTF-8 编码。请另存为 UTF-8 编码的 JSON。", path=str(path),
                              code="file-encoding") from None

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from formkit.core.fileio import atomic_write, read_input, work_area
+from formkit.core.fileio import atomic_write, claim_output, read_input, work_area
 from formkit.documents.engine import CompiledTemplate
 from formkit.documents.forms import (
     FormSpec,
@@ -40,12 +40,12 @@ def compile_template_file(path: Path) -> CompiledTemplate:
     return CompiledTemplate(read_input(path, "模板文件"), path.name)
 
 
-def _as_record(spec: FormSpec, record: BaseModel | object) -> BaseModel:
+def _as_record(spec: FormSpec, record: BaseModel | object, where: str = "") -> BaseModel:
     if isinstance(record, spec.model):
         return record
     if isinstance(record, BaseModel):
         record = record.model_dump()
-    return validate_record(spec, record)
+    return validate_record(spec, record, where=where)
 
 
 def render(
@@ -82,40 +82,29 @@ def render_to(
     *,
     context: dict[str, Any] | None = None,
     template: Path | CompiledTemplate | None = None,
-) -> Path:
-    """Render to ``path`` (replacing it); a ``.pdf`` suffix converts through LibreOffice."""
-    render_document(form, record, Path(path), context=context, template=template, force=True)
-    return Path(path)
-
-
-def render_document(
-    form: str,
-    data: BaseModel | dict[str, Any] | object,
-    output: Path,
-    *,
     pdf: bool = False,
-    template: Path | CompiledTemplate | None = None,
-    context: dict[str, Any] | None = None,
-    force: bool = False,
+    overwrite: bool = False,
     where: str = "",
-) -> list[Path]:
-    """Validate, render and write one document (and its PDF when asked); return the paths.
+) -> Path:
+    """Validate ``record``, render it and write it to ``path``; returns ``path``.
 
-    Existing files are kept unless ``force``: a clerk may have edited them by hand.
+    A ``.pdf`` suffix converts through LibreOffice (no .docx is left); ``pdf`` also writes a
+    PDF beside a ``.docx`` (same name, ``.pdf``). An existing target is kept and
+    ``OutputError`` (code ``output-exists``) raised before anything is written, unless
+    ``overwrite``: a clerk may have edited it by hand. ``where`` names the record's source
+    in error messages. Raises ``RecordError``, ``TemplateError`` and ``ConversionError``
+    like :func:`render`.
     """
-    from formkit.core.errors import OutputError
     from formkit.documents.pdf import convert_to_pdf
 
+    output = Path(path)
     spec = get_form(form)
-    record = data if isinstance(data, spec.model) else validate_record(spec, data, where=where)
+    model = _as_record(spec, record, where)
     wants_pdf_only = output.suffix.lower() == ".pdf"
     docx_path = output if not wants_pdf_only else output.with_suffix(".docx")
     targets = [output] if wants_pdf_only else [docx_path] + ([docx_path.with_suffix(".pdf")] if pdf else [])
-    if not force:
-        existing = [str(p) for p in targets if p.exists()]
-        if existing:
-            raise OutputError(f"文件已存在：{'、'.join(existing)}。它可能被手工修改过；确认要覆盖请加 --force。")
-    payload = render(spec.name, record, template=template, context=context)
+    claim_output(targets, overwrite)
+    payload = render(spec.name, model, template=template, context=context)
     if wants_pdf_only:
         # The intermediate .docx holds the student's data: it lives beside the output (where the next
         # run sweeps what a kill left), never in /tmp.
@@ -124,8 +113,8 @@ def render_document(
             tmp_docx.write_bytes(payload)
             (made,) = convert_to_pdf([tmp_docx], work / "pdf")
             atomic_write(output, made.read_bytes())
-        return [output]
+        return output
     atomic_write(docx_path, payload)
     if pdf:
         convert_to_pdf([docx_path], docx_path.parent)
-    return targets
+    return output

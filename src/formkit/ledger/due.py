@@ -20,7 +20,7 @@ paperwork: a wrong legal notice is worse than none.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,7 +29,8 @@ from typing import Any
 
 from formkit.core import rules
 from formkit.core import validators as v
-from formkit.core.errors import ValueProblem
+from formkit.core.errors import Problem, UsageError, ValueProblem
+from formkit.documents.batch import BatchResult
 from formkit.documents.roster import nest
 from formkit.ledger.check import LedgerCase, LedgerReport, check_ledger
 
@@ -243,66 +244,72 @@ def _issued(register: Path | str | None) -> tuple[dict[str, dict[str, Any]], Cal
         return out, reg.student_digest
 
 
-def due_json(items: list[DueItem]) -> str:
-    return json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2)
+def due_record(item: DueItem, as_of: date | None = None) -> dict[str, Any]:
+    """The record ``item``'s form is generated from: the ledger row as a nested record (a plain
+    JSON copy, so the item is never changed), plus what a 辍学报告单 needs that a ledger lacks.
+
+    The ledger names the 劝返责任人, who for a 辍学报告单 is usually the 班主任 filing it on
+    ``as_of`` (default today). ``generate_due`` and the web page both build records here.
+    """
+    record: dict[str, Any] = json.loads(json.dumps(item.record, default=str))
+    if item.form == "dropout-report":
+        record.setdefault("teacher", record.get("case", {}).get("responsible"))
+        record.setdefault("report_date", (as_of or date.today()).isoformat())
+    return record
 
 
-def format_due(items: list[DueItem], as_of: date) -> str:
-    """Chinese table of due, refused and already issued items for the terminal."""
-    todo = [i for i in items if i.state == DUE]
-    refused = [i for i in items if i.state == REFUSED]
-    done = [i for i in items if i.state == ISSUED]
-    lines = [f"截至{v.format_date(as_of)}，共 {len(todo)} 项需要办理：" if todo
-             else f"截至{v.format_date(as_of)}，没有需要补办的文书。"]
-    for i in todo:
-        lines.append(f"  [{i.title}] {_who(i)}：自{v.format_date(i.due_since)}起应办（已逾期{i.overdue_days}天）。{i.reason}")
-    if refused:
-        lines.append(f"{len(refused)} 个案例台账信息矛盾或不全，未安排文书：")
-        lines += [f"  [无法判断] {_who(i)}：{i.reason}" for i in refused]
-    if done:
-        lines.append(f"{len(done)} 份文书已下达（登记簿有记录），不再重复办理：")
-        lines += [f"  [{i.title}] {_who(i)}：{i.doc_number or '无文号'}，{v.format_date(i.issued_on or i.due_since)}下达。"
-                  for i in done]
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class DueFailure:
+    """One problem that kept a due document from being generated, traced back to its ledger row."""
+
+    form: str
+    item: DueItem
+    problem: Problem
+    column: str
+    """The ledger column the problem is about (its header), or "" when it concerns no one column."""
 
 
-def _who(i: DueItem) -> str:
-    return f"{i.school} {i.name}（{i.id_masked or '无身份证号'}，{_where(i)}）"
+@dataclass
+class DueGeneration:
+    """What :func:`generate_due` produced: one batch per form, and every document it could not make."""
+
+    results: dict[str, BatchResult] = field(default_factory=dict)
+    """Form name → the batch that generated it (only forms with due items)."""
+    failures: list[DueFailure] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """True when every due document was generated (no row was refused for its data)."""
+        return not any(result.invalid for result in self.results.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "results": {form: result.to_dict() for form, result in self.results.items()},
+            "failures": [{"form": f.form, "file": f.item.file, "sheet": f.item.sheet, "row": f.item.row,
+                          "name": f.item.name, "column": f.column, **f.problem.to_dict()} for f in self.failures],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
 
-def _where(i: DueItem) -> str:
-    # A county workbook holds one sheet per school: a row number alone names two students.
-    sheet = f"工作表“{i.sheet}”" if i.sheet else ""
-    return f"{Path(i.file).name} {sheet}第{i.row}行"
-
-
-def generation_failures(items: list[DueItem], results: dict[str, Any]) -> list[tuple[str, DueItem, list[Any]]]:
-    """(form, item, problems) for every due document the batch refused, traced back to its ledger row.
+def _failures(items: list[DueItem], results: dict[str, BatchResult]) -> list[DueFailure]:
+    """Every due document the batch refused, traced back to its ledger row.
 
     The batch numbers records by ledger row only, and two files or sheets share row numbers; its
     refusals come in input order, so they are matched to the items in the order they were handed over.
     """
+    from formkit.documents.batch import _column_for
+
     out = []
     for form, result in results.items():
         queue = [i for i in items if i.form == form and i.state == DUE]
         for row, problems in result.invalid:
             at = next(n for n, i in enumerate(queue) if i.row == row)
-            out.append((form, queue.pop(at), problems))
+            item = queue.pop(at)
+            out += [DueFailure(form, item, p, _column_for(p.path)) for p in problems]
             queue = queue[at:]
     return out
-
-
-def format_failures(failures: list[tuple[str, DueItem, list[Any]]]) -> str:
-    """Chinese lines naming file, sheet, row and student for every document not generated."""
-    from formkit.documents.batch import _column_for
-
-    lines = []
-    for form, item, problems in failures:
-        for p in problems:
-            shown = f"（值：{p.value}）" if p.value else ""
-            lines.append(f"  未生成{FORM_TITLES[form]}：{item.school} {item.name}（{_where(item)}）："
-                         f"{_column_for(p.path) or p.field}：{p.message}{shown} [{p.code}]")
-    return "\n".join(lines)
 
 
 def generate_due(
@@ -315,40 +322,52 @@ def generate_due(
     merge: bool = False,
     register: Path | str | None = None,
     jobs: int | None = None,
-    force: bool = False,
-    templates: dict[str, Path] | None = None,
-) -> dict[str, Any]:
-    """Hand the due items to the batch engine, one sub-folder per form; returns form → BatchResult.
+    overwrite: bool = False,
+    templates: Mapping[str, Path | str] | None = None,
+) -> DueGeneration:
+    """Generate every due document of ``items`` (from :func:`due`), one sub-folder of ``out_dir`` per form.
 
-    ``templates`` maps a form name to a user template to use instead of the shipped one.
+    Each form goes through :func:`formkit.documents.batch.batch` with ``skip_invalid``: a row whose
+    data a form refuses is listed in :attr:`DueGeneration.failures` (file, sheet, row, column) and
+    the rest are generated. Every document produced is recorded in ``register`` (default: the
+    user's register) so the next :func:`due` lists it as issued. ``templates`` maps a form name to
+    a county template to use instead of the shipped one (see :func:`parse_templates`); ``overwrite``
+    replaces documents a clerk edited (the batch's rule otherwise keeps them).
     """
     from formkit.documents.batch import batch
 
-    results: dict[str, Any] = {}
+    chosen_templates = {form: Path(path) for form, path in (templates or {}).items()}
+    results: dict[str, BatchResult] = {}
     when = as_of or date.today()
     for form in GENERATED_FORMS:
         chosen = [i for i in items if i.form == form and i.state == DUE]
-        records = []
-        for item in chosen:
-            record = json.loads(json.dumps(item.record, default=str))
-            if form == "dropout-report":
-                # The ledger names the responsible person, usually the 班主任 who files the slip.
-                record.setdefault("teacher", record.get("case", {}).get("responsible"))
-                record.setdefault("report_date", when.isoformat())
-            records.append((item.row, record))
+        records = [(item.row, due_record(item, when)) for item in chosen]
         if records:
             result = batch(form, records, Path(out_dir) / form, settings=settings, pdf=pdf, merge=merge,
-                           register=register, jobs=jobs, force=force, skip_invalid=True,
-                           template=(templates or {}).get(form))
+                           register=register, jobs=jobs, overwrite=overwrite, skip_invalid=True,
+                           template=chosen_templates.get(form))
             results[form] = result
             _remember(form, chosen, result, settings or {}, when, register)
-    return results
+    return DueGeneration(results, _failures(items, results))
+
+
+def parse_templates(pairs: Iterable[str]) -> dict[str, Path]:
+    """``表单=模板.docx`` pairs (as a county writes them) as the form → template mapping of
+    :func:`generate_due`; ``UsageError`` (code ``template-pair``) for a pair without ``=``."""
+    chosen: dict[str, Path] = {}
+    for pair in pairs:
+        form, sep, path = pair.partition("=")
+        if not sep or not form.strip() or not path.strip():
+            raise UsageError(f"模板应写成 表单=模板.docx，例如 compel-notice=县版.docx；收到的是“{pair}”。",
+                             code="template-pair")
+        chosen[form.strip()] = Path(path.strip())
+    return chosen
 
 
 PRODUCED = ("written", "unchanged", "updated", "kept-edited")
 
 
-def _remember(form: str, chosen: list[DueItem], result: Any, settings: dict[str, Any], when: date,
+def _remember(form: str, chosen: list[DueItem], result: BatchResult, settings: dict[str, Any], when: date,
               register: Path | str | None) -> None:
     """Write every produced document into the register, so the next ``due`` shows it as issued."""
     from formkit.documents.register import NumberRegister, default_register_path

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from copy import copy
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,12 +34,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from formkit.core.enums import load_enums
 from formkit.core.errors import FormkitError, OutputError, UsageError
-from formkit.core.fileio import atomic_write
+from formkit.core.fileio import atomic_write, claim_output
 from formkit.core.resources import template_bytes
 from formkit.core.validators import format_date, neutralise_formula
 from formkit.documents.roster import read_rows
 from formkit.ledger.check import SPREADSHEET_SUFFIXES, Finding, LedgerReport, _copy_names, check_ledger
-from formkit.ledger.summary import COUNT_KEYS, HEADERS, Summary, collect
+from formkit.ledger.summary import COUNT_KEYS, HEADERS, Summary, collect, report_record
 from formkit.tables.columns import LEDGER_COLUMNS, Column
 
 LEDGER_SHEET = "台账"
@@ -601,31 +603,12 @@ def _rate(counts: dict[str, int]) -> float | str:
 # --- public writers: new ledgers, annotated copies, summary workbooks -----------------------------
 
 
-def create_ledger(
-    output: Path | str,
-    *,
-    roster: Path | str | None = None,
-    school: str | None = None,
-    county: str | None = None,
-    township: str | None = None,
-    force: bool = False,
-    template: bytes | None = None,
-    fill_date: date | None = None,
-) -> tuple[Path, int]:
-    """Create a ledger at ``output``, pre-filled from ``roster`` when given.
+@dataclass(frozen=True)
+class NewLedger:
+    """What :func:`new_ledger` wrote: the workbook and how many rows it pre-filled."""
 
-    Returns the path and the number of pre-filled rows. An existing file is kept unless
-    ``force``: a clerk may already have filled it.
-    """
-    target = Path(output)
-    if target.exists() and not force:
-        raise OutputError(f"文件已存在：{target}。它可能已经填写过；确认要覆盖请加 --force。")
-    rows: list[dict[str, Any]] = []
-    if roster is not None:
-        rows = [row for _, row in read_rows(Path(roster))]
-    write_ledger(target, rows, school=school, county=county, township=township, template=template,
-                 fill_date=fill_date)
-    return target, len(rows)
+    path: Path
+    rows: int
 
 
 def new_ledger(
@@ -636,23 +619,34 @@ def new_ledger(
     school: str | None = None,
     county: str | None = None,
     township: str | None = None,
-    force: bool = False,
+    overwrite: bool = False,
+    columns: Mapping[str, str] | None = None,
     template: bytes | None = None,
     fill_date: date | None = None,
-) -> Path:
+    force: bool | None = None,
+) -> NewLedger:
     """Create a ledger workbook at ``path`` from the shipped template.
 
-    Rows are pre-filled from ``records`` (nested dicts) or from a ``roster`` file. An
-    existing file is kept (``OutputError``) unless ``force``.
+    Rows are pre-filled from ``records`` (nested dicts) or from a ``roster`` file (xlsx, xls,
+    csv, json; ``columns`` pins its header wordings to fields). An existing file is kept
+    (``OutputError``, code ``output-exists``) unless ``overwrite``: a clerk may already have
+    filled it. ``force`` is the deprecated name of ``overwrite``.
     """
+    overwrite = _deprecated_force(force, overwrite)
+    (target,) = claim_output(path, overwrite)
+    rows: list[dict[str, Any]] = list(records or [])
     if roster is not None:
-        return create_ledger(path, roster=roster, school=school, county=county, township=township, force=force,
-                             template=template, fill_date=fill_date)[0]
-    target = Path(path)
-    if target.exists() and not force:
-        raise OutputError(f"文件已存在：{target}。它可能已经填写过；确认要覆盖请加 --force。")
-    return write_ledger(target, list(records or []), school=school, county=county, township=township,
-                        template=template, fill_date=fill_date)
+        rows = [row for _, row in read_rows(Path(roster), columns)]
+    write_ledger(target, rows, school=school, county=county, township=township, template=template,
+                 fill_date=fill_date)
+    return NewLedger(target, len(rows))
+
+
+def _deprecated_force(force: bool | None, overwrite: bool) -> bool:
+    if force is None:
+        return overwrite
+    warnings.warn("force= is deprecated; use overwrite=", DeprecationWarning, stacklevel=3)
+    return overwrite or force
 
 
 def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = False) -> list[Path]:
@@ -681,14 +675,7 @@ def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = Fal
     inputs = {Path(t.path).resolve() for t in report.tables}
     if any(t.resolve() in inputs for t in targets):
         raise UsageError(f"--annotate 的位置“{target}”就是被检查的台账本身；原文件不能被改写，请换一个文件名或文件夹。")
-    if not overwrite:
-        edited = [t for t in targets if t.exists() and not untouched(t)]
-        if edited:
-            raise OutputError(
-                f"{'、'.join(str(t) for t in edited)} 已存在，且不是 formkit 上次写出的样子（可能已有人修改）。"
-                "为免覆盖这些修改，没有写出任何标注副本。请换一个文件夹，或确认后加 --force 覆盖。",
-                code="output-edited",
-            )
+    claim_output(targets, overwrite, ours=untouched)
     by_file: dict[str, list[Finding]] = {}
     for finding in report.findings:
         by_file.setdefault(finding.file, []).append(finding)
@@ -706,21 +693,37 @@ def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = Fal
 
 def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, out: Path | str,
             month: str | None = None, *, as_of: date | None = None, report_area: str | None = None,
-            for_report: bool = False) -> Summary:
+            for_report: bool = False, report: Path | str | None = None,
+            report_template: Path | None = None, overwrite: bool = False,
+            columns: Mapping[str, str] | None = None) -> Summary:
     """Write the summary workbook of a checked report (or of ledgers, checked once) to ``out``; returns the figures.
 
-    With ``for_report`` the monthly report's 填报单位 is settled (``report_area`` or the data)
-    before anything is written, so an ambiguous area fails without leaving a half-done output.
+    ``report`` also writes the Word monthly report (``.docx``, or ``.pdf`` through LibreOffice)
+    from the same figures (:func:`formkit.ledger.summary.report_record`), optionally with a
+    county ``report_template``. With ``report`` (or ``for_report``) the monthly report's 填报单位
+    is settled (``report_area`` or the data) before anything is written, so an ambiguous area
+    fails without leaving a half-done output. Existing outputs are kept (``OutputError``, code
+    ``output-exists``, raised before anything is written) unless ``overwrite``. ``columns``
+    pins header wordings to fields when ledgers are read here.
     """
-    report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, as_of)
-    figures = collect(report, month)
-    if for_report:
+    targets = claim_output([Path(out)] + ([Path(report)] if report is not None else []), overwrite)
+    if isinstance(report_or_paths, LedgerReport):
+        checked = report_or_paths
+    else:
+        checked = check_ledger(report_or_paths, as_of, columns=columns)
+    figures = collect(checked, month)
+    if for_report or report is not None:
         figures.area = figures.report_area(report_area)
     try:
-        write_summary(Path(out), figures, unreadable=[(f.path, f.error) for f in report.files if f.error])
+        write_summary(targets[0], figures, unreadable=[(f.path, f.error) for f in checked.files if f.error])
     except FormkitError:
         raise
     except OSError as exc:
         raise OutputError(f"无法写出汇总表 {out}：{exc.strerror or exc}。请检查文件夹是否存在、可写，磁盘是否已满。",
                           code="output-write") from None
+    if report is not None:
+        from formkit.documents.render import render_to
+
+        render_to(report, "monthly-report", report_record(figures, figures.area), template=report_template,
+                  overwrite=True)  # claimed above, with the workbook
     return figures

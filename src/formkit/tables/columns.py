@@ -377,3 +377,8 @@ def pins_from_config(config: Path | None) -> dict[str, str]:
     for header, key in table.items():
         add_pin(out, str(header), str(key).strip(), source=f"配置文件 {config} 的 [columns]")
     return out
+
+
+def column_pins(config: Path | None = None, pairs: Iterable[str] = ()) -> dict[str, str]:
+    """The header pins in force: a config's ``[columns]`` table, overridden by ``表头=字段`` ``pairs``."""
+    return {**pins_from_config(config), **parse_pins(pairs)}

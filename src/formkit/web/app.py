@@ -52,10 +52,12 @@ from formkit import (
     check_ledger,
     check_template,
     due,
+    due_record,
     forms,
     get_form,
     load_settings,
     render,
+    report_record,
     summary,
     validate_record,
 )
@@ -576,7 +578,7 @@ class Desk:
 
         def work(job: Job) -> None:
             for form in DUE_FORMS:
-                records = [(i.row, due_record(i.record, form, when)) for i in items if i.form == form]
+                records = [(i.row, due_record(i, when)) for i in items if i.form == form]
                 if not records:
                     continue
                 title = get_form(form).title
@@ -596,7 +598,8 @@ class Desk:
         cached = session.cache.get("summary")
         if cached is None or cached[0] != key:
             out = session.folder("summary") / "汇总.xlsx"
-            cached = (key, summary(session.ledgers, out, month or None), out)
+            # The session's own working copy: a later month replaces it.
+            cached = (key, summary(session.ledgers, out, month or None, overwrite=True), out)
             session.cache["summary"] = cached
         return cached[1], cached[2]
 
@@ -634,7 +637,7 @@ class Desk:
             raise HTTPException(409, "还没有上传台账。")
         figures, _ = await run_in_threadpool(self.figures, session, str(data.get("month", "")))
         area = str(data.get("area", "")).strip() or figures.area or "本乡镇"
-        record = monthly_record(figures, area)
+        record = report_record(figures, area)
         template = session.templates.get("monthly-report")
         body = render("monthly-report", record, template=template)
         return Response(body, media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -718,27 +721,6 @@ def _schools(report: LedgerReport) -> dict[tuple[str, int], str]:
             school = table.value(values, "school") if "school" in table.columns else None
             out[(table.path, number)] = str(school or declared or "").strip()
     return out
-
-
-def due_record(record: dict[str, Any], form: str, when: date) -> dict[str, Any]:
-    """The record a due item's form is generated from (public so the web page and tests agree).
-
-    The ledger names the 劝返责任人, who for a 辍学报告单 is usually the 班主任 filing it.
-    """
-    out: dict[str, Any] = json.loads(json.dumps(record, default=str))
-    if form == "dropout-report":
-        out.setdefault("teacher", out.get("case", {}).get("responsible"))
-        out.setdefault("report_date", when.isoformat())
-    return out
-
-
-def monthly_record(figures: Summary, area: str, report_date: date | None = None) -> dict[str, Any]:
-    """The ``monthly-report`` record for the figures (the same fields ``ledger summary --report`` fills)."""
-    monthly = figures.monthly()
-    y, m = figures.month or (date.today().year, date.today().month)
-    return {"area": area, "month": f"{y}年{m}月", "report_date": (report_date or date.today()).isoformat(),
-            "new": monthly["new"], "returned_this_month": monthly["returned"], "out_at_end": monthly["out_at_end"],
-            "schools": [{"school": school, **counts} for school, counts in figures.by("school")]}
 
 
 def create_app(**options: Any) -> ASGIApp:
