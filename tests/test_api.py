@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import formkit
-from tests.conftest import ROOT, SAMPLES
+from tests.helpers import ROOT, SAMPLES
 from tests.typing_client import lint, roster_to_notices, township_workflow
 
 

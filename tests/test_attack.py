@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from formkit import CompiledTemplate, TemplateError
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 MEMORY_LIMIT = 3 * 1024**3
 

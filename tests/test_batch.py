@@ -17,7 +17,7 @@ from pypdf import PdfReader
 import formkit.batch_runner as fb
 from formkit.cli import cli
 from formkit.docx_engine import docx_text
-from tests.conftest import ROOT, SAMPLES, needs_soffice
+from tests.helpers import ROOT, SAMPLES, needs_soffice
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
 SETTINGS = fb.load_settings(None, ["body=石门镇人民政府", "issue_date=2024-04-08", "number_prefix=石镇教复"])

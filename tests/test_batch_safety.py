@@ -30,7 +30,7 @@ from formkit.docx_engine import docx_text
 from formkit.errors import OutputError
 from formkit.register import NumberRegister
 from formkit.validators import id_check_char
-from tests.conftest import ROOT, SAMPLES, needs_soffice
+from tests.helpers import ROOT, SAMPLES, needs_soffice
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
 SETTINGS = fb.load_settings(None, ["body=石门镇人民政府", "issue_date=2024-04-08", "number_prefix=石镇教复"])

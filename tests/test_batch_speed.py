@@ -22,7 +22,7 @@ from formkit.docx_engine import CompiledTemplate, _resolve_listing, docx_text
 from formkit.due_items import due
 from formkit.forms import build_context, get_form, load_template_bytes, validate_record
 from formkit.register import NumberRegister
-from tests.conftest import ROOT, SAMPLES, filled_ledger_kept_once
+from tests.helpers import ROOT, SAMPLES, filled_ledger_kept_once
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
 SETTINGS = fb.load_settings(None, ["body=石门镇人民政府", "issue_date=2024-04-08", "number_prefix=石镇教复"])

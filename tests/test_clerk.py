@@ -22,7 +22,7 @@ from formkit.errors import InputFileError, ValueProblem
 from formkit.summaries import summary
 from formkit.validators import parse_date_or_month
 from tests.clerk_books import JUNIOR, PRIMARY, township_book
-from tests.conftest import needs_soffice
+from tests.helpers import needs_soffice
 
 AS_OF = date(2024, 5, 1)
 SETTINGS = {"issuer.body": "平寨镇人民政府", "issuer.issue_date": "2024-05-06", "issuer.report_to": JUNIOR}

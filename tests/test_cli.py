@@ -9,7 +9,7 @@ from click.testing import CliRunner
 import formkit
 from formkit.cli import cli
 from formkit.docx_engine import docx_text
-from tests.conftest import SAMPLES, sample
+from tests.helpers import SAMPLES, sample
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from formkit.due_items import due
 from formkit.errors import UsageError
 from formkit.ledger_reader import read_ledger, read_workbook
 from formkit.records import read_records, read_rows
-from tests.conftest import make_id
+from tests.helpers import make_id
 
 COUNTY = Path(__file__).resolve().parent / "data" / "county"
 AS_OF = date(2024, 5, 1)

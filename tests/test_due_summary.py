@@ -14,7 +14,7 @@ from formkit.docx_engine import docx_text
 from formkit.due_items import due, generate_due
 from formkit.summaries import collect, summary
 from formkit.xlsx_writer import new_ledger
-from tests.conftest import SAMPLES
+from tests.helpers import SAMPLES
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
 

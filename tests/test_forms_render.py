@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 import formkit
 from formkit.docx_engine import docx_text
-from tests.conftest import needs_soffice, sample
+from tests.helpers import needs_soffice, sample
 
 FORMS = [f.name for f in formkit.forms()]
 

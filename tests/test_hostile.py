@@ -15,7 +15,7 @@ import pytest
 
 from formkit.errors import FormkitError
 from formkit.ledger_reader import read_ledger
-from tests.conftest import ROOT, SAMPLES
+from tests.helpers import ROOT, SAMPLES
 
 BAD = ROOT / "tests" / "data" / "bad"
 # file → (exit code of `ledger check`, exit code of `batch`); None = command not applicable.

@@ -31,7 +31,7 @@ from formkit.docx_engine import docx_text
 from formkit.errors import UsageError
 from formkit.summaries import Case, Summary, collect, report_record
 from formkit.validators import format_date
-from tests.conftest import ROOT, SAMPLES, needs_soffice
+from tests.helpers import ROOT, SAMPLES, needs_soffice
 
 WORST = ROOT / "tests" / "data" / "worst"
 FORMS = [f.name for f in formkit.forms()]
@@ -292,7 +292,8 @@ def test_signature_slots_are_empty_in_docx() -> None:
     slot = next(line for line in text.splitlines() if "班主任（签字）：" in line)
     assert data["teacher"] not in slot and f"班主任：{data['teacher']}" in text
     parent = docx_text(formkit.render("pledge-parent", load("sample", "pledge-parent")))
-    assert all("李梅" not in line for line in parent.splitlines() if "签字" in line)
+    signature_lines = [line for line in parent.splitlines() if "签字" in line]
+    assert signature_lines and all("李梅" not in line for line in signature_lines)
 
 
 # --- monthly report composition ------------------------------------------------------------

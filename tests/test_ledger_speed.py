@@ -15,7 +15,7 @@ import formkit.checker as checker
 from formkit import validators as v
 from formkit.errors import ValueProblem
 from formkit.xlsx_guard import Limits, _fast_extent, check_spreadsheet
-from tests.conftest import SAMPLES
+from tests.helpers import SAMPLES
 from tests.test_guard import _far, _package, _refused, test_far_cell_in_any_spelling_is_refused
 
 

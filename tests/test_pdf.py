@@ -17,8 +17,7 @@ from formkit.docx_merge import merge_docx
 from formkit.errors import ConversionError
 from formkit.pdf import convert_to_pdf, merge_pdfs
 from formkit.pdf_server import PdfConverter, _group_alive, find_uno_python
-
-from .conftest import needs_soffice, sample
+from tests.helpers import needs_soffice, sample
 
 needs_uno = pytest.mark.skipif(find_uno_python() is None, reason="python3-uno not installed (.ci/run installs it)")
 

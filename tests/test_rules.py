@@ -21,7 +21,7 @@ from formkit.errors import RecordError
 from formkit.ledger_reader import column_letter
 from formkit.models import CaseRecord, validate_model
 from formkit.rules import CaseFacts
-from tests.conftest import SAMPLES, make_id
+from tests.helpers import SAMPLES, make_id
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
 LONG_FEI = RECORDS[6]  # 男, born 2010-04-05, 劝返中, attempts 3-19 and 3-27, notice issued 3-30

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from formkit import validators as v
 from formkit.enums import enum, load_enums, parse_enum_table
 from formkit.errors import InputFileError, ValueProblem
-from tests.conftest import make_id
+from tests.helpers import make_id
 
 
 @st.composite

@@ -17,16 +17,10 @@ import pytest
 
 import formkit
 from formkit.web.app import Desk, free_port, start_in_thread
-from tests.conftest import ROOT, SAMPLES
+from tests.helpers import ROOT, SAMPLES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (.ci/run installs it)")
-
-
-@pytest.fixture(autouse=True)
-def _shipped_templates(monkeypatch: pytest.MonkeyPatch) -> None:
-    # `formkit --templates-dir` run in-process by other tests leaves FORMKIT_TEMPLATES set.
-    monkeypatch.delenv("FORMKIT_TEMPLATES", raising=False)
 
 
 @pytest.fixture

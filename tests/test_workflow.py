@@ -21,16 +21,10 @@ from formkit.errors import RecordError
 from formkit.forms import enrol_action, visit_summary
 from formkit.register import NumberRegister
 from formkit.summaries import figures
-from tests.conftest import SAMPLES, make_id
+from tests.helpers import SAMPLES, make_id
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
 SETTINGS = {"issuer.body": "龙井乡人民政府", "issuer.issue_date": "2024-05-02", "issuer.number_prefix": "龙乡教复"}
-
-
-@pytest.fixture(autouse=True)
-def shipped_templates(monkeypatch: pytest.MonkeyPatch) -> None:
-    # `formkit --templates-dir` (tested elsewhere in the same process) leaves a county override in the environment.
-    monkeypatch.delenv("FORMKIT_TEMPLATES", raising=False)
 
 
 def record(**case: Any) -> dict[str, Any]:
