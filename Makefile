@@ -23,8 +23,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src tests/typing_client.py
 
+# Two workers (pytest-xdist) and a random order (pytest-randomly: the seed is printed, rerun one with
+# -p randomly -p "randomly" --randomly-seed=N). The minutes-long proofs run with: $(BIN)/pytest -m heavy
 test: lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 templates: $(STAMP)
 	$(BIN)/python tools/build_templates.py

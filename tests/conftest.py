@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from tests.helpers import ROOT, SAMPLES
 
 
 @pytest.fixture(autouse=True)
@@ -23,3 +27,27 @@ def _formkit_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Variables written behind monkeypatch's back (by the CLI) are not in its undo list.
     for name in [n for n in os.environ if n.startswith("FORMKIT_")]:
         del os.environ[name]
+
+
+@pytest.fixture(scope="session")
+def form_pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """Every form rendered from its sample record ("sample") and its worst case ("worst", tests/data/worst),
+    converted to PDF once for the whole run, in one LibreOffice start: test_layout reads the printed text,
+    test_forms_render the fonts and page sizes. Request it only from tests marked ``needs_soffice``."""
+    import formkit
+    from formkit.pdf import convert_to_pdf
+
+    folders = {"sample": SAMPLES, "worst": ROOT / "tests" / "data" / "worst"}
+    work = tmp_path_factory.mktemp("forms")
+    docs: dict[tuple[str, str], Path] = {}
+    with pytest.MonkeyPatch.context() as env:  # the shipped templates, whatever the shell has set
+        for name in [n for n in os.environ if n.startswith("FORMKIT_")]:
+            env.delenv(name)
+        for variant, folder in folders.items():
+            for spec in formkit.forms():
+                data = json.loads((folder / f"{spec.name}.json").read_text(encoding="utf-8"))
+                path = work / f"{spec.name}.{variant}.docx"
+                path.write_bytes(formkit.render(spec.name, data))
+                docs[(variant, spec.name)] = path
+        pdfs = convert_to_pdf(list(docs.values()), work / "pdf")
+    return dict(zip(docs, pdfs, strict=True))
