@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from formkit.pdf_server import PdfConverter
 from tests.helpers import ROOT, SAMPLES
 
 
@@ -51,3 +52,11 @@ def form_pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str],
                 docs[(variant, spec.name)] = path
         pdfs = convert_to_pdf(list(docs.values()), work / "pdf")
     return dict(zip(docs, pdfs, strict=True))
+
+
+@pytest.fixture(scope="session")
+def pdf_converter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PdfConverter]:
+    """One persistent LibreOffice for tests that need a real PDF but do not test the converter's own
+    start, recycling or failure handling (test_pdf does, with converters of its own)."""
+    with PdfConverter(work_root=tmp_path_factory.mktemp("converter")) as converter:
+        yield converter

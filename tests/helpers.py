@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from formkit.pdf_server import find_uno_python
 from formkit.validators import id_check_char
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +30,7 @@ needs_soffice = pytest.mark.skipif(
     shutil.which("soffice") is None and shutil.which("libreoffice") is None,
     reason="LibreOffice not installed (.ci/run installs it)",
 )
+needs_uno = pytest.mark.skipif(find_uno_python() is None, reason="python3-uno not installed (.ci/run installs it)")
 
 
 def filled_ledger_kept_once(folder: Path) -> Path:

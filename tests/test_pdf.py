@@ -17,9 +17,7 @@ from formkit.docx_merge import merge_docx
 from formkit.errors import ConversionError
 from formkit.pdf import convert_to_pdf, merge_pdfs
 from formkit.pdf_server import PdfConverter, _group_alive, find_uno_python
-from tests.helpers import needs_soffice, sample
-
-needs_uno = pytest.mark.skipif(find_uno_python() is None, reason="python3-uno not installed (.ci/run installs it)")
+from tests.helpers import needs_soffice, needs_uno, sample
 
 
 def tiny_docx(path: Path, text: str) -> Path:
@@ -138,10 +136,10 @@ def test_cli_fallback_without_uno(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 @needs_soffice
 @needs_uno
-def test_merged_pdf_shares_fonts_and_keeps_bookmarks(tmp_path: Path) -> None:
+def test_merged_pdf_shares_fonts_and_keeps_bookmarks(tmp_path: Path, pdf_converter: PdfConverter) -> None:
     names = ["王小明", "李小红", "张大山", "刘思远", "陈一鸣", "杨文静"]
     docs = [notice(tmp_path / f"{i:03d}_{n}.docx", n) for i, n in enumerate(names)]
-    pdfs = convert_to_pdf(docs, tmp_path)
+    pdfs = [pdf_converter.convert(doc, doc.with_suffix(".pdf")) for doc in docs]
     parts_size = sum(p.stat().st_size for p in pdfs)
     merged = merge_pdfs([(p, p.stem) for p in pdfs], tmp_path / "merged.pdf")
     reader = PdfReader(merged)
