@@ -23,10 +23,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src tests/typing_client.py
 
-# Two workers (pytest-xdist) and a random order (pytest-randomly: the seed is printed, rerun one with
-# -p randomly -p "randomly" --randomly-seed=N). The minutes-long proofs run with: $(BIN)/pytest -m heavy
+# pytest runs on two workers (pytest-xdist; tests sharing an expensive fixture stay on one, see
+# tests/conftest.py) in a random order (pytest-randomly prints the seed; repeat an order with
+# -p randomly --randomly-seed=N). Minutes-long proofs are left out; run them with $(BIN)/pytest -m heavy
 test: lint typecheck
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 templates: $(STAMP)
 	$(BIN)/python tools/build_templates.py

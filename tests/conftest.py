@@ -12,6 +12,18 @@ import pytest
 from formkit.pdf_server import PdfConverter
 from tests.helpers import ROOT, SAMPLES
 
+# Tests sharing an expensive module or session fixture run on one xdist worker (make test uses
+# --dist loadgroup), so the fixture is built once per run, not once per worker.
+SHARED_FIXTURES = {"form_pdfs": "form_pdfs", "printed": "form_pdfs", "pdf_converter": "pdf_converter",
+                   "outcomes": "template_attacks", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        groups = {SHARED_FIXTURES[name] for name in getattr(item, "fixturenames", ()) if name in SHARED_FIXTURES}
+        if groups:
+            item.add_marker(pytest.mark.xdist_group(min(groups)))
+
 
 @pytest.fixture(autouse=True)
 def _formkit_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
