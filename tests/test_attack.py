@@ -247,15 +247,15 @@ def test_compiling_and_checking_evaluate_nothing(tmp_path: Path) -> None:
     assert outcome["peak_mb"] < 300 and outcome["seconds"] < 5, outcome
 
 
-@pytest.mark.parametrize("source", ['{{ "a\\ud800b" }}', '{{ ("x\\udfff" ~ x)|upper }}'])
-def test_lone_surrogate_in_template_is_dropped_not_an_internal_error(source: str) -> None:
+@pytest.mark.parametrize(("source", "expected"), [('{{ "a\\ud800b" }}', "ab"), ('{{ ("x\\udfff" ~ x)|upper }}', "XA")])
+def test_lone_surrogate_in_template_is_dropped_not_an_internal_error(source: str, expected: str) -> None:
     """A Jinja string escape makes a lone surrogate; encoding the part raised UnicodeEncodeError
     (内部错误) after rendering."""
     from formkit.docx_engine import docx_text
     from tests.test_engine import make_template
 
     text = docx_text(CompiledTemplate(make_template(source), "s.docx").render({"x": "a"}))
-    assert "ab" in text or "XA" in text
+    assert expected in text
 
 
 def test_everyday_loop_over_many_rows_stays_within_the_render_total() -> None:

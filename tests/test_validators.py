@@ -143,7 +143,8 @@ def test_dates_rejected_with_value(raw: object) -> None:
     with pytest.raises(ValueProblem) as err:
         v.parse_date(raw)
     assert err.value.code == "date-format"
-    assert str(raw).strip() in err.value.message or "日期" in err.value.message
+    # The message names the bad value (every date message says 日期, so that alone proves nothing).
+    assert f"“{str(raw).strip()}”" in err.value.message and err.value.value == str(raw).strip()
 
 
 def test_month_precision() -> None:
