@@ -14,7 +14,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 
-from tests.conftest import make_id
+from tests.helpers import make_id
 
 UPPER = ["序号", "姓  名", "性别", "身份证号码\n（18位）", "出生年月\n(年.月)", "就读学校", "年级", "对象类别",
          "辍学时间\n（年月）", "辍学原因", "去向", "监护人", None, "劝返\n责任人", "劝返情况", None, "敦返情况", None,

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from formkit import CompiledTemplate, TemplateError
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 MEMORY_LIMIT = 3 * 1024**3
 
@@ -247,15 +247,15 @@ def test_compiling_and_checking_evaluate_nothing(tmp_path: Path) -> None:
     assert outcome["peak_mb"] < 300 and outcome["seconds"] < 5, outcome
 
 
-@pytest.mark.parametrize("source", ['{{ "a\\ud800b" }}', '{{ ("x\\udfff" ~ x)|upper }}'])
-def test_lone_surrogate_in_template_is_dropped_not_an_internal_error(source: str) -> None:
+@pytest.mark.parametrize(("source", "expected"), [('{{ "a\\ud800b" }}', "ab"), ('{{ ("x\\udfff" ~ x)|upper }}', "XA")])
+def test_lone_surrogate_in_template_is_dropped_not_an_internal_error(source: str, expected: str) -> None:
     """A Jinja string escape makes a lone surrogate; encoding the part raised UnicodeEncodeError
     (内部错误) after rendering."""
     from formkit.documents.engine import docx_text
     from tests.test_engine import make_template
 
     text = docx_text(CompiledTemplate(make_template(source), "s.docx").render({"x": "a"}))
-    assert "ab" in text or "XA" in text
+    assert expected in text
 
 
 def test_everyday_loop_over_many_rows_stays_within_the_render_total() -> None:
@@ -267,7 +267,9 @@ def test_everyday_loop_over_many_rows_stays_within_the_render_total() -> None:
     rows = [{"name": f"学生{i:04d}", "school": "石门镇中心小学" * 3} for i in range(2000)]
     source = ("{% set ns = namespace(names='') %}{% for r in rows %}{{ loop.index }}/{{ rows|length }}"
               "{{ r.name|upper }}{% set ns.names = ns.names ~ r.name ~ '、' %}{% endfor %}{{ ns.names|length }}")
-    text = docx_text(CompiledTemplate(make_template(source), "rows.docx").render({"rows": rows}, timeout=20))
+    # The budget under test counts characters, not seconds: the wall-clock limit only has to outlast a
+    # busy machine (8 s alone on two shared cores, over 20 s with the suite running in parallel).
+    text = docx_text(CompiledTemplate(make_template(source), "rows.docx").render({"rows": rows}, timeout=120))
     assert "2000/2000学生1999" in text and str(2000 * 7) in text
 
 

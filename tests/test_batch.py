@@ -17,7 +17,7 @@ from pypdf import PdfReader
 import formkit.documents.batch as fb
 from formkit.cli import cli
 from formkit.documents.engine import docx_text
-from tests.conftest import ROOT, SAMPLES, needs_soffice
+from tests.helpers import ROOT, SAMPLES, needs_soffice
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
 SETTINGS = fb.load_settings(None, ["body=石门镇人民政府", "issue_date=2024-04-08", "number_prefix=石镇教复"])
@@ -104,7 +104,7 @@ def test_rerun_keeps_clerk_edits_unless_force(tmp_path: Path) -> None:
     again = run(out, reg)
     assert again.counts == {"unchanged": 11, "kept-edited": 1}
     assert edited.read_bytes() == b"edited by a clerk"
-    forced = run(out, reg, overwrite=True)
+    forced = run(out, reg, force=True)
     assert forced.counts == {"unchanged": 11, "updated": 1} and edited.read_bytes().startswith(b"PK")
 
 

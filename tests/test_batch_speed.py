@@ -22,7 +22,7 @@ from formkit.documents.engine import CompiledTemplate, _resolve_listing, docx_te
 from formkit.documents.forms import build_context, get_form, load_template_bytes, validate_record
 from formkit.documents.register import NumberRegister
 from formkit.ledger.due import due
-from tests.conftest import ROOT, SAMPLES, filled_ledger_kept_once
+from tests.helpers import ROOT, SAMPLES, filled_ledger_kept_once
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
 SETTINGS = fb.load_settings(None, ["body=石门镇人民政府", "issue_date=2024-04-08", "number_prefix=石镇教复"])

@@ -22,7 +22,7 @@ from formkit.ledger.check import check_ledger
 from formkit.ledger.due import DUE, REFUSED, due, generate_due
 from formkit.ledger.workbook import summary
 from tests.clerk_books import JUNIOR, PRIMARY, township_book
-from tests.conftest import needs_soffice
+from tests.helpers import needs_soffice
 
 AS_OF = date(2024, 5, 1)
 SETTINGS = {"issuer.body": "平寨镇人民政府", "issuer.issue_date": "2024-05-06", "issuer.report_to": JUNIOR}

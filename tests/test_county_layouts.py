@@ -24,7 +24,7 @@ from formkit.ledger.due import due
 from formkit.ledger.workbook import annotate
 from formkit.tables.columns import HeaderMatcher, normalise_header, pin_columns
 from formkit.tables.reader import read_ledger, read_workbook
-from tests.conftest import make_id
+from tests.helpers import make_id
 
 COUNTY = Path(__file__).resolve().parent / "data" / "county"
 AS_OF = date(2024, 5, 1)

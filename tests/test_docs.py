@@ -11,7 +11,7 @@ import pytest
 from formkit.cli import cli
 from formkit.documents.lint import LINT_CODES
 from formkit.ledger.check import FINDING_CODES
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import gen_docs

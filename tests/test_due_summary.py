@@ -14,7 +14,7 @@ from formkit.ledger.check import check_ledger
 from formkit.ledger.due import due, generate_due
 from formkit.ledger.summary import collect
 from formkit.ledger.workbook import summary, write_ledger
-from tests.conftest import SAMPLES
+from tests.helpers import SAMPLES
 
 RECORDS: list[dict[str, Any]] = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))
 
@@ -79,7 +79,7 @@ def test_filled_ledger_due_to_generated_notices(tmp_path: Path) -> None:
     settings = {"issuer.body": "龙井乡人民政府", "issuer.issue_date": "2024-05-02", "issuer.number_prefix": "龙乡教复"}
     results = generate_due(items, tmp_path / "out", settings=settings, as_of=date(2024, 5, 1),
                            register=tmp_path / "reg.sqlite", jobs=1)
-    made = results.results["compel-notice"]
+    made = results["compel-notice"]
     written = [i for i in made.items if i.status == "written"]
     assert [(i.name, i.row, i.doc_number) for i in written] == [("龙飞", 5, "龙乡教复〔2024〕1号")]
     assert [i.row for i in made.items if i.status == "skipped-invalid"] == []

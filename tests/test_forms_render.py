@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 import formkit
 from formkit.documents.engine import docx_text
-from tests.conftest import needs_soffice, sample
+from tests.helpers import needs_soffice, sample
 
 FORMS = [f.name for f in formkit.forms()]
 
@@ -85,16 +85,10 @@ def embedded_fonts(reader: PdfReader) -> set[str]:
 
 
 @needs_soffice
-def test_every_form_converts_to_a_pdf_with_cjk_fonts(tmp_path: Path) -> None:
-    from formkit.documents.pdf import convert_to_pdf
-
-    docs = []
+def test_every_form_converts_to_a_pdf_with_cjk_fonts(form_pdfs: dict[tuple[str, str], Path]) -> None:
+    # The sample records converted once per run (conftest.form_pdfs, shared with test_layout).
     for form in FORMS:
-        path = tmp_path / f"{form}.docx"
-        path.write_bytes(formkit.render(form, sample(form)))
-        docs.append(path)
-    pdfs = convert_to_pdf(docs, tmp_path / "pdf")
-    for form, pdf in zip(FORMS, pdfs, strict=True):
+        pdf = form_pdfs[("sample", form)]
         reader = PdfReader(io.BytesIO(pdf.read_bytes()))
         text = "".join(page.extract_text() for page in reader.pages)
         spec = formkit.get_form(form)

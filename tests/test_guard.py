@@ -23,7 +23,7 @@ from openpyxl import Workbook
 from formkit.core.errors import InputFileError
 from formkit.ledger.check import check_ledger
 from formkit.tables.xlsx_guard import Limits, check_spreadsheet
-from tests.conftest import ROOT, SAMPLES
+from tests.helpers import ROOT, SAMPLES
 
 BAD = ROOT / "tests" / "data" / "bad"
 SHEET = "xl/worksheets/sheet1.xml"

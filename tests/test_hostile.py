@@ -15,7 +15,7 @@ import pytest
 
 from formkit.core.errors import FormkitError
 from formkit.tables.reader import read_ledger
-from tests.conftest import ROOT, SAMPLES
+from tests.helpers import ROOT, SAMPLES
 
 BAD = ROOT / "tests" / "data" / "bad"
 # file → (exit code of `ledger check`, exit code of `batch`); None = command not applicable.

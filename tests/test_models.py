@@ -9,7 +9,7 @@ import pytest
 import formkit
 from formkit import CaseRecord, RecordError
 from formkit.core.models import validate_model
-from tests.conftest import make_id, sample
+from tests.helpers import make_id, sample
 
 
 def base() -> dict[str, Any]:

@@ -16,7 +16,7 @@ import formkit
 from formkit.cli import cli
 from formkit.documents.engine import docx_text
 from formkit.documents.lint import check_template
-from tests.conftest import ROOT, sample
+from tests.helpers import ROOT, sample
 
 SHIPPED = ROOT / "templates" / "docx"
 
@@ -110,9 +110,8 @@ def test_form_guessed_or_required(tmp_path: Path) -> None:
     assert check_template(path, "return-notice").valid
 
 
-def test_cli_exit_codes_and_templates_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # --templates-dir sets FORMKIT_TEMPLATES in this process; undo it so later tests see the shipped templates.
-    monkeypatch.setenv("FORMKIT_TEMPLATES", "")  # recorded, so teardown restores the variable as it was
+def test_cli_exit_codes_and_templates_dir(tmp_path: Path) -> None:
+    # --templates-dir writes FORMKIT_TEMPLATES into this process; conftest's autouse fixture removes it again.
     good = tmp_path / "good"
     good.mkdir()
     shutil.copy(SHIPPED / "return-notice.docx", good / "return-notice.docx")

@@ -20,7 +20,7 @@ import formkit
 from formkit import CompiledTemplate, TemplateError
 from formkit.documents.engine import docx_text
 from formkit.documents.forms import build_context, get_form, validate_record
-from tests.conftest import ROOT, SAMPLES, filled_ledger_kept_once, sample
+from tests.helpers import ROOT, SAMPLES, filled_ledger_kept_once, sample
 from tests.make_template_attacks import ATTACKS, MARKER, OUT
 from tests.test_engine import make_template
 
@@ -45,7 +45,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import formkit
 from formkit.documents.lint import check_template
-from tests.conftest import sample
+from tests.helpers import sample
 record = sample("return-notice")
 results = {}
 for path in sys.argv[2:]:

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 import formkit
 from formkit.cli import cli
 from formkit.web.app import Desk, Limits, content_disposition, serve
-from tests.conftest import ROOT, SAMPLES, filled_ledger_kept_once, make_id
+from tests.helpers import ROOT, SAMPLES, filled_ledger_kept_once, make_id
 
 BAD = ROOT / "tests" / "data" / "bad"
 PAGES = {"/": "今天要办什么", "/generate": "生成文书", "/generate/one?form=return-notice": "逐项填写",
@@ -82,12 +82,6 @@ def docx_text(data: bytes) -> str:
     return "\n".join(parts)
 
 
-@pytest.fixture(autouse=True)
-def _shipped_templates(monkeypatch: pytest.MonkeyPatch) -> None:
-    # `formkit --templates-dir` run in-process by other tests leaves FORMKIT_TEMPLATES set.
-    monkeypatch.delenv("FORMKIT_TEMPLATES", raising=False)
-
-
 @pytest.fixture
 def clerk(tmp_path: Path) -> Clerk:
     return Clerk(tmp_path)
@@ -146,8 +140,9 @@ def test_roster_batch_numbers_from_the_register_and_downloads_once(clerk: Clerk)
     # Downloaded once: the session's copy is gone and a second download is refused.
     assert clerk.http.get(job + "/download").status_code == 409
     assert "临时文件已删除" in clerk.http.get(job).text
-    assert not any(clerk.desk.store.sessions[s].jobs[job.rsplit("/", 1)[1]].out_dir.exists()
-                   for s in clerk.desk.store.sessions if job.rsplit("/", 1)[1] in clerk.desk.store.sessions[s].jobs)
+    job_id = job.rsplit("/", 1)[1]
+    (kept,) = [sess.jobs[job_id] for sess in clerk.desk.store.sessions.values() if job_id in sess.jobs]
+    assert not kept.out_dir.exists()
 
 
 def test_issuer_settings_are_remembered_between_visits(clerk: Clerk) -> None:

@@ -6,10 +6,12 @@ Skipped only where no Chromium is installed (``.ci/run`` installs it, so CI alwa
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docx
 import openpyxl
@@ -17,21 +19,17 @@ import pytest
 
 import formkit
 from formkit.web.app import Desk, free_port, start_in_thread
-from tests.conftest import ROOT, SAMPLES
+from tests.helpers import ROOT, SAMPLES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (.ci/run installs it)")
 
 
-@pytest.fixture(autouse=True)
-def _shipped_templates(monkeypatch: pytest.MonkeyPatch) -> None:
-    # `formkit --templates-dir` run in-process by other tests leaves FORMKIT_TEMPLATES set.
-    monkeypatch.delenv("FORMKIT_TEMPLATES", raising=False)
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[str]:
-    port = free_port("127.0.0.1", 18765)
+    # Parallel workers (pytest-xdist) probe disjoint port ranges: free_port checks, then binds later.
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    port = free_port("127.0.0.1", 18765 + 50 * worker)
     stop = start_in_thread(Desk(register=tmp_path / "register.sqlite", work_dir=tmp_path / "work"), port)
     try:
         yield f"http://127.0.0.1:{port}"
@@ -39,19 +37,27 @@ def site(tmp_path: Path) -> Iterator[str]:
         stop()
 
 
-@pytest.fixture(params=[True, False], ids=["with-js", "without-js"])
-def page(request: pytest.FixtureRequest) -> Iterator[object]:
-    """Every flow runs twice: the pages must work with JavaScript switched off, too."""
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One Chromium for the module (a launch costs a second or two); each test gets a fresh context."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(accept_downloads=True, locale="zh-CN", java_script_enabled=request.param)
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            yield context.new_page()
+            yield chromium
         finally:
-            context.close()
-            browser.close()
+            chromium.close()
+
+
+@pytest.fixture(params=[True, False], ids=["with-js", "without-js"])
+def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[object]:
+    """Every flow runs twice: the pages must work with JavaScript switched off, too."""
+    context = browser.new_context(accept_downloads=True, locale="zh-CN", java_script_enabled=request.param)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def test_roster_to_zip_to_document(site: str, page: object, tmp_path: Path) -> None:
