@@ -58,6 +58,7 @@ from .fileio import (
     safe_component,
 )
 from .forms import FormSpec, build_context, get_form, validate_record
+from .records import SheetRow, roster_rows, sheet_of
 from .validators import mask_id, mask_message, mask_sensitive, neutralise_formula
 
 MANIFEST = "manifest.json"
@@ -84,6 +85,9 @@ class BatchItem:
     status: str = ""
     """written / unchanged / updated / kept-edited / skipped-invalid / planned."""
     pdf: str = ""
+    sheet: str = ""
+    """The roster's worksheet holding ``row`` ("" for CSV, JSON and plain records): in a township
+    workbook (one sheet per school) a row number alone names two students."""
 
 
 @dataclass
@@ -96,6 +100,8 @@ class BatchResult:
     invalid: list[tuple[int, list[Problem]]] = field(default_factory=list)
     merged: str = ""
     dry_run: bool = False
+    sheets: list[str] = field(default_factory=list)
+    """The roster's worksheets that were read; with several, messages name each row's sheet."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -110,13 +116,24 @@ class BatchResult:
             "out_dir": self.out_dir,
             "dry_run": self.dry_run,
             "counts": self.counts,
+            "sheets": self.sheets,
             "items": [asdict(i) for i in self.items],
-            "invalid": [{"row": r, "problems": [p.to_dict() for p in ps]} for r, ps in self.invalid],
+            "invalid": _invalid_dicts(self.invalid),
             "merged": self.merged,
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+
+def _invalid_dicts(invalid: list[tuple[int, list[Problem]]]) -> list[dict[str, Any]]:
+    return [{"sheet": sheet_of(r), "row": r, "problems": [p.to_dict() for p in ps]} for r, ps in invalid]
+
+
+def row_label(row: int, several_sheets: bool) -> str:
+    """``第7行``, or ``工作表“平寨中学”第7行`` when the roster has several sheets (``row`` a :class:`SheetRow`)."""
+    sheet = sheet_of(row)
+    return f"工作表“{sheet}”第{int(row)}行" if several_sheets and sheet else f"第{int(row)}行"
 
 
 @dataclass(frozen=True)
@@ -149,21 +166,27 @@ def _plan_of(row: int, index: int, record: BaseModel) -> _Plan:
 
 
 class InvalidRosterError(RecordError):
-    """Some roster rows are invalid; ``rows`` holds (row number, problems) for each."""
+    """Some roster rows are invalid; ``rows`` holds (row number, problems) for each.
+
+    Each row number is a :class:`~formkit.records.SheetRow` when the roster is a workbook
+    (``row.sheet`` names its worksheet); ``sheets`` lists the worksheets read.
+    """
 
     code = "invalid-roster"
 
-    def __init__(self, message: str, rows: list[tuple[int, list[Problem]]], source: str) -> None:
+    def __init__(self, message: str, rows: list[tuple[int, list[Problem]]], source: str,
+                 sheets: Sequence[str] = ()) -> None:
         super().__init__(message, [p for _, ps in rows for p in ps], where=source)
         self.rows = rows
         self.source = source
+        self.sheets = list(sheets)
 
     def __str__(self) -> str:
         lines = [self.message]
         for row, problems in self.rows:
             for p in problems:
                 column = _column_for(p.path)
-                where = f"第{row}行" + (f"“{column}”列" if column else f"（{p.field}）")
+                where = row_label(row, len(self.sheets) > 1) + (f"“{column}”列" if column else f"（{p.field}）")
                 shown = f"（值：{p.value}）" if p.value else ""
                 lines.append(f"  - {where}：{p.message}{shown} [{p.code}]")
         return "\n".join(lines)
@@ -260,11 +283,9 @@ def _apply_settings(record: dict[str, Any], spec: FormSpec, settings: dict[str, 
     return merged
 
 
-def read_records(path: Path, sheet: str | None = None) -> list[tuple[int, dict[str, Any]]]:
-    """Roster rows as (row number, nested dict); see :func:`formkit.records.read_rows`."""
-    from .records import read_rows
-
-    return read_rows(path, sheet=sheet)
+def read_records(path: Path, sheet: str | None = None) -> list[tuple[SheetRow, dict[str, Any]]]:
+    """Roster rows as (row number with its sheet, nested dict); see :func:`formkit.records.read_rows`."""
+    return list(roster_rows(path, sheet=sheet)[1])
 
 
 def _student_key(record: BaseModel) -> str:
@@ -497,6 +518,11 @@ def _plan_names(plans: list[_Plan], spec: FormSpec, out_dir: Path) -> list[str]:
         )
         stem = safe_component(stem, limit=120)
         candidate, n = stem, 2
+        sheet = sheet_of(plan.row)
+        if candidate.lower() in used and sheet:
+            # Two schools' sheets number their students from 1 and may share a name: the
+            # sheet tells the clerk which document is whose, where "_2" would not.
+            stem = candidate = safe_component(f"{stem}_{sheet}", limit=150)
         while candidate.lower() in used:
             candidate, n = f"{stem}_{n}", n + 1
         used.add(candidate.lower())
@@ -524,8 +550,10 @@ def batch(
 ) -> BatchResult:
     """Generate ``form`` for every record; see the module docstring for the guarantees.
 
-    ``records_or_path`` is a roster file (.xlsx/.xls/.csv/.json) or nested record dicts; ``sheet``
-    picks the worksheet of a workbook holding several ledger sheets.
+    ``records_or_path`` is a roster file (.xlsx/.xls/.csv/.json) or nested record dicts (or
+    (row, dict) pairs, the row a :class:`~formkit.records.SheetRow` to name its sheet). Every
+    ledger sheet of a workbook is read (a township workbook holds one school per sheet) unless
+    ``sheet`` picks one; each item and invalid row names its sheet.
     ``settings`` holds issue-level values (``issuer.body``, ``issuer.issue_date``,
     ``issuer.number_prefix``, …; see :func:`load_settings`). Raises ``InvalidRosterError``
     (a ``RecordError``) listing every invalid row unless ``skip_invalid``, and ``OutputError``
@@ -536,10 +564,12 @@ def batch(
     settings = dict(settings or {})
     source = str(records_or_path) if isinstance(records_or_path, str | Path) else "记录列表"
     if isinstance(records_or_path, str | Path):
-        rows = read_records(Path(records_or_path), sheet)
+        sheets, reading = roster_rows(Path(records_or_path), sheet=sheet)
+        rows: list[tuple[int, dict[str, Any]]] = list(reading)
     else:
         # Plain dicts are numbered from 1; (row, dict) pairs keep the caller's row numbers.
         rows = [item if isinstance(item, tuple) else (n, item) for n, item in enumerate(records_or_path, 1)]
+        sheets = list(dict.fromkeys(sheet_of(row) for row, _ in rows if sheet_of(row)))
     if not rows:
         raise InputFileError(f"{source} 中没有任何记录行。", path=source, code="no-rows")
     _require_issuer(spec, rows, settings)
@@ -548,6 +578,7 @@ def batch(
     plans: list[_Plan] = []
     contexts: list[bytes] = []
     invalid: list[tuple[int, list[Problem]]] = []
+    invalid_at: list[int] = []
     for index, (row, raw) in enumerate(rows):
         # A lone surrogate (valid in JSON text, impossible in any UTF-8 file) is a data error
         # of its row, not a crash when the manifest or a document is written.
@@ -556,19 +587,31 @@ def batch(
             record = validate_record(spec, _apply_settings(raw, spec, settings))
         except RecordError as exc:
             invalid.append((row, [_shown(p) for p in broken + exc.problems]))
+            invalid_at.append(index)
             continue
         if broken:
             invalid.append((row, broken))
+            invalid_at.append(index)
             continue
         plans.append(_plan_of(row, index, record))
         # The workers render from this plain data: each row is validated exactly once, and a
         # pickled context is smaller than the roster row it replaces.
         contexts.append(pickle.dumps(build_context(spec, record), protocol=pickle.HIGHEST_PROTOCOL))
     del rows
+    if spec.numbered:
+        # Two rows of one child would give two notices under one number: refused as ledger check does.
+        twice = _listed_twice([(plan.index, plan.row, plan.student_key) for plan in plans if plan.id_masked],
+                              len(sheets) > 1)
+        if twice:
+            at = {plan.index: plan.row for plan in plans}
+            keep = [i for i, plan in enumerate(plans) if plan.index not in twice]
+            plans, contexts = [plans[i] for i in keep], [contexts[i] for i in keep]
+            invalid = [entry for _, entry in sorted([*zip(invalid_at, invalid, strict=True),
+                                                     *((i, (at[i], [p])) for i, p in twice.items())])]
     if invalid and not skip_invalid:
         raise InvalidRosterError(
             f"{source}：{len(invalid)} 行数据有问题，未生成任何文书。请改正后重试（或加 --skip-invalid 跳过这些行）：",
-            invalid, source)
+            invalid, source, sheets)
     out = Path(out_dir)
     template_bytes = read_input(Path(template), "模板文件") if template is not None else None
     if template is not None:
@@ -576,12 +619,13 @@ def batch(
 
         CompiledTemplate(template_bytes or b"", Path(template).name)  # fail early, in the main process
     names = _plan_names(plans, spec, out)
-    result = BatchResult(spec.name, str(out), invalid=invalid, dry_run=dry_run)
+    result = BatchResult(spec.name, str(out), invalid=invalid, dry_run=dry_run, sheets=sheets)
     numbers = _assign_numbers(spec, plans, settings, register, dry_run, form=spec.name)
     for plan, name, number in zip(plans, names, numbers, strict=True):
-        result.items.append(BatchItem(plan.row, plan.name, plan.id_masked, name, number, status="planned"))
+        result.items.append(BatchItem(int(plan.row), plan.name, plan.id_masked, name, number, status="planned",
+                                      sheet=sheet_of(plan.row)))
     for row, _ in invalid:
-        result.items.append(BatchItem(row, "", "", "", status="skipped-invalid"))
+        result.items.append(BatchItem(int(row), "", "", "", status="skipped-invalid", sheet=sheet_of(row)))
     if dry_run:
         return result
     try:
@@ -626,6 +670,22 @@ def batch(
         for done in [*journals, journal_path]:
             done.unlink(missing_ok=True)
     return result
+
+
+def _listed_twice(rows: Iterable[tuple[int, int, str]], several_sheets: bool) -> dict[int, Problem]:
+    """A ``duplicate-id`` problem for every (position, row, ID number) whose ID number another row holds too."""
+    places: dict[str, list[tuple[int, int]]] = {}
+    for index, row, key in rows:
+        places.setdefault(key, []).append((index, row))
+    out = {}
+    for key, found in places.items():
+        if len(found) < 2:
+            continue
+        for index, _ in found:
+            others = "、".join(row_label(r, several_sheets) for i, r in found if i != index)
+            out[index] = Problem("duplicate-id", "身份证号", f"身份证号重复，同一学生还出现在：{others}。请核实后只保留一条"
+                                 "（否则同一学生会收到两份同一文号的通知书）。", mask_id(key), path="student.id_number")
+    return out
 
 
 def _require_issuer(spec: FormSpec, rows: list[tuple[int, dict[str, Any]]], settings: dict[str, Any]) -> None:
@@ -723,7 +783,7 @@ def _earlier_items(out: Path, result: BatchResult, earlier: list[dict[str, Any]]
             kept.append(BatchItem(int(entry.get("row") or 0), str(entry.get("name", "")), str(entry.get("id_masked", "")),
                                   name, str(entry.get("doc_number", "")),
                                   known.get(name, str(entry.get("sha256", ""))),
-                                  str(entry.get("status", "")), str(entry.get("pdf", ""))))
+                                  str(entry.get("status", "")), str(entry.get("pdf", "")), str(entry.get("sheet", ""))))
         except (TypeError, ValueError):
             continue
         mine.add(name)
@@ -736,8 +796,7 @@ def _write_manifest(out: Path, result: BatchResult, earlier: list[dict[str, Any]
     still there) and manifest.csv, streamed item by item so a 10,000-document batch never builds the
     whole manifest in memory. Runs hold the folder's lock, so this read-modify-write loses nothing."""
     head = {"form": result.form, "out_dir": result.out_dir, "dry_run": result.dry_run, "counts": result.counts,
-            "invalid": [{"row": r, "problems": [p.to_dict() for p in ps]} for r, ps in result.invalid],
-            "merged": result.merged}
+            "sheets": result.sheets, "invalid": _invalid_dicts(result.invalid), "merged": result.merged}
     items = [*result.items, *_earlier_items(out, result, earlier or [], known or {})]
     with atomic_stream(out / MANIFEST) as handle:
         handle.write(_scrub(json.dumps(head, ensure_ascii=False, indent=2))[:-2] + ',\n  "items": [')
@@ -747,15 +806,15 @@ def _write_manifest(out: Path, result: BatchResult, earlier: list[dict[str, Any]
     with atomic_stream(out / MANIFEST_CSV) as handle:
         handle.write("\ufeff")  # Excel in China opens a BOM-less UTF-8 CSV as GBK and shows mojibake.
         writer = csv.writer(handle)
-        writer.writerow(["行号", "学生", "身份证号", "文号", "文件", "PDF", "SHA-256", "状态"])
+        writer.writerow(["工作表", "行号", "学生", "身份证号", "文号", "文件", "PDF", "SHA-256", "状态"])
         for item in items:
             # Names come from rosters: "=HYPERLINK(…)" must stay text when Excel opens the file.
             writer.writerow([neutralise_formula(_scrub(str(cell))) for cell in (
-                item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256, item.status)])
+                item.sheet, item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256, item.status)])
 
 
 __all__ = ["BatchItem", "BatchResult", "InvalidRosterError", "batch", "find_config", "format_batch", "load_settings",
-           "read_records"]
+           "read_records", "row_label"]
 
 
 _STATUS_CN = {"written": "新生成", "unchanged": "未变化", "updated": "已更新", "kept-edited": "已被手工修改，保留未覆盖",
@@ -765,21 +824,24 @@ _STATUS_CN = {"written": "新生成", "unchanged": "未变化", "updated": "已�
 def format_batch(result: BatchResult) -> str:
     """Chinese summary of a batch for the terminal."""
     lines = []
+    several = len(result.sheets) > 1
     if result.dry_run:
         lines.append(f"试运行：以下 {len(result.items)} 份文书将写到 {result.out_dir}（未写任何文件）。")
         for item in result.items:
-            lines.append(f"  第{item.row}行 {item.name} → {item.file or '（跳过）'} {item.doc_number}")
+            lines.append(f"  {row_label(SheetRow(item.row, item.sheet), several)} {item.name} → "
+                         f"{item.file or '（跳过）'} {item.doc_number}")
     for row, problems in result.invalid:
         for p in problems:
             column = _column_for(p.path)
             shown = f"（值：{p.value}）" if p.value else ""
-            lines.append(f"  跳过第{row}行：{column or p.field}：{p.message}{shown} [{p.code}]")
+            lines.append(f"  跳过{row_label(row, several)}：{column or p.field}：{p.message}{shown} [{p.code}]")
     kept = [i for i in result.items if i.status == "kept-edited"]
     for item in kept:
         lines.append(f"  {item.file} 已被手工修改，未覆盖（确认要覆盖请加 --force）。")
     if not result.dry_run:
         counts = "，".join(f"{_STATUS_CN.get(k, k)} {v} 份" for k, v in result.counts.items())
-        lines.append(f"完成：{counts}。输出在 {result.out_dir}，清单见 manifest.json / manifest.csv。")
+        read = ("（读取了工作表" + "、".join(f"“{s}”" for s in result.sheets) + "）") if several else ""
+        lines.append(f"完成：{counts}{read}。输出在 {result.out_dir}，清单见 manifest.json / manifest.csv。")
         if result.merged:
             lines.append(f"合并打印文件：{Path(result.out_dir) / result.merged}")
     return "\n".join(lines)

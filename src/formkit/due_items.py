@@ -323,6 +323,7 @@ def generate_due(
     ``templates`` maps a form name to a user template to use instead of the shipped one.
     """
     from .batch_runner import batch
+    from .records import SheetRow
 
     results: dict[str, Any] = {}
     when = as_of or date.today()
@@ -335,7 +336,7 @@ def generate_due(
                 # The ledger names the responsible person, usually the 班主任 who files the slip.
                 record.setdefault("teacher", record.get("case", {}).get("responsible"))
                 record.setdefault("report_date", when.isoformat())
-            records.append((item.row, record))
+            records.append((SheetRow(item.row, item.sheet), record))  # the manifest names each row's sheet
         if records:
             result = batch(form, records, Path(out_dir) / form, settings=settings, pdf=pdf, merge=merge,
                            register=register, jobs=jobs, force=force, skip_invalid=True,

@@ -59,6 +59,7 @@ from .. import (
     summary,
     validate_record,
 )
+from ..batch_runner import row_label
 from . import fields as fl
 from .charts import stacked_bars
 from .state import (
@@ -188,6 +189,7 @@ class Desk:
                                autoescape=select_autoescape(["html"], default=True), trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(version=__version__, idle_minutes=int(idle_minutes))
         self.env.filters["basename"] = lambda p: Path(str(p)).name
+        self.env.globals["row_label"] = row_label
         routes = [
             Route("/", self.home),
             Route("/generate", self.generate_page),
@@ -366,7 +368,8 @@ class Desk:
                 lambda: batch(spec.name, roster, session.folder("dry"), settings=settings, dry_run=True,
                               skip_invalid=skip, register=self.register, template=template))
         except InvalidRosterError as exc:
-            rows = [(row, p) for row, problems in exc.rows for p in problems]
+            # A township workbook holds one school per sheet: its rows are named with their sheet.
+            rows = [(row_label(row, len(exc.sheets) > 1), p) for row, problems in exc.rows for p in problems]
             message = (f"{roster.name}：{len(exc.rows)} 行数据有问题，还没有生成任何文书。"
                        "请在名单里改正后重新上传，或勾选“跳过有错误的行”。")
             response = self.page(request, "generate.html", 200, invalid=rows, message=message, **context)
