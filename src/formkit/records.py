@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .columns import COLUMNS_BY_KEY, HeaderMatcher, header_key, header_lookup, normalise_header
 from .enums import normalize_text
@@ -75,7 +75,7 @@ def _read_text(path: Path) -> str:
                          code="file-encoding")
 
 
-def _rows_from_csv(path: Path, columns: Mapping[str, str] | None) -> list[tuple[SheetRow, dict[str, Any]]]:
+def _csv_table(path: Path, columns: Mapping[str, str] | None) -> LedgerTable:
     text = _read_text(path)
     reader = csv.reader(io.StringIO(text))
     try:
@@ -87,7 +87,7 @@ def _rows_from_csv(path: Path, columns: Mapping[str, str] | None) -> list[tuple[
     found = locate_header(grid, HeaderMatcher(columns))
     if found is None:
         raise InputFileError(f"{path}：前 10 行没有找到表头（如 学生姓名、身份证号）。", path=str(path), code="no-header")
-    return table_records(build_table(path, "", grid, found))
+    return build_table(path, "", grid, found)
 
 
 # Codes used by 学籍 import templates and exports instead of words.
@@ -250,24 +250,34 @@ def _rows_from_json(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def roster_rows(path: Path, columns: Mapping[str, str] | None = None,
-                sheet: str | None = None) -> tuple[list[str], Iterator[tuple[SheetRow, dict[str, Any]]]]:
-    """The ledger sheets read from ``path`` (none for CSV/JSON), and its rows one at a time.
+class Roster(NamedTuple):
+    """A roster being read: its ledger sheets (none for CSV/JSON), how many rows, and the rows."""
 
-    Every sheet with a ledger header is read, in workbook order, unless ``sheet`` picks one;
-    each row carries its sheet (:class:`SheetRow`). Raises ``InputFileError`` when the file is
-    unusable, before the first row is yielded.
+    sheets: list[str]
+    total: int
+    rows: Iterator[tuple[SheetRow, dict[str, Any]]]
+
+
+def roster_rows(path: Path, columns: Mapping[str, str] | None = None, sheet: str | None = None) -> Roster:
+    """The rows of ``path`` one at a time, each a (:class:`SheetRow`, nested record) pair.
+
+    Every sheet with a ledger header is read, in workbook order, unless ``sheet`` picks one.
+    Records are built as the rows are consumed, so a large roster is never held twice.
+    Raises ``InputFileError`` when the file is unusable, before the first row is yielded.
     """
     suffix = path.suffix.lower()
     if suffix == ".json":
-        return [], ((SheetRow(n), record) for n, record in _rows_from_json(path))
+        items = _rows_from_json(path)
+        return Roster([], len(items), ((SheetRow(n), record) for n, record in items))
     if suffix in (".csv", ".txt"):
-        return [], iter(_rows_from_csv(path, columns))
+        table = _csv_table(path, columns)
+        return Roster([], len(table.rows), iter_table_records(table))
     if sheet is not None:
         tables = [read_ledger(path, sheet=sheet, columns=columns)]
     else:
         tables = read_workbook(path, columns=columns).tables or [read_ledger(path, columns=columns)]
-    return [t.sheet for t in tables], (row for table in tables for row in iter_table_records(table))
+    return Roster([t.sheet for t in tables], sum(len(t.rows) for t in tables),
+                  (row for table in tables for row in iter_table_records(table)))
 
 
 def read_rows(path: Path, columns: Mapping[str, str] | None = None,
@@ -279,7 +289,7 @@ def read_rows(path: Path, columns: Mapping[str, str] | None = None,
     ``columns`` pins header wordings to fields; by default the pins of
     :func:`formkit.columns.pin_columns` apply.
     """
-    return list(roster_rows(path, columns, sheet)[1])
+    return list(roster_rows(path, columns, sheet).rows)
 
 
 @dataclass
@@ -329,4 +339,4 @@ def read_records(path: Path | str, form: str | None = None, *,
     return report
 
 
-__all__ = ["RecordsReport", "SheetRow", "nest", "read_records", "read_rows", "roster_rows", "sheet_of", "table_records"]
+__all__ = ["RecordsReport", "Roster", "SheetRow", "nest", "read_records", "read_rows", "roster_rows", "sheet_of", "table_records"]
