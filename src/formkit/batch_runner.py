@@ -667,7 +667,9 @@ def batch(
         CompiledTemplate(template_bytes or b"", Path(template).name)  # fail early, in the main process
     jobs = jobs or os.cpu_count() or 1
     out = Path(out_dir)
-    with _Workers(spec.name, template_bytes, settings, jobs if roster.total >= 8 else 1) as workers:
+    # A dry run only validates: no worker processes for it (the web page's dry run runs in a
+    # server thread, where forking is best avoided).
+    with _Workers(spec.name, template_bytes, settings, 1 if dry_run or roster.total < 8 else jobs) as workers:
         # Pass 1 validates every row before anything is written, keeping per row only a
         # fingerprint of its data and, for a valid row, the facts naming and numbering need.
         fingerprints = array("Q")
@@ -676,6 +678,7 @@ def batch(
         valid: list[_Plan] = []
         invalid: list[tuple[int, list[Problem]]] = []
         invalid_at: list[int] = []
+        shared: dict[Any, Any] = {}
 
         def checks() -> Iterator[Check]:
             for index, (row, raw) in enumerate(roster.rows):
@@ -693,7 +696,12 @@ def batch(
                     invalid.append((row, outcome))
                     invalid_at.append(index)
                 else:
+                    # Each plan arrives unpickled with its own copies of the school and dates:
+                    # sharing one object per distinct value keeps a plan small.
                     outcome.row = row
+                    outcome.school = shared.setdefault(outcome.school, outcome.school)
+                    outcome.issue_date = shared.setdefault(outcome.issue_date, outcome.issue_date)
+                    outcome.deadline = shared.setdefault(outcome.deadline, outcome.deadline)
                     valid.append(outcome)
         issuer.require()
         if spec.numbered:
@@ -735,6 +743,7 @@ def batch(
             def tasks() -> Iterator[Task]:
                 # Pass 2 reads the roster again: a row must be the one pass 1 validated.
                 count = 0
+                # (not read ahead in a thread while numbering: the two reads' peaks would add up)
                 for index, (row, raw) in enumerate(again()):
                     count += 1
                     blob = pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL)
@@ -884,21 +893,22 @@ def _assign_numbers(spec: FormSpec, plans: list[_Plan], settings: dict[str, Any]
         return numbers
     from .register import IssuedDocument, NumberRegister, default_register_path, format_number
 
-    wanted = [i for i, plan in enumerate(plans) if prefix and not plan.doc_number]  # a roster's number wins
+    wanted = array("q", (i for i, plan in enumerate(plans) if prefix and not plan.doc_number))  # a roster's number wins
 
-    def issued(given: list[int]) -> list[IssuedDocument]:
+    def issued(given: list[int]) -> Iterator[IssuedDocument]:
         for i, n in zip(wanted, given, strict=True):
             numbers[i] = format_number(prefix, plans[i].year, n) if n else f"{prefix}〔{plans[i].year}〕（待分配）号"
         # Recorded with the numbers, before rendering: a number once given is the notice's, and
         # a re-run produces the same notice again, so a later failure leaves nothing wrong behind.
-        return [IssuedDocument(form, plan.student_key, plan.issue_date, number, plan.deadline)
-                for plan, number in zip(plans, numbers, strict=True) if plan.issue_date is not None]
+        return (IssuedDocument(form, plan.student_key, plan.issue_date, number, plan.deadline)
+                for plan, number in zip(plans, numbers, strict=True) if plan.issue_date is not None)
 
     with NumberRegister(Path(register) if register else default_register_path()) as reg:
-        given = reg.numbers_for([(prefix, plans[i].year, form, plans[i].student_key) for i in wanted],
-                                dry_run=dry_run, issued=issued)
+        requests = ((prefix, plans[i].year, form, plans[i].student_key) for i in wanted)
+        given = reg.numbers_for(requests, dry_run=dry_run, issued=issued)
     if dry_run:
-        issued(given)
+        for _ in issued(given):
+            pass
     return numbers
 
 
