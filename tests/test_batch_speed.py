@@ -125,6 +125,16 @@ def test_every_row_validated_before_writing_and_again_only_where_rendered(tmp_pa
     assert "学生8" in text and "石镇教复〔2024〕8号" in text
 
 
+def test_workers_give_the_same_documents_as_one_process(tmp_path: Path) -> None:
+    records = students("学生", 60)
+    records[5]["student"]["name"] = ""  # refused in a worker's pass 1 as in the batch process
+    made = {jobs: fb.batch("return-notice", records, tmp_path / f"out{jobs}", settings=SETTINGS, jobs=jobs,
+                           register=tmp_path / f"r{jobs}.sqlite", skip_invalid=True) for jobs in (1, 2)}
+    shown = {jobs: [(i.row, i.file, i.doc_number, i.sha256, i.status) for i in r.items] for jobs, r in made.items()}
+    assert shown[1] == shown[2] and made[2].counts == {"written": 59, "skipped-invalid": 1}
+    assert [(r, [p.code for p in ps]) for r, ps in made[2].invalid] == [(6, ["required"])]
+
+
 def test_roster_changed_between_the_passes_stops_before_rendering_the_changed_row(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import csv
