@@ -5,6 +5,8 @@ Usage:
   python benchmarks/bench_batch.py --pdf [N]       persistent converter vs one soffice per document (200)
   python benchmarks/bench_batch.py --merge         merged DOCX ms/doc at 25/400, merged PDF KB/page at 50
   python benchmarks/bench_batch.py --scale         per-document time and peak RSS at 1k/5k/20k documents
+  python benchmarks/bench_batch.py --jobs [N] [R]  --jobs 2 against --jobs 1 at N documents (2000), R rounds (3),
+                                                   with the CPU seconds of the batch process and of its workers
 Each mode prints a table on stderr and ONE JSON line on stdout with both sides and the ratios.
 
 "formkit" is what the README documents: ``formkit batch return-notice ROSTER -o OUT --config
@@ -203,20 +205,30 @@ def bench_merge() -> dict[str, Any]:
 
 
 def _child_batch(n: int, jobs: int) -> None:
-    """Run in a child: one batch of n documents; print seconds and peak RSS (MB) of self and workers."""
+    """Run in a child: one batch of n documents; print seconds and peak RSS (MB) of self and workers.
+
+    Before the batch, the child reads the roster once on its own (as both batch passes do), so
+    the peak the reader reaches (calamine's grid: proportional to the roster, freed after each
+    pass) is told apart from what the batch itself keeps per document.
+    """
     import formkit
     from formkit.documents.batch import load_settings
+    from formkit.documents.roster import roster_rows
 
     work = Path(tempfile.mkdtemp(prefix="formkit-bench-scale-"))
     try:
         roster = make_roster(work / "roster.xlsx", n)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        for _ in roster_rows(roster).rows:
+            pass
+        read = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t = time.perf_counter()
-        formkit.batch("return-notice", roster, work / "out", settings=load_settings(CONFIG), jobs=jobs,
-                      register=work / "reg.sqlite")
+        result = formkit.batch("return-notice", roster, work / "out", settings=load_settings(CONFIG), jobs=jobs,
+                               register=work / "reg.sqlite")
         secs = time.perf_counter() - t
+        assert result.counts == {"written": n}, result.counts
         print(json.dumps({"s": secs, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                          "rss_before_mb": before,
+                          "rss_before_mb": before, "rss_read_mb": read,
                           "workers_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -231,10 +243,61 @@ def bench_scale(sizes: list[int]) -> dict[str, Any]:
         out[f"ms_per_doc_{n}"] = round(got["s"] / n * 1000, 3)
         out[f"peak_rss_mb_{n}"] = round(got["rss_mb"], 1)
         out[f"batch_rss_growth_mb_{n}"] = round(got["rss_mb"] - got["rss_before_mb"], 1)
+        out[f"peak_bytes_per_doc_{n}"] = round((got["rss_mb"] - got["rss_before_mb"]) * 1048576 / n)
+        out[f"roster_read_bytes_per_doc_{n}"] = round((got["rss_read_mb"] - got["rss_before_mb"]) * 1048576 / n)
+        out[f"beyond_read_bytes_per_doc_{n}"] = round((got["rss_mb"] - got["rss_read_mb"]) * 1048576 / n)
         out[f"worker_peak_rss_mb_{n}"] = round(got["workers_rss_mb"], 1)
-        log(f"{n} documents: {out[f'ms_per_doc_{n}']} ms/doc, peak RSS {out[f'peak_rss_mb_{n}']} MB")
+        log(f"{n} documents: {out[f'ms_per_doc_{n}']} ms/doc, peak RSS {out[f'peak_rss_mb_{n}']} MB, "
+            f"{out[f'peak_bytes_per_doc_{n}']} B/doc peak growth, of which reading the roster alone "
+            f"{out[f'roster_read_bytes_per_doc_{n}']} B/doc, the batch beyond it {out[f'beyond_read_bytes_per_doc_{n}']} B/doc")
     out["ms_per_doc_ratio_largest_vs_smallest"] = round(out[f"ms_per_doc_{sizes[-1]}"] / out[f"ms_per_doc_{sizes[0]}"], 2)
     return out
+
+
+def bench_jobs(n: int, rounds: int) -> dict[str, Any]:
+    """--jobs 2 against --jobs 1 on the documented batch, alternating, medians of ``rounds``.
+
+    The CPU seconds of the batch process itself (what runs serially) and of its workers are
+    printed too: on a shared machine they show where the time goes even when the wall clock is noisy.
+    """
+    import statistics
+
+    import formkit
+    from formkit.documents.batch import load_settings
+
+    work = Path(tempfile.mkdtemp(prefix="formkit-bench-jobs-"))
+    try:
+        roster = make_roster(work / "roster.xlsx", n)
+        settings = load_settings(CONFIG)
+        wall: dict[int, list[float]] = {1: [], 2: []}
+        parent: dict[int, list[float]] = {1: [], 2: []}
+        workers: dict[int, list[float]] = {1: [], 2: []}
+        for r in range(rounds):
+            for jobs in (1, 2):
+                cpu, kids = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+                t = time.perf_counter()
+                result = formkit.batch("return-notice", roster, work / f"out{r}-{jobs}", settings=settings, jobs=jobs,
+                                       register=work / f"reg{r}-{jobs}.sqlite")
+                wall[jobs].append(time.perf_counter() - t)
+                parent[jobs].append(time.process_time() - cpu)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                workers[jobs].append(after.ru_utime + after.ru_stime - kids.ru_utime - kids.ru_stime)
+                assert result.counts == {"written": n}, result.counts
+                shutil.rmtree(work / f"out{r}-{jobs}")
+        med = {k: {j: statistics.median(v[j]) for j in (1, 2)} for k, v in
+               (("wall", wall), ("parent", parent), ("workers", workers))}
+        out = {"bench": "batch-jobs", "n": n, "rounds": rounds, "load_avg_1min": round(os.getloadavg()[0], 2)}
+        for jobs in (1, 2):
+            out[f"jobs{jobs}_s"] = round(med["wall"][jobs], 3)
+            out[f"jobs{jobs}_parent_cpu_ms_per_doc"] = round(med["parent"][jobs] / n * 1000, 3)
+            out[f"jobs{jobs}_workers_cpu_ms_per_doc"] = round(med["workers"][jobs] / n * 1000, 3)
+        out["ratio_jobs2_vs_jobs1"] = round(med["wall"][1] / med["wall"][2], 2)
+        log(f"{n} documents: --jobs 1 {out['jobs1_s']}s, --jobs 2 {out['jobs2_s']}s ({out['ratio_jobs2_vs_jobs1']}x); "
+            f"CPU ms/doc with --jobs 2: batch process {out['jobs2_parent_cpu_ms_per_doc']}, "
+            f"workers {out['jobs2_workers_cpu_ms_per_doc']}")
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> int:
@@ -246,6 +309,8 @@ def main() -> int:
         result = bench_pdf(int(args[1]) if len(args) > 1 else 200)
     elif args[:1] == ["--merge"]:
         result = bench_merge()
+    elif args[:1] == ["--jobs"]:
+        result = bench_jobs(int(args[1]) if len(args) > 1 else 2000, int(args[2]) if len(args) > 2 else 3)
     elif args[:1] == ["--scale"]:
         result = bench_scale([int(a) for a in args[1:]] or [1000, 5000, 20000])
     else:

@@ -40,7 +40,7 @@ def test_roster_to_documents_with_numbers_and_manifest(tmp_path: Path) -> None:
     assert [i["file"] for i in manifest["items"]] == [i.file for i in result.items]
     with (tmp_path / "out" / "manifest.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0][:4] == ["行号", "学生", "身份证号", "文号"] and len(rows) == 13
+    assert rows[0][:5] == ["工作表", "行号", "学生", "身份证号", "文号"] and len(rows) == 13
 
 
 def test_numbers_reused_for_same_student_never_for_another(tmp_path: Path) -> None:
@@ -104,7 +104,7 @@ def test_rerun_keeps_clerk_edits_unless_force(tmp_path: Path) -> None:
     again = run(out, reg)
     assert again.counts == {"unchanged": 11, "kept-edited": 1}
     assert edited.read_bytes() == b"edited by a clerk"
-    forced = run(out, reg, force=True)
+    forced = run(out, reg, overwrite=True)
     assert forced.counts == {"unchanged": 11, "updated": 1} and edited.read_bytes().startswith(b"PK")
 
 

@@ -353,7 +353,8 @@ def test_manifest_csv_neutralises_formulas_and_masks_ids(tmp_path: Path) -> None
     assert result.counts["written"] == len(hostile)
     with (tmp_path / "out" / "manifest.csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
-    names = [r[1] for r in rows[1:] if r[1]]
+    at = rows[0].index("学生")
+    names = [r[at] for r in rows[1:] if r[at]]
     assert len(names) == len(hostile)
     for cell in (c for r in rows for c in r):
         assert not cell or cell[0] not in "=+-@\t\r＝＋－＠", cell

@@ -98,8 +98,8 @@ def test_two_concurrent_batches_share_one_register_correctly(tmp_path: Path) -> 
         assert register.numbers_for([("石镇教复", 2024, "return-notice", "新|学生|")]) == [141]
 
 
-def test_each_row_validated_once_and_contexts_rendered_without_revalidation(tmp_path: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_row_validated_before_writing_and_again_only_where_rendered(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
     real = validate_record
 
@@ -109,13 +109,68 @@ def test_each_row_validated_once_and_contexts_rendered_without_revalidation(tmp_
 
     monkeypatch.setattr(fb, "validate_record", counting)
     records = students("学生", 40)
+    records[3]["student"]["name"] = ""  # invalid: checked once, never rendered
     original = json.dumps(records, ensure_ascii=False)
+    planned = fb.batch("return-notice", records, tmp_path / "dry", settings=SETTINGS, register=tmp_path / "r.sqlite",
+                       jobs=1, dry_run=True, skip_invalid=True)
+    assert len(calls) == 40 and not (tmp_path / "dry").exists()
+    calls.clear()
     result = fb.batch("return-notice", records, tmp_path / "out", settings=SETTINGS, register=tmp_path / "r.sqlite",
-                      jobs=1)
-    assert result.counts == {"written": 40} and len(calls) == 40
+                      jobs=1, skip_invalid=True)
+    # pass 1 checks all 40; pass 2 validates the 39 it renders (no model or context is kept per row)
+    assert result.counts == {"written": 39, "skipped-invalid": 1} and len(calls) == 40 + 39
+    assert [i.file for i in result.items] == [i.file for i in planned.items]
     assert json.dumps(records, ensure_ascii=False) == original  # the caller's records are not touched
     text = docx_text((tmp_path / "out" / result.items[7].file).read_bytes())
-    assert "学生7" in text and "石镇教复〔2024〕8号" in text
+    assert "学生8" in text and "石镇教复〔2024〕8号" in text
+
+
+def test_workers_give_the_same_documents_as_one_process(tmp_path: Path) -> None:
+    records = students("学生", 60)
+    records[5]["student"]["name"] = ""  # refused in a worker's pass 1 as in the batch process
+    made = {jobs: fb.batch("return-notice", records, tmp_path / f"out{jobs}", settings=SETTINGS, jobs=jobs,
+                           register=tmp_path / f"r{jobs}.sqlite", skip_invalid=True) for jobs in (1, 2)}
+    shown = {jobs: [(i.row, i.file, i.doc_number, i.sha256, i.status) for i in r.items] for jobs, r in made.items()}
+    assert shown[1] == shown[2] and made[2].counts == {"written": 59, "skipped-invalid": 1}
+    assert [(r, [p.code for p in ps]) for r, ps in made[2].invalid] == [(6, ["required"])]
+
+
+def test_roster_changed_between_the_passes_stops_before_rendering_the_changed_row(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import csv
+
+    roster = tmp_path / "名单.csv"
+    header = ["序号", "学生姓名", "性别", "出生日期", "学校", "年级", "班级", "监护人", "联系电话", "家庭住址", "辍学时间"]
+
+    def save(names: list[str]) -> None:
+        with roster.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            for i, name in enumerate(names, 1):
+                writer.writerow([i, name, "男", "2012-03-15", "石门镇中心小学", "五年级", "1班", f"{name}家长",
+                                 "13985120001", "石门镇白岩村", "2024-02-26"])
+
+    names = [f"学生{i}" for i in range(60)]
+    save(names)
+    real = fb.roster_rows
+    reads: list[int] = []
+
+    def clerk_saves_meanwhile(*args: Any, **kw: Any) -> Any:
+        reads.append(1)
+        if len(reads) == 2:  # between pass 1 and pass 2 the clerk blanks row 50's name
+            save([*names[:48], "", *names[49:]])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(fb, "roster_rows", clerk_saves_meanwhile)
+    monkeypatch.setattr(fb, "CHUNK", 4)
+    with pytest.raises(fb.InputFileError) as err:
+        fb.batch("return-notice", roster, tmp_path / "out", settings=SETTINGS, register=tmp_path / "r.sqlite", jobs=1)
+    assert err.value.code == "roster-changed" and "第50行" in str(err.value)
+    made = {p.name for p in (tmp_path / "out").glob("*.docx")}
+    assert made and not any("学生48" in n for n in made) and len(made) < 60
+    monkeypatch.setattr(fb, "roster_rows", real)
+    with pytest.raises(fb.InvalidRosterError):  # the re-run sees the blank name and refuses, as any run does
+        fb.batch("return-notice", roster, tmp_path / "out", settings=SETTINGS, register=tmp_path / "r.sqlite", jobs=1)
 
 
 def test_journal_lines_only_for_files_already_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,22 +6,25 @@ written from the planted rows' comments in clerk_books.py, not copied from formk
 
 from __future__ import annotations
 
+import csv
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from docx import Document
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 from formkit.cli import cli
 from formkit.core.errors import InputFileError, ValueProblem
 from formkit.core.validators import parse_date_or_month
 from formkit.documents.batch import InvalidRosterError, batch, format_batch
+from formkit.documents.roster import sheet_of
 from formkit.ledger.check import check_ledger
 from formkit.ledger.due import DUE, REFUSED, due, generate_due
 from formkit.ledger.workbook import summary
-from tests.clerk_books import JUNIOR, PRIMARY, township_book
+from tests.clerk_books import JUNIOR, PRIMARY, _row, _sheet, township_book
 from tests.helpers import needs_soffice
 
 AS_OF = date(2024, 5, 1)
@@ -120,19 +123,87 @@ def test_month_typed_as_a_number_names_both_readings() -> None:
     assert str(parse_date_or_month(2012.03)) == "2012年3月"
 
 
-def test_batch_refuses_a_workbook_of_several_sheets_instead_of_dropping_one(book: Path, tmp_path: Path) -> None:
-    with pytest.raises(InputFileError) as err:
-        batch("return-notice", book, tmp_path / "o", settings=SETTINGS, dry_run=True, register=tmp_path / "r.sqlite")
-    assert err.value.code == "several-sheets"
-    assert f"“{PRIMARY}”、“{JUNIOR}”" in str(err.value) and "ledger due --generate" in str(err.value)
-
-
-@pytest.mark.xfail(strict=True, reason="batch numbers rows by Excel row only (BatchItem.row, manifests, messages): "
-                   "reading every sheet needs a sheet in each row's identity; refused with a clear message meanwhile")
 def test_batch_reads_every_ledger_sheet(book: Path, tmp_path: Path) -> None:
     result = batch("return-notice", book, tmp_path / "o", settings=SETTINGS, dry_run=True, skip_invalid=True,
                    register=tmp_path / "r.sqlite")
+    assert result.sheets == [PRIMARY, JUNIOR]  # the hidden 旧表 is not a ledger sheet of today
     assert len(result.items) == 12
+    got = sorted((i.sheet, i.row, i.status) for i in result.items)
+    # 第6行 and 第7行 exist on both sheets: each is its own item
+    assert (PRIMARY, 6, "planned") in got and (JUNIOR, 6, "planned") in got
+    assert (PRIMARY, 7, "skipped-invalid") in got and (JUNIOR, 7, "skipped-invalid") in got
+    assert [(sheet_of(r), r) for r, _ in result.invalid] == [(PRIMARY, 7), (PRIMARY, 10), (PRIMARY, 15), (JUNIOR, 7)]
+
+
+def _class_book(path: Path) -> Path:
+    """One school, one sheet per class: 序号 restarts at 1 and each class has a 杨小春."""
+    wb = Workbook()
+    default = wb.active
+    assert default is not None
+    wb.remove(default)
+    _sheet(wb, "六年级1班", [_row(1, "杨小春", "男", "20120315", "011", PRIMARY, "六年级", "辍学", "2024年3月", "未劝返")])
+    _sheet(wb, "六年级2班", [
+        _row(1, "杨小春", "男", "20120416", "013", PRIMARY, "六年级", "辍学", "2024年3月", "未劝返"),
+        _row(2, "吴刚", "男", "20100101", "011", PRIMARY, "六年级", "辍学", "2024年3月", "未劝返", phone="1390855002"),
+    ])
+    wb.save(path)
+    return path
+
+
+def test_same_name_on_two_sheets_gets_two_documents_and_an_invalid_row_names_its_sheet(tmp_path: Path) -> None:
+    roster = _class_book(tmp_path / "平寨小学.xlsx")
+    with pytest.raises(InvalidRosterError) as err:
+        batch("return-notice", roster, tmp_path / "o", settings=SETTINGS, register=tmp_path / "r.sqlite")
+    [(row, problems)] = err.value.rows
+    assert (sheet_of(row), row, [p.code for p in problems]) == ("六年级2班", 7, ["phone-format"])
+    assert "工作表“六年级2班”第7行“联系电话”列" in str(err.value)
+    assert not (tmp_path / "o").exists()  # nothing written before every sheet's rows were checked
+
+    out = tmp_path / "o"
+    result = batch("return-notice", roster, out, settings={**SETTINGS, "issuer.number_prefix": "平镇教复"},
+                   skip_invalid=True, register=tmp_path / "r.sqlite", jobs=1)
+    made = [i for i in result.items if i.status == "written"]
+    assert sorted((i.sheet, i.row, i.name) for i in made) == [("六年级1班", 6, "杨小春"), ("六年级2班", 6, "杨小春")]
+    files = {i.sheet: i.file for i in made}
+    assert files["六年级1班"] != files["六年级2班"] and "六年级2班" in files["六年级2班"]
+    texts = {sheet: _text(out / name) for sheet, name in files.items()}
+    assert "5226**********0133" not in texts["六年级1班"]
+    # one transaction numbered both sheets: two numbers, no gap, no repeat
+    assert sorted(i.doc_number for i in made) == ["平镇教复〔2024〕1号", "平镇教复〔2024〕2号"]
+    assert "跳过工作表“六年级2班”第7行：联系电话" in format_batch(result)
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["sheets"] == ["六年级1班", "六年级2班"]
+    assert sorted((i["sheet"], i["row"], i["status"]) for i in manifest["items"]) == [
+        ("六年级1班", 6, "written"), ("六年级2班", 6, "written"), ("六年级2班", 7, "skipped-invalid")]
+    assert [(i["sheet"], i["row"]) for i in manifest["invalid"]] == [("六年级2班", 7)]
+    with (out / "manifest.csv").open(encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert sorted((r["工作表"], r["行号"], r["文件"]) for r in table if r["文件"]) == sorted(
+        (sheet, "6", name) for sheet, name in files.items())
+
+    # The clerk edits the second class's notice; a re-run keeps it and re-finds the first one unchanged.
+    edited = Document(str(out / files["六年级2班"]))
+    edited.add_paragraph("班主任补充：已电话联系家长。")
+    edited.save(str(out / files["六年级2班"]))
+    again = batch("return-notice", roster, out, settings={**SETTINGS, "issuer.number_prefix": "平镇教复"},
+                  skip_invalid=True, register=tmp_path / "r.sqlite", jobs=1)
+    status = {(i.sheet, i.row): (i.status, i.file, i.doc_number) for i in again.items if i.file}
+    assert status[("六年级1班", 6)] == ("unchanged", files["六年级1班"], "平镇教复〔2024〕1号")
+    assert status[("六年级2班", 6)][:2] == ("kept-edited", files["六年级2班"])
+    assert "已电话联系家长" in _text(out / files["六年级2班"])
+
+
+def test_sheet_option_picks_one_sheet_and_its_messages_name_no_sheet(tmp_path: Path) -> None:
+    roster = _class_book(tmp_path / "平寨小学.xlsx")
+    args = ["batch", "return-notice", str(roster), "-o", str(tmp_path / "o"), "--register", str(tmp_path / "r.sqlite"),
+            "--set", "body=平寨镇人民政府", "--set", "issue_date=2024-05-06", "--dry-run"]
+    both = CliRunner().invoke(cli, args)
+    assert both.exit_code == 1 and "工作表“六年级2班”第7行" in both.output, both.output
+    one = CliRunner().invoke(cli, [*args, "--sheet", "六年级2班"])
+    assert one.exit_code == 1 and "  - 第7行“联系电话”列" in one.output and "工作表“" not in one.output, one.output
+    first = CliRunner().invoke(cli, [*args, "--sheet", "六年级1班"])
+    assert first.exit_code == 0 and "以下 1 份文书" in first.output and "  第6行 杨小春 →" in first.output, first.output
 
 
 def test_batch_messages_keep_chinese_punctuation(tmp_path: Path) -> None:
@@ -145,6 +216,8 @@ def test_batch_messages_keep_chinese_punctuation(tmp_path: Path) -> None:
     result = batch("return-notice", path, tmp_path / "o", settings=SETTINGS, dry_run=True, skip_invalid=True,
                    register=tmp_path / "r.sqlite")
     assert "，但" in format_batch(result) and ",但" not in format_batch(result)
+    # one ledger sheet: rows are named as before, without their sheet
+    assert "工作表" not in text and "工作表" not in format_batch(result) and "跳过第7行" in format_batch(result)
 
 
 def test_summary_detail_keeps_month_precision(book: Path, tmp_path: Path) -> None:
@@ -166,10 +239,10 @@ def test_pdf_into_a_relative_output_folder(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_batch_sheet_option_picks_one_school_of_a_township_workbook(book: Path, tmp_path: Path) -> None:
-    refused = CliRunner().invoke(cli, ["batch", "return-notice", str(book), "-o", str(tmp_path / "x"), "--dry-run",
-                                       "--register", str(tmp_path / "r.sqlite"), "--set", "body=平寨镇人民政府",
-                                       "--set", "issue_date=2024-05-02"])
-    assert refused.exit_code == 2 and "--sheet" in refused.output
+    both = CliRunner().invoke(cli, ["batch", "return-notice", str(book), "-o", str(tmp_path / "x"), "--dry-run",
+                                    "--register", str(tmp_path / "r.sqlite"), "--set", "body=平寨镇人民政府",
+                                    "--set", "issue_date=2024-05-02"])
+    assert both.exit_code == 1 and f"工作表“{PRIMARY}”第7行" in both.output and f"工作表“{JUNIOR}”第7行" in both.output
     report = check_ledger(book, AS_OF)
     names = {sheet: {c.text("name") for c in report.cases if c.sheet == sheet} for sheet in (PRIMARY, JUNIOR)}
     for sheet in (PRIMARY, JUNIOR):

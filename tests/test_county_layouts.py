@@ -18,7 +18,7 @@ from openpyxl import Workbook, load_workbook
 from formkit.cli import cli
 from formkit.core.errors import UsageError
 from formkit.documents.batch import InvalidRosterError, batch, load_settings
-from formkit.documents.roster import read_records, read_rows
+from formkit.documents.roster import read_records, read_rows, sheet_of
 from formkit.ledger.check import LedgerReport, check_ledger
 from formkit.ledger.due import due
 from formkit.ledger.workbook import annotate
@@ -326,7 +326,6 @@ def test_exact_due_list(name: str, expected: dict[tuple[str, int], tuple[str, st
 
 @pytest.mark.parametrize("name", ["county-a.xlsx", "county-a.xls", "county-b.xlsx"])
 def test_check_due_summary_and_batch_agree(name: str, tmp_path: Path) -> None:
-    from formkit.core.errors import InputFileError
     from formkit.ledger.summary import figures
 
     report = check_ledger(COUNTY / name, AS_OF)
@@ -346,21 +345,17 @@ def test_check_due_summary_and_batch_agree(name: str, tmp_path: Path) -> None:
     # month-precision cells (2012.03, 2011年9月, 2024年2月) are accepted by check and by batch alike
     assert not [f for f in report.findings if f.code == "date-format"]
     settings = {"issuer.body": "青溪镇人民政府", "issuer.issue_date": "2024-05-06"}
-    if len(report.tables) > 1:
-        with pytest.raises(InputFileError) as err:  # see test_clerk.py: batch reads one sheet at a time
-            batch("return-notice", COUNTY / name, tmp_path / "o", settings=settings, dry_run=True,
-                  register=tmp_path / "r.sqlite")
-        assert err.value.code == "several-sheets"
-        return
     result = batch("return-notice", COUNTY / name, tmp_path / "o", settings=settings, dry_run=True, skip_invalid=True,
                    register=tmp_path / "r.sqlite")
-    assert sorted(i.row for i in result.items) == sorted(r for _, r, _ in rows)
-    invalid = {row: {p.code for p in problems} for row, problems in result.invalid}
+    # batch reads every ledger sheet check read, and names each row by sheet and row as check does
+    assert result.sheets == [t.sheet for t in report.tables]
+    assert sorted((i.sheet, i.row) for i in result.items) == sorted((s, r) for s, r, _ in rows)
+    invalid = {(sheet_of(row), row): {p.code for p in problems} for row, problems in result.invalid}
     assert "date-format" not in set().union(*invalid.values())
     # every row due refuses for its own contradictions, batch refuses too
-    assert {r for _, r in refused} <= set(invalid)
+    assert refused <= set(invalid)
     # and batch refuses no row for a cell check found valid: each refusal matches a check error on that row
-    assert set(invalid) <= {r for _, r in errors_at}
+    assert set(invalid) <= errors_at
 
 
 def test_roster_rows_agree_between_check_and_batch(tmp_path: Path) -> None:

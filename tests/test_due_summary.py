@@ -79,7 +79,7 @@ def test_filled_ledger_due_to_generated_notices(tmp_path: Path) -> None:
     settings = {"issuer.body": "龙井乡人民政府", "issuer.issue_date": "2024-05-02", "issuer.number_prefix": "龙乡教复"}
     results = generate_due(items, tmp_path / "out", settings=settings, as_of=date(2024, 5, 1),
                            register=tmp_path / "reg.sqlite", jobs=1)
-    made = results["compel-notice"]
+    made = results.results["compel-notice"]
     written = [i for i in made.items if i.status == "written"]
     assert [(i.name, i.row, i.doc_number) for i in written] == [("龙飞", 5, "龙乡教复〔2024〕1号")]
     assert [i.row for i in made.items if i.status == "skipped-invalid"] == []

@@ -187,7 +187,7 @@ def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, templat
 @click.option("--register", type=click.Path(path_type=Path), help="文号登记簿（SQLite）位置。")
 @click.option("--template", type=click.Path(path_type=Path), help="使用自己修改过的 Word 模板。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果。")
-@click.option("--sheet", help="名单工作簿中要用的工作表（工作簿里有几个学校的台账工作表时必须指定）。")
+@click.option("--sheet", help="只用名单工作簿中的这一个工作表（默认读取全部台账工作表，如一个学校一个工作表）。")
 @column_option
 @handle_errors
 def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...], config: Path | None, pdf: bool,

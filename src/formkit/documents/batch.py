@@ -1,15 +1,18 @@
 """Batch generation: a roster in, one document per student out, plus a print-ready file.
 
 Order of work, each step safe to interrupt:
-1. read the roster and validate **every** row before writing anything (each row once: the
-   workers render from the plain context built here);
+1. pass 1: read the roster (every ledger sheet of a workbook) and validate **every** row in the
+   worker processes before anything is written, keeping per row only a fingerprint of its data
+   and, for a valid row, what naming and numbering need: memory stays flat in the roster size;
 2. give each notice its document number from the register (same student and form → same number),
    all in one transaction that also records the notices as issued for ``ledger due``;
-3. render in worker processes (each compiles the template once), a chunk of documents per task,
-   and write each chunk's files atomically with one sync for the chunk; an existing file is
-   replaced only if it is formkit's own unchanged output (its hash is in the manifest) or
-   ``overwrite`` is given — a clerk's edits are never lost;
-4. journal every finished chunk once its files are on disk, so a killed batch resumes where it stopped;
+3. pass 2: read the roster again (a row whose data changed since pass 1 stops the batch) and
+   render in the workers (each compiles the template once and validates its rows again, since no
+   model is kept), a chunk of documents per task, writing each chunk's files atomically with one
+   sync for the chunk; an existing file is replaced only if it is formkit's own unchanged output
+   (its hash is in the manifest) or ``overwrite`` is given — a clerk's edits are never lost;
+4. journal every finished chunk once its files are on disk (a thread writes and syncs the
+   journal, so the batch keeps the workers fed), so a killed batch resumes where it stopped;
 5. convert to PDF with one LibreOffice process per worker, and merge with bookmarks.
 
 The manifest records only hashes formkit itself wrote, so a kept edit is recognised as an
@@ -27,6 +30,7 @@ import hashlib
 import json
 import os
 import pickle
+import queue
 import re
 import signal
 import sys
@@ -34,6 +38,8 @@ import threading
 import time
 import tomllib
 import warnings
+from array import array
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -49,7 +55,6 @@ from formkit.core.fileio import (
     atomic_stream,
     atomic_write,
     folder_lock,
-    inside,
     new_private_file,
     output_error,
     read_input,
@@ -60,6 +65,7 @@ from formkit.core.fileio import (
 )
 from formkit.core.validators import mask_id, mask_message, mask_sensitive, neutralise_formula
 from formkit.documents.forms import FormSpec, build_context, get_form, validate_record
+from formkit.documents.roster import Roster, SheetRow, roster_rows, sheet_of
 from formkit.tables.columns import LEDGER_COLUMNS
 
 MANIFEST = "manifest.json"
@@ -73,7 +79,7 @@ ISSUER_KEYS = {"body", "title", "doc_number", "issue_date", "deadline", "contact
 Progress = Callable[[int, int], None]
 
 
-@dataclass
+@dataclass(slots=True)
 class BatchItem:
     """One planned or produced document."""
 
@@ -86,6 +92,9 @@ class BatchItem:
     status: str = ""
     """written / unchanged / updated / kept-edited / skipped-invalid / planned."""
     pdf: str = ""
+    sheet: str = ""
+    """The roster's worksheet holding ``row`` ("" for CSV, JSON and plain records): in a township
+    workbook (one sheet per school) a row number alone names two students."""
 
 
 @dataclass
@@ -98,6 +107,8 @@ class BatchResult:
     invalid: list[tuple[int, list[Problem]]] = field(default_factory=list)
     merged: str = ""
     dry_run: bool = False
+    sheets: list[str] = field(default_factory=list)
+    """The roster's worksheets that were read; with several, messages name each row's sheet."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -112,8 +123,9 @@ class BatchResult:
             "out_dir": self.out_dir,
             "dry_run": self.dry_run,
             "counts": self.counts,
+            "sheets": self.sheets,
             "items": [asdict(i) for i in self.items],
-            "invalid": [{"row": r, "problems": [p.to_dict() for p in ps]} for r, ps in self.invalid],
+            "invalid": _invalid_dicts(self.invalid),
             "merged": self.merged,
         }
 
@@ -121,11 +133,22 @@ class BatchResult:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
 
-@dataclass(frozen=True)
+def _invalid_dicts(invalid: list[tuple[int, list[Problem]]]) -> list[dict[str, Any]]:
+    return [{"sheet": sheet_of(r), "row": r, "problems": [p.to_dict() for p in ps]} for r, ps in invalid]
+
+
+def row_label(row: int, several_sheets: bool) -> str:
+    """``第7行``, or ``工作表“平寨中学”第7行`` when the roster has several sheets (``row`` a :class:`SheetRow`)."""
+    sheet = sheet_of(row)
+    return f"工作表“{sheet}”第{int(row)}行" if several_sheets and sheet else f"第{int(row)}行"
+
+
+@dataclass(slots=True)
 class _Plan:
-    """What the render pass needs to know about one valid row (the model itself is dropped)."""
+    """What naming and numbering need to know about one valid row (the model itself is dropped)."""
 
     row: int
+    """The row number (a :class:`SheetRow` once back in the batch process)."""
     index: int
     seq: int
     school: str
@@ -151,21 +174,27 @@ def _plan_of(row: int, index: int, record: BaseModel) -> _Plan:
 
 
 class InvalidRosterError(RecordError):
-    """Some roster rows are invalid; ``rows`` holds (row number, problems) for each."""
+    """Some roster rows are invalid; ``rows`` holds (row number, problems) for each.
+
+    Each row number is a :class:`~formkit.documents.roster.SheetRow` when the roster is a workbook
+    (``row.sheet`` names its worksheet); ``sheets`` lists the worksheets read.
+    """
 
     code = "invalid-roster"
 
-    def __init__(self, message: str, rows: list[tuple[int, list[Problem]]], source: str) -> None:
+    def __init__(self, message: str, rows: list[tuple[int, list[Problem]]], source: str,
+                 sheets: Sequence[str] = ()) -> None:
         super().__init__(message, [p for _, ps in rows for p in ps], where=source)
         self.rows = rows
         self.source = source
+        self.sheets = list(sheets)
 
     def __str__(self) -> str:
         lines = [self.message]
         for row, problems in self.rows:
             for p in problems:
                 column = _column_for(p.path)
-                where = f"第{row}行" + (f"“{column}”列" if column else f"（{p.field}）")
+                where = row_label(row, len(self.sheets) > 1) + (f"“{column}”列" if column else f"（{p.field}）")
                 shown = f"（值：{p.value}）" if p.value else ""
                 lines.append(f"  - {where}：{p.message}{shown} [{p.code}]")
         return "\n".join(lines)
@@ -265,11 +294,9 @@ def _apply_settings(record: dict[str, Any], spec: FormSpec, settings: dict[str, 
 
 
 def read_records(path: Path, sheet: str | None = None,
-                 columns: Mapping[str, str] | None = None) -> list[tuple[int, dict[str, Any]]]:
-    """Roster rows as (row number, nested dict); see :func:`formkit.documents.roster.read_rows`."""
-    from formkit.documents.roster import read_rows
-
-    return read_rows(path, columns, sheet=sheet)
+                 columns: Mapping[str, str] | None = None) -> list[tuple[SheetRow, dict[str, Any]]]:
+    """Roster rows as (row number with its sheet, nested dict); see :func:`formkit.documents.roster.roster_rows`."""
+    return list(roster_rows(path, columns, sheet=sheet).rows)
 
 
 def _student_key(record: BaseModel) -> str:
@@ -389,7 +416,7 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="formkit-parent-watch", daemon=True).start()
 
 
-def _init_worker(form: str, template: bytes | None, parent: int | None = None) -> None:
+def _init_worker(form: str, template: bytes | None, settings: dict[str, Any], parent: int | None = None) -> None:
     from formkit.documents.engine import CompiledTemplate
     from formkit.documents.render import compiled_form
 
@@ -397,13 +424,41 @@ def _init_worker(form: str, template: bytes | None, parent: int | None = None) -
         _die_with_parent(parent)
     spec = get_form(form)
     _WORKER["spec"] = spec
+    _WORKER["settings"] = settings
     _WORKER["compiled"] = CompiledTemplate(template, spec.template) if template is not None else compiled_form(form)
 
 
+def _validated(spec: FormSpec, raw: dict[str, Any], settings: dict[str, Any]) -> BaseModel | list[Problem]:
+    """The row's model, or every problem that keeps it from being one."""
+    # A lone surrogate (valid in JSON text, impossible in any UTF-8 file) is a data error
+    # of its row, not a crash when the manifest or a document is written.
+    broken = _bad_characters(raw)
+    try:
+        record = validate_record(spec, _apply_settings(raw, spec, settings))
+    except RecordError as exc:
+        return [_shown(p) for p in broken + exc.problems]
+    return broken or record
+
+
+Check = tuple[int, bytes]
+"""(position in the roster, pickled raw record)."""
+Checked = tuple[int, "_Plan | list[Problem]"]
+
+
+def _check_chunk(chunk: list[Check]) -> list[Checked]:
+    """Pass 1 in a worker: validate each row, keep only what naming and numbering need."""
+    spec, settings = _WORKER["spec"], _WORKER["settings"]
+    out: list[Checked] = []
+    for index, blob in chunk:
+        got = _validated(spec, pickle.loads(blob), settings)
+        out.append((index, got if isinstance(got, list) else _plan_of(0, index, got)))
+    return out
+
+
 Task = tuple[int, bytes, str, str, str, bool]
-"""(index, pickled plain context, target path, document number, hash formkit wrote there, force)."""
+"""(item position, pickled raw record, target path, document number, hash formkit wrote there, force)."""
 Outcome = tuple[int, str, str]
-"""(index, sha256, status)."""
+"""(item position, sha256, status)."""
 CHUNK = 32
 """Documents per worker task: each chunk is one round trip to a worker and one group sync."""
 
@@ -411,7 +466,8 @@ CHUNK = 32
 def _render_chunk(tasks: list[Task]) -> list[Outcome]:
     """Render a chunk of documents and write those allowed to be written, as one durable group.
 
-    Each context was validated and built once, in the main process; the worker only renders.
+    The rows were all validated in pass 1 before this runs; the worker validates its rows again
+    (the parent keeps no model or context per row, so memory stays flat) and renders them.
     ``known`` is the hash formkit recorded for a file last time ("" if none): a file that
     still has it is formkit's own output and may be replaced; any other is a clerk's. A kept
     file returns ``known`` again, never the edited file's hash, so the manifest goes on
@@ -419,11 +475,15 @@ def _render_chunk(tasks: list[Task]) -> list[Outcome]:
     outcomes are returned only after every written file is on disk, so the journal line the
     batch then writes for it implies the file.
     """
-    compiled = _WORKER["compiled"]
+    spec, settings, compiled = _WORKER["spec"], _WORKER["settings"], _WORKER["compiled"]
     outcomes: list[Outcome] = []
     with FileGroup() as group:
         for index, blob, target, doc_number, known, force in tasks:
-            context = pickle.loads(blob)
+            record = _validated(spec, pickle.loads(blob), settings)
+            if isinstance(record, list):  # the parent compared the row with pass 1's: never expected
+                raise InputFileError(f"{target}：名单中该行的数据在生成过程中变了，已停止。请重新运行。",
+                                     code="roster-changed")
+            context = build_context(spec, record)
             if doc_number and isinstance(context.get("issuer"), dict):
                 context["issuer"]["doc_number"] = doc_number
             payload = compiled.render(context)
@@ -446,10 +506,10 @@ def _render_chunk(tasks: list[Task]) -> list[Outcome]:
     return outcomes
 
 
-def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
-    chunk: list[Task] = []
-    for task in tasks:
-        chunk.append(task)
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
         if len(chunk) >= size:
             yield chunk
             chunk = []
@@ -457,57 +517,99 @@ def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
         yield chunk
 
 
-def _run_tasks(form: str, template: bytes | None, tasks: Iterable[Task], total: int, jobs: int,
-               progress: Progress | None) -> Iterable[list[Outcome]]:
-    """Yield each chunk's outcomes as it finishes; at most two chunks per worker are in flight."""
-    done = 0
-    size = max(1, min(CHUNK, total // (jobs * 4) or 1))
-    if jobs <= 1 or total < 8:
-        _init_worker(form, template)
-        for chunk in _chunks(tasks, size):
-            outcomes = _render_chunk(chunk)
-            done += len(outcomes)
-            yield outcomes
-            if progress:
-                progress(done, total)
-        return
-    window = jobs * 2
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(form, template, os.getpid())) as pool:
-        pending: set[Future[list[Outcome]]] = set()
-        iterator = _chunks(tasks, size)
+class _Workers:
+    """Worker processes (or, for one job, this process) running chunks of rows, a bounded number in flight.
+
+    One pool serves both passes: each worker compiles the template once.
+    """
+
+    def __init__(self, form: str, template: bytes | None, settings: dict[str, Any], jobs: int) -> None:
+        self.jobs = jobs
+        self.pool: ProcessPoolExecutor | None = None
+        if jobs <= 1:
+            _init_worker(form, template, settings)
+        else:
+            self.pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                            initargs=(form, template, settings, os.getpid()))
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def ordered(self, work: Callable[[list[Any]], list[Any]], chunks: Iterable[list[Any]]) -> Iterator[list[Any]]:
+        """Each chunk's result, in the order of the chunks."""
+        if self.pool is None:
+            yield from map(work, chunks)
+            return
+        window: deque[Future[list[Any]]] = deque()
+        iterator = iter(chunks)
         while True:
-            while len(pending) < window:
-                work = next(iterator, None)
-                if work is None:
+            while len(window) < self.jobs * 2:
+                chunk = next(iterator, None)
+                if chunk is None:
                     break
-                pending.add(pool.submit(_render_chunk, work))
+                window.append(self.pool.submit(work, chunk))
+            if not window:
+                return
+            yield window.popleft().result()
+
+    def unordered(self, work: Callable[[list[Any]], list[Any]], chunks: Iterable[list[Any]]) -> Iterator[list[Any]]:
+        """Each chunk's result as soon as it is done."""
+        if self.pool is None:
+            yield from map(work, chunks)
+            return
+        pending: set[Future[list[Any]]] = set()
+        iterator = iter(chunks)
+        while True:
+            while len(pending) < self.jobs * 2:
+                chunk = next(iterator, None)
+                if chunk is None:
+                    break
+                pending.add(self.pool.submit(work, chunk))
             if not pending:
-                break
+                return
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                outcomes = future.result()
-                done += len(outcomes)
-                yield outcomes
-                if progress:
-                    progress(done, total)
+                yield future.result()
 
 
-def _plan_names(plans: list[_Plan], spec: FormSpec, out_dir: Path) -> list[str]:
+def _fingerprint(blob: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "little")
+
+
+def _plan_names(plans: Iterable[_Plan], spec: FormSpec, out_dir: Path) -> list[str]:
+    """A unique file name for every plan, in order."""
     used: set[str] = set()
     names = []
+    root = out_dir.resolve()
+    title, pattern = safe_component(spec.title, limit=30), spec.filename.removesuffix(".docx")
+    schools: dict[str, str] = {}  # a roster names a handful of schools
     for plan in plans:
-        stem = spec.filename.removesuffix(".docx").format(
-            seq=f"{plan.seq:03d}", school=safe_component(plan.school, limit=30),
-            name=safe_component(plan.name, limit=20), title=safe_component(spec.title, limit=30),
-        )
+        school = schools.get(plan.school)
+        if school is None:
+            school = schools[plan.school] = safe_component(plan.school, limit=30)
+        stem = pattern.format(seq=f"{plan.seq:03d}", school=school, name=safe_component(plan.name, limit=20),
+                              title=title)
         stem = safe_component(stem, limit=120)
         candidate, n = stem, 2
+        sheet = sheet_of(plan.row)
+        if candidate.lower() in used and sheet:
+            # Two schools' sheets number their students from 1 and may share a name: the
+            # sheet tells the clerk which document is whose, where "_2" would not.
+            stem = candidate = safe_component(f"{stem}_{sheet}", limit=150)
         while candidate.lower() in used:
             candidate, n = f"{stem}_{n}", n + 1
-        used.add(candidate.lower())
-        inside(out_dir, Path(candidate + ".docx"))
-        names.append(candidate + ".docx")
+        key = candidate.lower()
+        used.add(candidate if key == candidate else key)  # one string per name, not two
+        name = candidate + ".docx"
+        # safe_component leaves no separator: a lexical check suffices (resolving every name
+        # cost more than validating its row); existing links are replaced, never followed.
+        if (root / name).parent != root:
+            raise OutputError(f"输出文件名“{name}”会写到输出目录之外，已拒绝。")
+        names.append(name)
     return names
 
 
@@ -532,8 +634,10 @@ def batch(
 ) -> BatchResult:
     """Generate ``form`` for every record; see the module docstring for the guarantees.
 
-    ``records_or_path`` is a roster file (.xlsx/.xls/.csv/.json) or nested record dicts; ``sheet``
-    picks the worksheet of a workbook holding several ledger sheets.
+    ``records_or_path`` is a roster file (.xlsx/.xls/.csv/.json) or nested record dicts (or
+    (row, dict) pairs, the row a :class:`~formkit.documents.roster.SheetRow` to name its sheet). Every
+    ledger sheet of a workbook is read (a township workbook holds one school per sheet) unless
+    ``sheet`` picks one; each item and invalid row names its sheet.
     ``settings`` holds issue-level values (``issuer.body``, ``issuer.issue_date``,
     ``issuer.number_prefix``, …; see :func:`load_settings`). Raises ``InvalidRosterError``
     (a ``RecordError``) listing every invalid row unless ``skip_invalid``, and ``OutputError``
@@ -541,6 +645,10 @@ def batch(
     ``FORMKIT_LOCK_WAIT`` seconds (code ``output-locked``). A file formkit wrote and nobody
     edited since is replaced; an edited one is kept (``kept-edited``) unless ``overwrite``
     (``force`` is its deprecated name). ``columns`` pins a roster's header wordings to fields.
+
+    Memory stays flat in the number of rows: pass 1 validates every row (in the workers)
+    keeping a few facts per row, and pass 2 reads the roster again to render; a row that
+    changed in between stops the batch (``roster-changed``) instead of being rendered unchecked.
     """
     if force is not None:
         warnings.warn("force= is deprecated; use overwrite=", DeprecationWarning, stacklevel=2)
@@ -549,111 +657,242 @@ def batch(
     settings = dict(settings or {})
     source = str(records_or_path) if isinstance(records_or_path, str | Path) else "记录列表"
     if isinstance(records_or_path, str | Path):
-        rows = read_records(Path(records_or_path), sheet, columns)
+        path = Path(records_or_path)
+        roster = roster_rows(path, columns, sheet=sheet)
+
+        def again() -> Iterator[tuple[int, dict[str, Any]]]:
+            return roster_rows(path, columns, sheet=sheet).rows
     else:
         # Plain dicts are numbered from 1; (row, dict) pairs keep the caller's row numbers.
-        rows = [item if isinstance(item, tuple) else (n, item) for n, item in enumerate(records_or_path, 1)]
-    if not rows:
+        given = [item if isinstance(item, tuple) else (n, item) for n, item in enumerate(records_or_path, 1)]
+        roster = Roster(list(dict.fromkeys(sheet_of(row) for row, _ in given if sheet_of(row))), len(given),
+                        iter(given))
+
+        def again() -> Iterator[tuple[int, dict[str, Any]]]:
+            return iter(given)
+    if not roster.total:
         raise InputFileError(f"{source} 中没有任何记录行。", path=source, code="no-rows")
-    _require_issuer(spec, rows, settings)
-    # Pass 1 validates every row and keeps only a small plan per row: memory does not grow
-    # with models or rendered documents, only with the roster itself.
-    plans: list[_Plan] = []
-    contexts: list[bytes] = []
-    invalid: list[tuple[int, list[Problem]]] = []
-    for index, (row, raw) in enumerate(rows):
-        # A lone surrogate (valid in JSON text, impossible in any UTF-8 file) is a data error
-        # of its row, not a crash when the manifest or a document is written.
-        broken = _bad_characters(raw)
-        try:
-            record = validate_record(spec, _apply_settings(raw, spec, settings))
-        except RecordError as exc:
-            invalid.append((row, [_shown(p) for p in broken + exc.problems]))
-            continue
-        if broken:
-            invalid.append((row, broken))
-            continue
-        plans.append(_plan_of(row, index, record))
-        # The workers render from this plain data: each row is validated exactly once, and a
-        # pickled context is smaller than the roster row it replaces.
-        contexts.append(pickle.dumps(build_context(spec, record), protocol=pickle.HIGHEST_PROTOCOL))
-    del rows
-    if invalid and not skip_invalid:
-        raise InvalidRosterError(
-            f"{source}：{len(invalid)} 行数据有问题，未生成任何文书。请改正后重试（或加 --skip-invalid 跳过这些行）：",
-            invalid, source)
-    out = Path(out_dir)
+    sheets, several = roster.sheets, len(roster.sheets) > 1
     template_bytes = read_input(Path(template), "模板文件") if template is not None else None
     if template is not None:
         from formkit.documents.engine import CompiledTemplate
 
         CompiledTemplate(template_bytes or b"", Path(template).name)  # fail early, in the main process
-    names = _plan_names(plans, spec, out)
-    result = BatchResult(spec.name, str(out), invalid=invalid, dry_run=dry_run)
-    numbers = _assign_numbers(spec, plans, settings, register, dry_run, form=spec.name)
-    for plan, name, number in zip(plans, names, numbers, strict=True):
-        result.items.append(BatchItem(plan.row, plan.name, plan.id_masked, name, number, status="planned"))
-    for row, _ in invalid:
-        result.items.append(BatchItem(row, "", "", "", status="skipped-invalid"))
-    if dry_run:
-        return result
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise output_error(exc, out) from None
-    with folder_lock(out) as token:
-        remove_leftovers(out)  # what killed earlier runs left: half-written files, PDF work folders
-        known, earlier, journals = _load_manifest(out)
-        tasks = (
-            (i, blob, str(out / name), number, known.get(name, ""), overwrite)
-            for i, (blob, name, number) in enumerate(zip(contexts, names, numbers, strict=True))
-        )
-        journal_path = out / f"{JOURNAL_PREFIX}-{token}.jsonl"
-        journal = new_private_file(journal_path)
+    jobs = jobs or os.cpu_count() or 1
+    out = Path(out_dir)
+    # A dry run only validates: no worker processes for it (the web page's dry run runs in a
+    # server thread, where forking is best avoided).
+    with _Workers(spec.name, template_bytes, settings, 1 if dry_run or roster.total < 8 else jobs) as workers:
+        # Pass 1 validates every row before anything is written, keeping per row only a
+        # fingerprint of its data and, for a valid row, the facts naming and numbering need.
+        fingerprints = array("Q")
+        issuer = _IssuerSeen(spec, settings)
+        rows_of: dict[int, int] = {}
+        valid: list[_Plan] = []
+        invalid: list[tuple[int, list[Problem]]] = []
+        invalid_at: list[int] = []
+        shared: dict[Any, Any] = {}
+
+        def checks() -> Iterator[Check]:
+            for index, (row, raw) in enumerate(roster.rows):
+                blob = pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL)
+                fingerprints.append(_fingerprint(blob))
+                issuer.see(raw)
+                rows_of[index] = row
+                yield index, blob
+
+        size = max(1, min(CHUNK * 4, roster.total // (workers.jobs * 4) or 1))
+        for checked in workers.ordered(_check_chunk, _chunks(checks(), size)):
+            for index, outcome in checked:
+                row = rows_of.pop(index)
+                if isinstance(outcome, list):
+                    invalid.append((row, outcome))
+                    invalid_at.append(index)
+                else:
+                    # Each plan arrives unpickled with its own copies of the school and dates:
+                    # sharing one object per distinct value keeps a plan small.
+                    outcome.row = row
+                    outcome.school = shared.setdefault(outcome.school, outcome.school)
+                    outcome.issue_date = shared.setdefault(outcome.issue_date, outcome.issue_date)
+                    outcome.deadline = shared.setdefault(outcome.deadline, outcome.deadline)
+                    valid.append(outcome)
+        issuer.require()
+        if spec.numbered:
+            # Two rows of one child would give two notices under one number: refused as ledger check does.
+            twice = _listed_twice([(p.index, p.row, p.student_key) for p in valid if p.id_masked], several)
+            if twice:
+                at = {p.index: p.row for p in valid}
+                valid = [p for p in valid if p.index not in twice]
+                invalid = [entry for _, entry in sorted([*zip(invalid_at, invalid, strict=True),
+                                                         *((i, (at[i], [p])) for i, p in twice.items())])]
+                invalid_at = sorted([*invalid_at, *twice])
+        if invalid and not skip_invalid:
+            raise InvalidRosterError(
+                f"{source}：{len(invalid)} 行数据有问题，未生成任何文书。请改正后重试（或加 --skip-invalid 跳过这些行）：",
+                invalid, source, sheets)
+        names = _plan_names(valid, spec, out)
+        numbers = _assign_numbers(spec, valid, settings, register, dry_run, form=spec.name)
+        result = BatchResult(spec.name, str(out), invalid=invalid, dry_run=dry_run, sheets=sheets)
+        slot = array("q", [-1]) * roster.total  # roster position → item position
+        for plan, name, number in zip(valid, names, numbers, strict=True):
+            slot[plan.index] = len(result.items)
+            result.items.append(BatchItem(int(plan.row), plan.name, plan.id_masked, name, number, status="planned",
+                                          sheet=sheet_of(plan.row)))
+        del valid, names, numbers
+        for row, _ in invalid:
+            result.items.append(BatchItem(int(row), "", "", "", status="skipped-invalid", sheet=sheet_of(row)))
+        if dry_run:
+            return result
         try:
-            for outcomes in _run_tasks(spec.name, template_bytes, tasks, len(plans),
-                                       jobs or os.cpu_count() or 1, progress):
-                lines = []
-                for index, digest, status in outcomes:
-                    item = result.items[index]
-                    item.sha256, item.status = digest, status
-                    contexts[index] = b""  # rendered: only the plan stays in memory
-                    if status != "kept-edited":
-                        lines.append(json.dumps({"file": item.file, "sha256": digest}, ensure_ascii=False) + "\n")
-                # The chunk's files are already on disk (the worker synced them), so these lines
-                # may claim them; one sync per chunk instead of one per document.
-                try:
-                    journal.write("".join(lines))
-                    journal.flush()
-                    os.fsync(journal.fileno())
-                except OSError as exc:
-                    raise output_error(exc, journal_path) from None
-        finally:
-            journal.close()
-        produced = [i for i in result.items if i.file]
-        if pdf:
-            _convert(out, produced, jobs or os.cpu_count() or 1)
-        if merge and produced:
-            result.merged = _merge(out, produced, pdf)
-        _write_manifest(out, result, earlier, known)
-        for done in [*journals, journal_path]:
-            done.unlink(missing_ok=True)
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise output_error(exc, out) from None
+        with folder_lock(out) as token:
+            remove_leftovers(out)  # what killed earlier runs left: half-written files, PDF work folders
+            known, earlier, journals = _load_manifest(out)
+            journal = _Journal(out / f"{JOURNAL_PREFIX}-{token}.jsonl")
+            planned = len(result.items) - len(invalid)
+
+            def tasks() -> Iterator[Task]:
+                # Pass 2 reads the roster again: a row must be the one pass 1 validated.
+                count = 0
+                # (not read ahead in a thread while numbering: the two reads' peaks would add up)
+                for index, (row, raw) in enumerate(again()):
+                    count += 1
+                    blob = pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL)
+                    if index >= len(fingerprints) or _fingerprint(blob) != fingerprints[index]:
+                        raise _changed(source, row, several)
+                    at = slot[index]
+                    if at >= 0:
+                        item = result.items[at]
+                        yield at, blob, str(out / item.file), item.doc_number, known.get(item.file, ""), overwrite
+                if count != len(fingerprints):
+                    raise _changed(source, None, several)
+
+            try:
+                done = 0
+                size = max(1, min(CHUNK, planned // (workers.jobs * 4) or 1))
+                for outcomes in workers.unordered(_render_chunk, _chunks(tasks(), size)):
+                    lines = []
+                    for at, digest, status in outcomes:
+                        item = result.items[at]
+                        item.sha256, item.status = digest, status
+                        if status != "kept-edited":
+                            lines.append(json.dumps({"file": item.file, "sha256": digest}, ensure_ascii=False) + "\n")
+                    # The chunk's files are already on disk (the worker synced them), so these lines
+                    # may claim them.
+                    journal.add("".join(lines))
+                    done += len(outcomes)
+                    if progress:
+                        progress(done, planned)
+            finally:
+                journal.close()
+            journal.check()
+            produced = [i for i in result.items if i.file]
+            if pdf:
+                _convert(out, produced, jobs)
+            if merge and produced:
+                result.merged = _merge(out, produced, pdf)
+            _write_manifest(out, result, earlier, known)
+            for finished in [*journals, journal.path]:
+                finished.unlink(missing_ok=True)
     return result
 
 
-def _require_issuer(spec: FormSpec, rows: list[tuple[int, dict[str, Any]]], settings: dict[str, Any]) -> None:
-    """One clear message when no row and no setting says who issues the notices."""
-    if "issuer" not in spec.model.model_fields:
-        return
-    labels = {"body": "发文单位", "issue_date": "发文日期"}
-    missing = [k for k in labels if f"issuer.{k}" not in settings
-               and not any((raw.get("issuer") or {}).get(k) for _, raw in rows)]
-    if missing:
-        example = " ".join(f"--set {k}=…" for k in missing)
-        raise UsageError(
-            f"缺少发文信息：{'、'.join(labels[k] for k in missing)}。请用 {example} 指定，"
-            f"或写在 formkit.toml 的 [issuer] 中（可参考 samples/formkit.toml）。"
-        )
+class _Journal:
+    """The run's journal, written and synced by a thread so the batch keeps the workers fed meanwhile.
+
+    Lines are handed over only for files already on disk, so a line still implies its file;
+    lines waiting together are synced together (at most one sync per chunk).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle = new_private_file(path)
+        self.error: OSError | None = None
+        self.waiting: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="formkit-journal", daemon=True)
+        self.thread.start()
+
+    def add(self, lines: str) -> None:
+        self.check()
+        self.waiting.put(lines)
+
+    def _run(self) -> None:
+        while True:
+            parts = [self.waiting.get()]
+            while not self.waiting.empty():
+                parts.append(self.waiting.get())
+            text = "".join(p for p in parts if p)
+            if text and self.error is None:
+                try:
+                    self.handle.write(text)
+                    self.handle.flush()
+                    os.fsync(self.handle.fileno())
+                except OSError as exc:
+                    self.error = exc
+            if None in parts:
+                return
+
+    def close(self) -> None:
+        """Write what is waiting and close (errors are kept for :meth:`check`)."""
+        self.waiting.put(None)
+        self.thread.join()
+        try:
+            self.handle.close()
+        except OSError as exc:
+            self.error = self.error or exc
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise output_error(self.error, self.path) from None
+
+
+def _changed(source: str, row: int | None, several: bool) -> InputFileError:
+    where = f"（{row_label(row, several)}与检查时不同）" if row is not None else "（行数与检查时不同）"
+    return InputFileError(f"{source} 在生成过程中被修改了{where}，已停止；已生成的文书和清单都保留。请保存好名单后重新运行。",
+                          path=source, code="roster-changed")
+
+
+_ISSUER_LABELS = {"body": "发文单位", "issue_date": "发文日期"}
+
+
+class _IssuerSeen:
+    """Whether any row or setting says who issues the notices (one clear message when none does)."""
+
+    def __init__(self, spec: FormSpec, settings: dict[str, Any]) -> None:
+        wanted = "issuer" in spec.model.model_fields
+        self.missing = {k for k in _ISSUER_LABELS if wanted and f"issuer.{k}" not in settings}
+
+    def see(self, raw: dict[str, Any]) -> None:
+        if self.missing:
+            given = raw.get("issuer") or {}
+            self.missing = {k for k in self.missing if not (isinstance(given, dict) and given.get(k))}
+
+    def require(self) -> None:
+        if self.missing:
+            missing = [k for k in _ISSUER_LABELS if k in self.missing]
+            example = " ".join(f"--set {k}=…" for k in missing)
+            raise UsageError(
+                f"缺少发文信息：{'、'.join(_ISSUER_LABELS[k] for k in missing)}。请用 {example} 指定，"
+                f"或写在 formkit.toml 的 [issuer] 中（可参考 samples/formkit.toml）。"
+            )
+
+
+def _listed_twice(rows: Iterable[tuple[int, int, str]], several_sheets: bool) -> dict[int, Problem]:
+    """A ``duplicate-id`` problem for every (position, row, ID number) whose ID number another row holds too."""
+    places: dict[str, list[tuple[int, int]]] = {}
+    for index, row, key in rows:
+        places.setdefault(key, []).append((index, row))
+    out = {}
+    for key, found in places.items():
+        if len(found) < 2:
+            continue
+        for index, _ in found:
+            others = "、".join(row_label(r, several_sheets) for i, r in found if i != index)
+            out[index] = Problem("duplicate-id", "身份证号", f"身份证号重复，同一学生还出现在：{others}。请核实后只保留一条"
+                                 "（否则同一学生会收到两份同一文号的通知书）。", mask_id(key), path="student.id_number")
+    return out
 
 
 def _assign_numbers(spec: FormSpec, plans: list[_Plan], settings: dict[str, Any], register: Path | str | None,
@@ -672,21 +911,22 @@ def _assign_numbers(spec: FormSpec, plans: list[_Plan], settings: dict[str, Any]
         format_number,
     )
 
-    wanted = [i for i, plan in enumerate(plans) if prefix and not plan.doc_number]  # a roster's number wins
+    wanted = array("q", (i for i, plan in enumerate(plans) if prefix and not plan.doc_number))  # a roster's number wins
 
-    def issued(given: list[int]) -> list[IssuedDocument]:
+    def issued(given: list[int]) -> Iterator[IssuedDocument]:
         for i, n in zip(wanted, given, strict=True):
             numbers[i] = format_number(prefix, plans[i].year, n) if n else f"{prefix}〔{plans[i].year}〕（待分配）号"
         # Recorded with the numbers, before rendering: a number once given is the notice's, and
         # a re-run produces the same notice again, so a later failure leaves nothing wrong behind.
-        return [IssuedDocument(form, plan.student_key, plan.issue_date, number, plan.deadline)
-                for plan, number in zip(plans, numbers, strict=True) if plan.issue_date is not None]
+        return (IssuedDocument(form, plan.student_key, plan.issue_date, number, plan.deadline)
+                for plan, number in zip(plans, numbers, strict=True) if plan.issue_date is not None)
 
     with NumberRegister(Path(register) if register else default_register_path()) as reg:
-        given = reg.numbers_for([(prefix, plans[i].year, form, plans[i].student_key) for i in wanted],
-                                dry_run=dry_run, issued=issued)
+        requests = ((prefix, plans[i].year, form, plans[i].student_key) for i in wanted)
+        given = reg.numbers_for(requests, dry_run=dry_run, issued=issued)
     if dry_run:
-        issued(given)
+        for _ in issued(given):
+            pass
     return numbers
 
 
@@ -741,11 +981,14 @@ def _earlier_items(out: Path, result: BatchResult, earlier: list[dict[str, Any]]
             kept.append(BatchItem(int(entry.get("row") or 0), str(entry.get("name", "")), str(entry.get("id_masked", "")),
                                   name, str(entry.get("doc_number", "")),
                                   known.get(name, str(entry.get("sha256", ""))),
-                                  str(entry.get("status", "")), str(entry.get("pdf", ""))))
+                                  str(entry.get("status", "")), str(entry.get("pdf", "")), str(entry.get("sheet", ""))))
         except (TypeError, ValueError):
             continue
         mine.add(name)
     return kept
+
+
+_ITEM_FIELDS = [f.name for f in dataclasses.fields(BatchItem)]
 
 
 def _write_manifest(out: Path, result: BatchResult, earlier: list[dict[str, Any]] | None = None,
@@ -754,26 +997,26 @@ def _write_manifest(out: Path, result: BatchResult, earlier: list[dict[str, Any]
     still there) and manifest.csv, streamed item by item so a 10,000-document batch never builds the
     whole manifest in memory. Runs hold the folder's lock, so this read-modify-write loses nothing."""
     head = {"form": result.form, "out_dir": result.out_dir, "dry_run": result.dry_run, "counts": result.counts,
-            "invalid": [{"row": r, "problems": [p.to_dict() for p in ps]} for r, ps in result.invalid],
-            "merged": result.merged}
+            "sheets": result.sheets, "invalid": _invalid_dicts(result.invalid), "merged": result.merged}
     items = [*result.items, *_earlier_items(out, result, earlier or [], known or {})]
     with atomic_stream(out / MANIFEST) as handle:
         handle.write(_scrub(json.dumps(head, ensure_ascii=False, indent=2))[:-2] + ',\n  "items": [')
         for i, item in enumerate(items):
-            handle.write(("," if i else "") + "\n    " + _scrub(json.dumps(asdict(item), ensure_ascii=False)))
+            fields = {name: getattr(item, name) for name in _ITEM_FIELDS}  # asdict's deep copy, without the cost
+            handle.write(("," if i else "") + "\n    " + _scrub(json.dumps(fields, ensure_ascii=False)))
         handle.write("\n  ]\n}\n")
     with atomic_stream(out / MANIFEST_CSV) as handle:
         handle.write("\ufeff")  # Excel in China opens a BOM-less UTF-8 CSV as GBK and shows mojibake.
         writer = csv.writer(handle)
-        writer.writerow(["行号", "学生", "身份证号", "文号", "文件", "PDF", "SHA-256", "状态"])
+        writer.writerow(["工作表", "行号", "学生", "身份证号", "文号", "文件", "PDF", "SHA-256", "状态"])
         for item in items:
             # Names come from rosters: "=HYPERLINK(…)" must stay text when Excel opens the file.
             writer.writerow([neutralise_formula(_scrub(str(cell))) for cell in (
-                item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256, item.status)])
+                item.sheet, item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256, item.status)])
 
 
 __all__ = ["BatchItem", "BatchResult", "InvalidRosterError", "batch", "find_config", "format_batch", "load_settings",
-           "read_records"]
+           "read_records", "row_label"]
 
 
 _STATUS_CN = {"written": "新生成", "unchanged": "未变化", "updated": "已更新", "kept-edited": "已被手工修改，保留未覆盖",
@@ -783,21 +1026,24 @@ _STATUS_CN = {"written": "新生成", "unchanged": "未变化", "updated": "已�
 def format_batch(result: BatchResult) -> str:
     """Chinese summary of a batch for the terminal."""
     lines = []
+    several = len(result.sheets) > 1
     if result.dry_run:
         lines.append(f"试运行：以下 {len(result.items)} 份文书将写到 {result.out_dir}（未写任何文件）。")
         for item in result.items:
-            lines.append(f"  第{item.row}行 {item.name} → {item.file or '（跳过）'} {item.doc_number}")
+            lines.append(f"  {row_label(SheetRow(item.row, item.sheet), several)} {item.name} → "
+                         f"{item.file or '（跳过）'} {item.doc_number}")
     for row, problems in result.invalid:
         for p in problems:
             column = _column_for(p.path)
             shown = f"（值：{p.value}）" if p.value else ""
-            lines.append(f"  跳过第{row}行：{column or p.field}：{p.message}{shown} [{p.code}]")
+            lines.append(f"  跳过{row_label(row, several)}：{column or p.field}：{p.message}{shown} [{p.code}]")
     kept = [i for i in result.items if i.status == "kept-edited"]
     for item in kept:
         lines.append(f"  {item.file} 已被手工修改，未覆盖。")
     if not result.dry_run:
         counts = "，".join(f"{_STATUS_CN.get(k, k)} {v} 份" for k, v in result.counts.items())
-        lines.append(f"完成：{counts}。输出在 {result.out_dir}，清单见 manifest.json / manifest.csv。")
+        read = ("（读取了工作表" + "、".join(f"“{s}”" for s in result.sheets) + "）") if several else ""
+        lines.append(f"完成：{counts}{read}。输出在 {result.out_dir}，清单见 manifest.json / manifest.csv。")
         if result.merged:
             lines.append(f"合并打印文件：{Path(result.out_dir) / result.merged}")
     return "\n".join(lines)

@@ -18,7 +18,7 @@ import os
 import secrets
 import sqlite3
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
@@ -168,23 +168,24 @@ class NumberRegister:
             db.execute("ROLLBACK")
             raise
 
-    def numbers_for(self, requests: Sequence[tuple[str, int, str, str]], *, dry_run: bool = False,
-                    issued: Callable[[list[int]], Sequence[IssuedDocument]] | None = None) -> list[int]:
+    def numbers_for(self, requests: Iterable[tuple[str, int, str, str]], *, dry_run: bool = False,
+                    issued: Callable[[list[int]], Iterable[IssuedDocument]] | None = None) -> list[int]:
         """:meth:`number_for` of every (prefix, year, form, student) in ``requests``, in ONE transaction.
 
         A whole batch's numbers are assigned under one write lock, so a second batch on the same
         register waits and then continues after the last number this one gave (never a gap, never
         a number twice). ``issued``, given the numbers, returns the documents to record (as
         :meth:`record_issue` would; ``.student`` is the plain key) in the same transaction.
-        With ``dry_run`` nothing is recorded and unassigned students get 0.
+        With ``dry_run`` nothing is recorded and unassigned students get 0. ``requests`` and the
+        documents may be generators: a batch of 20,000 notices is never held as lists here.
         """
         db = self._db
-        digests = [self.student_digest(student) for _, _, _, student in requests]
         db.execute("BEGIN IMMEDIATE")
         try:
             last: dict[tuple[str, int], int] = {}
             numbers: list[int] = []
-            for (prefix, year, form, _), student in zip(requests, digests, strict=True):
+            for prefix, year, form, key in requests:
+                student = self.student_digest(key)
                 row = db.execute(
                     "SELECT number FROM assigned WHERE prefix=? AND year=? AND form=? AND student=?",
                     (prefix, year, form, student),
@@ -217,11 +218,11 @@ class NumberRegister:
             db.execute("ROLLBACK")
             raise
 
-    def _insert_issued(self, documents: Sequence[IssuedDocument]) -> None:
+    def _insert_issued(self, documents: Iterable[IssuedDocument]) -> None:
         self._db.executemany(
             "INSERT OR IGNORE INTO issued(form, student, issue_date, doc_number, deadline) VALUES(?,?,?,?,?)",
-            [(d.form, self.student_digest(d.student), d.issue_date.isoformat(), d.doc_number,
-              d.deadline.isoformat() if d.deadline else None) for d in documents],
+            ((d.form, self.student_digest(d.student), d.issue_date.isoformat(), d.doc_number,
+              d.deadline.isoformat() if d.deadline else None) for d in documents),
         )
 
     def record_issue(self, form: str, student: str, issue_date: date, doc_number: str = "",

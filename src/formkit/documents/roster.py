@@ -13,10 +13,10 @@ import csv
 import io
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from formkit.core.enums import normalize_text
 from formkit.core.errors import InputFileError, Problem, ValueProblem
@@ -75,7 +75,7 @@ def _read_text(path: Path) -> str:
                          code="file-encoding")
 
 
-def _rows_from_csv(path: Path, columns: Mapping[str, str] | None) -> list[tuple[int, dict[str, Any]]]:
+def _csv_table(path: Path, columns: Mapping[str, str] | None) -> LedgerTable:
     text = _read_text(path)
     reader = csv.reader(io.StringIO(text))
     try:
@@ -87,7 +87,7 @@ def _rows_from_csv(path: Path, columns: Mapping[str, str] | None) -> list[tuple[
     found = locate_header(grid, HeaderMatcher(columns))
     if found is None:
         raise InputFileError(f"{path}：前 10 行没有找到表头（如 学生姓名、身份证号）。", path=str(path), code="no-header")
-    return table_records(build_table(path, "", grid, found))
+    return build_table(path, "", grid, found)
 
 
 # Codes used by 学籍 import templates and exports instead of words.
@@ -173,10 +173,38 @@ def _guardian_from_members(values: list[Any], members: dict[int, dict[str, int]]
     return {k: v for k, v in out.items() if v}
 
 
-def table_records(table: LedgerTable) -> list[tuple[int, dict[str, Any]]]:
-    """A roster or ledger table's rows as (Excel row number, nested record)."""
+class SheetRow(int):
+    """An Excel row number that also names its worksheet ("" for CSV, JSON and plain records).
+
+    It is the row number wherever one was expected (it compares, sorts, prints and serialises
+    as the number), so single-sheet callers see no change, while ``sheet`` tells 第7行 of one
+    school's sheet from 第7行 of the next one's in a township workbook.
+    """
+
+    sheet: str
+
+    def __new__(cls, number: int, sheet: str = "") -> SheetRow:
+        self = super().__new__(cls, number)
+        self.sheet = sheet
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return SheetRow, (int(self), self.sheet)
+
+
+def sheet_of(row: int) -> str:
+    """The worksheet of ``row`` ("" for a plain row number)."""
+    return row.sheet if isinstance(row, SheetRow) else ""
+
+
+def table_records(table: LedgerTable) -> list[tuple[SheetRow, dict[str, Any]]]:
+    """A roster or ledger table's rows as (Excel row number with its sheet, nested record)."""
+    return list(iter_table_records(table))
+
+
+def iter_table_records(table: LedgerTable) -> Iterator[tuple[SheetRow, dict[str, Any]]]:
+    """:func:`table_records`, one row at a time (a large roster is never held twice)."""
     members, id_type = _member_columns(table)
-    out = []
     for number, values in table.rows:
         flat = {key: values[i] for key, (i, _) in table.columns.items()
                 if i < len(values) and values[i] is not None and (not isinstance(values[i], str) or values[i].strip())}
@@ -194,8 +222,7 @@ def table_records(table: LedgerTable) -> list[tuple[int, dict[str, Any]]]:
                 for key in ("relation", "phone"):
                     if key in family:
                         flat[key] = family[key]
-        out.append((number, nest(flat)))
-    return out
+        yield SheetRow(number, table.sheet), nest(flat)
 
 
 def _rows_from_json(path: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -223,32 +250,46 @@ def _rows_from_json(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def read_rows(path: Path, columns: Mapping[str, str] | None = None,
-              sheet: str | None = None) -> list[tuple[int, dict[str, Any]]]:
-    """Read a roster as (row number, nested record dict) pairs; raises ``InputFileError``.
+class Roster(NamedTuple):
+    """A roster being read: its ledger sheets (none for CSV/JSON), how many rows, and the rows."""
 
-    ``columns`` pins header wordings to fields; by default the pins of
-    :func:`formkit.tables.columns.pin_columns` apply. ``sheet`` picks one worksheet of a workbook
-    (required when it holds several ledger sheets, since row numbers repeat across sheets).
+    sheets: list[str]
+    total: int
+    rows: Iterator[tuple[SheetRow, dict[str, Any]]]
+
+
+def roster_rows(path: Path, columns: Mapping[str, str] | None = None, sheet: str | None = None) -> Roster:
+    """The rows of ``path`` one at a time, each a (:class:`SheetRow`, nested record) pair.
+
+    Every sheet with a ledger header is read, in workbook order, unless ``sheet`` picks one.
+    Records are built as the rows are consumed, so a large roster is never held twice.
+    Raises ``InputFileError`` when the file is unusable, before the first row is yielded.
     """
     suffix = path.suffix.lower()
     if suffix == ".json":
-        return _rows_from_json(path)
+        items = _rows_from_json(path)
+        return Roster([], len(items), ((SheetRow(n), record) for n, record in items))
     if suffix in (".csv", ".txt"):
-        return _rows_from_csv(path, columns)
+        table = _csv_table(path, columns)
+        return Roster([], len(table.rows), iter_table_records(table))
     if sheet is not None:
-        return table_records(read_ledger(path, sheet=sheet, columns=columns))
-    book = read_workbook(path, columns=columns)
-    if len(book.tables) > 1:
-        # Rows are numbered per sheet: reading only the first sheet would drop a school without a
-        # word, and reading all would give two students the same "第7行".
-        sheets = "、".join(f"“{t.sheet}”" for t in book.tables)
-        raise InputFileError(
-            f"{path} 有 {len(book.tables)} 个台账工作表（{sheets}）。按名单生成文书时一次只能用一个工作表，"
-            "否则不同工作表中相同的行号无法区分。请用 --sheet 工作表名 逐个生成（例如 --sheet "
-            f"{book.tables[0].sheet}），或用 formkit ledger due --generate（会读取全部工作表）。",
-            path=str(path), code="several-sheets")
-    return table_records(book.tables[0] if book.tables else read_ledger(path, columns=columns))
+        tables = [read_ledger(path, sheet=sheet, columns=columns)]
+    else:
+        tables = read_workbook(path, columns=columns).tables or [read_ledger(path, columns=columns)]
+    return Roster([t.sheet for t in tables], sum(len(t.rows) for t in tables),
+                  (row for table in tables for row in iter_table_records(table)))
+
+
+def read_rows(path: Path, columns: Mapping[str, str] | None = None,
+              sheet: str | None = None) -> list[tuple[SheetRow, dict[str, Any]]]:
+    """Read a roster as (row number, nested record dict) pairs; raises ``InputFileError``.
+
+    A workbook's every ledger sheet is read (one school per sheet in a township workbook),
+    unless ``sheet`` picks one; each row number carries its sheet (:class:`SheetRow`).
+    ``columns`` pins header wordings to fields; by default the pins of
+    :func:`formkit.tables.columns.pin_columns` apply.
+    """
+    return list(roster_rows(path, columns, sheet).rows)
 
 
 @dataclass
@@ -256,8 +297,8 @@ class RecordsReport:
     """Records read from a roster, and (when a form was named) which rows are invalid and why."""
 
     path: str
-    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    problems: list[tuple[int, list[Problem]]] = field(default_factory=list)
+    rows: list[tuple[SheetRow, dict[str, Any]]] = field(default_factory=list)
+    problems: list[tuple[SheetRow, list[Problem]]] = field(default_factory=list)
     form: str = ""
 
     @property
@@ -269,8 +310,9 @@ class RecordsReport:
             "path": self.path,
             "form": self.form,
             "valid": self.valid,
-            "rows": [{"row": r, "record": data} for r, data in self.rows],
-            "problems": [{"row": r, "problems": [p.to_dict() for p in ps]} for r, ps in self.problems],
+            "rows": [{"sheet": sheet_of(r), "row": r, "record": data} for r, data in self.rows],
+            "problems": [{"sheet": sheet_of(r), "row": r, "problems": [p.to_dict() for p in ps]}
+                         for r, ps in self.problems],
         }
 
     def to_json(self) -> str:
@@ -282,7 +324,7 @@ def read_records(path: Path | str, form: str | None = None, *,
     """Read a roster (.xlsx/.xls/.csv/.json) into nested records; validate them for ``form`` if given.
 
     Raises ``InputFileError`` only when the file itself is unusable; invalid rows are
-    reported in ``problems`` (by Excel row number) instead.
+    reported in ``problems`` (by Excel row number, which names its sheet: :class:`SheetRow`) instead.
     """
     from formkit.core.errors import RecordError
     from formkit.documents.forms import validate_record
@@ -297,4 +339,4 @@ def read_records(path: Path | str, form: str | None = None, *,
     return report
 
 
-__all__ = ["RecordsReport", "nest", "read_records", "read_rows", "table_records"]
+__all__ = ["RecordsReport", "Roster", "SheetRow", "nest", "read_records", "read_rows", "roster_rows", "sheet_of", "table_records"]

@@ -335,13 +335,15 @@ def generate_due(
     replaces documents a clerk edited (the batch's rule otherwise keeps them).
     """
     from formkit.documents.batch import batch
+    from formkit.documents.roster import SheetRow
 
     chosen_templates = {form: Path(path) for form, path in (templates or {}).items()}
     results: dict[str, BatchResult] = {}
     when = as_of or date.today()
     for form in GENERATED_FORMS:
         chosen = [i for i in items if i.form == form and i.state == DUE]
-        records = [(item.row, due_record(item, when)) for item in chosen]
+        # The manifest names each row's sheet: a township workbook holds one school per sheet.
+        records = [(SheetRow(item.row, item.sheet), due_record(item, when)) for item in chosen]
         if records:
             result = batch(form, records, Path(out_dir) / form, settings=settings, pdf=pdf, merge=merge,
                            register=register, jobs=jobs, overwrite=overwrite, skip_invalid=True,

@@ -61,6 +61,7 @@ from formkit import (
     summary,
     validate_record,
 )
+from formkit.documents.batch import row_label
 from formkit.web import fields as fl
 from formkit.web.charts import stacked_bars
 from formkit.web.state import (
@@ -190,6 +191,7 @@ class Desk:
                                autoescape=select_autoescape(["html"], default=True), trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(version=__version__, idle_minutes=int(idle_minutes))
         self.env.filters["basename"] = lambda p: Path(str(p)).name
+        self.env.globals["row_label"] = row_label
         routes = [
             Route("/", self.home),
             Route("/generate", self.generate_page),
@@ -368,7 +370,8 @@ class Desk:
                 lambda: batch(spec.name, roster, session.folder("dry"), settings=settings, dry_run=True,
                               skip_invalid=skip, register=self.register, template=template))
         except InvalidRosterError as exc:
-            rows = [(row, p) for row, problems in exc.rows for p in problems]
+            # A township workbook holds one school per sheet: its rows are named with their sheet.
+            rows = [(row_label(row, len(exc.sheets) > 1), p) for row, problems in exc.rows for p in problems]
             message = (f"{roster.name}：{len(exc.rows)} 行数据有问题，还没有生成任何文书。"
                        "请在名单里改正后重新上传，或勾选“跳过有错误的行”。")
             response = self.page(request, "generate.html", 200, invalid=rows, message=message, **context)
