@@ -84,7 +84,7 @@ def test_kept_edit_survives_three_reruns_and_manifest_keeps_formkits_hash(tmp_pa
         assert again.counts == {"unchanged": 11, "kept-edited": 1}
         assert edited.read_bytes() == b"edited by a clerk"
         assert manifest_items(out)[FIRST]["sha256"] == written  # what formkit wrote, never the edit
-    forced = run(out, reg, force=True)
+    forced = run(out, reg, overwrite=True)
     assert forced.counts == {"unchanged": 11, "updated": 1}
     assert sha(edited) == written and manifest_items(out)[FIRST]["sha256"] == written
 
@@ -214,7 +214,7 @@ def test_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
         run(tmp_path / "out", tmp_path / "reg.sqlite", source=RECORDS[:1])
         os.chmod(tmp_path / "out" / FIRST, 0o640)
         (tmp_path / "out" / "manifest.json").chmod(0o644)
-        run(tmp_path / "out", tmp_path / "reg.sqlite", source=RECORDS[:1], force=True)
+        run(tmp_path / "out", tmp_path / "reg.sqlite", source=RECORDS[:1], overwrite=True)
     finally:
         os.umask(old)
     assert target.read_bytes() == b"new" and stat.S_IMODE(target.stat().st_mode) == 0o604

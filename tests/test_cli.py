@@ -148,3 +148,33 @@ def test_os_write_failures_are_the_clerks_to_fix_not_internal_errors(capsys: pyt
     with pytest.raises(SystemExit) as crashed:
         defect()
     assert crashed.value.code == 2 and "内部错误" in capsys.readouterr().err  # kept for real defects
+
+
+def test_force_hint_comes_once_from_the_cli(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "台账.xlsx"
+    args = ["ledger", "new", "-o", str(out), "--roster", str(SAMPLES / "roster.xlsx")]
+    made = runner.invoke(cli, args)
+    assert made.exit_code == 0 and f"已预填 {len(formkit.read_ledger(out).rows)} 行" in made.output
+    refused = runner.invoke(cli, args)
+    assert refused.exit_code == 2 and "目标文件已存在" in refused.output
+    assert refused.output.count("--force") == 1 and refused.output.rstrip().endswith("确认要覆盖请加 --force。")
+    assert runner.invoke(cli, [*args, "--force"]).exit_code == 0
+
+
+def test_summary_refuses_an_existing_report_before_writing_the_workbook(runner: CliRunner, tmp_path: Path) -> None:
+    out, report = tmp_path / "汇总.xlsx", tmp_path / "月报.docx"
+    report.write_bytes(b"signed last month")
+    args = ["ledger", "summary", str(SAMPLES / "ledger-clean.xlsx"), str(SAMPLES / "ledger-b.xlsx"), "-o", str(out),
+            "--report", str(report), "--month", "2024-04"]
+    refused = runner.invoke(cli, args)
+    assert refused.exit_code == 2 and str(report) in refused.output and "--force" in refused.output
+    assert not out.exists() and report.read_bytes() == b"signed last month"
+    forced = runner.invoke(cli, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "已生成月报" in forced.output and "青山县" in docx_text(report.read_bytes())
+
+
+def test_due_template_pairs_are_checked_before_the_ledger_is_read(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["ledger", "due", str(tmp_path / "missing.xlsx"), "--generate", str(tmp_path / "o"),
+                                 "--template", "compel-notice"])
+    assert result.exit_code == 2 and "表单=模板.docx" in result.output and "missing.xlsx" not in result.output

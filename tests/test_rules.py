@@ -146,7 +146,7 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
 
 def ledger_row_problems(path: Path, records: list[dict[str, Any]]) -> list[set[tuple[str, str, str]]]:
     """(code, path, severity) of the rule findings on each record's row of one ledger holding them all."""
-    formkit.new_ledger(path, records, school=records[0]["school"]["school"], force=True)
+    formkit.new_ledger(path, records, school=records[0]["school"]["school"], overwrite=True)
     report = check_ledger(path, AS_OF)
     (table,) = report.tables
     by_letter = {column_letter(i): key for key, (i, _) in table.columns.items()}

@@ -35,7 +35,7 @@ def record(**case: Any) -> dict[str, Any]:
 
 def ledger(tmp_path: Path, *records: dict[str, Any], name: str = "l.xlsx") -> Path:
     path = tmp_path / name
-    formkit.new_ledger(path, list(records), school="龙井乡中学", force=True)
+    formkit.new_ledger(path, list(records), school="龙井乡中学", overwrite=True)
     return path
 
 
@@ -97,14 +97,14 @@ def test_primary_graduate_reports_to_junior_middle_school(tmp_path: Path) -> Non
     # Without a junior middle school, generation refuses the row instead of sending the child back.
     out = generate_due(items, tmp_path / "a", settings=SETTINGS, as_of=date(2024, 3, 1), register=tmp_path / "r.sqlite",
                        jobs=1)
-    made = out["deadline-notice"]
+    made = out.results["deadline-notice"]
     assert [i.status for i in made.items] == ["skipped-invalid"]
     assert "初中学校" in made.invalid[0][1][0].message
     items = due(path, date(2024, 3, 1), report_to="石门镇中学")
     assert "report_to" not in items[0].reason
     out = generate_due(items, tmp_path / "b", settings=SETTINGS, as_of=date(2024, 3, 1),
                        register=tmp_path / "r.sqlite", jobs=1)
-    (written,) = out["deadline-notice"].items
+    (written,) = out.results["deadline-notice"].items
     text = docx_text((tmp_path / "b" / "deadline-notice" / written.file).read_bytes())
     assert "到石门镇中学办理" in text and "到石门镇中心小学办理" not in text
 
@@ -148,17 +148,17 @@ def test_due_generate_due_again_shows_issued(tmp_path: Path) -> None:
     first = due(path, date(2024, 5, 1), register=reg)
     assert sorted((i.state, i.form) for i in first) == [("due", "compel-notice"), ("due", "return-notice")]
     made = generate_due(first, tmp_path / "out", settings=SETTINGS, as_of=date(2024, 5, 1), register=reg, jobs=1)
-    compel_no = made["compel-notice"].items[0].doc_number
+    compel_no = made.results["compel-notice"].items[0].doc_number
     assert compel_no.startswith("龙乡教复〔2024〕")
     again = due(path, date(2024, 5, 3), register=reg)
     assert sorted((i.state, i.form, i.doc_number) for i in again) == sorted(
-        [("issued", "compel-notice", compel_no), ("issued", "return-notice", made["return-notice"].items[0].doc_number)])
+        [("issued", "compel-notice", compel_no), ("issued", "return-notice", made.results["return-notice"].items[0].doc_number)])
     assert all(i.issued_on == date(2024, 5, 2) for i in again)
     # The compel notice's deadline (issue date + 7 days) drives escalation, though the ledger was not updated.
     late = due(path, date(2024, 5, 10), register=reg)
     assert ("due", "", date(2024, 5, 9)) in steps(late)
     # Nothing issued is proposed again, so generating again produces nothing.
-    assert generate_due(again, tmp_path / "out", settings=SETTINGS, register=reg, jobs=1) == {}
+    assert generate_due(again, tmp_path / "out", settings=SETTINGS, register=reg, jobs=1).results == {}
     with NumberRegister(reg) as r:
         assert {d.form for d in r.issued_documents()} == {"compel-notice", "return-notice"}
 
@@ -208,7 +208,7 @@ def test_month_precision_in_checking_and_in_documents(tmp_path: Path) -> None:
     assert steps(items) == [("due", "return-notice", date(2024, 3, 8))]
     made = generate_due(items, tmp_path / "o", settings=SETTINGS, as_of=date(2024, 5, 1),
                         register=tmp_path / "r.sqlite", jobs=1)
-    (written,) = made["return-notice"].items
+    (written,) = made.results["return-notice"].items
     assert written.status == "written"
     text = docx_text((tmp_path / "o" / "return-notice" / written.file).read_bytes())
     assert "自2024年3月起" in text
