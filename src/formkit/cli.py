@@ -27,6 +27,15 @@ def _echo_err(text: str) -> None:
     click.echo(text, err=True)
 
 
+def _error_text(exc: FormkitError) -> str:
+    """The library's message, then the registry's command-line hint for its code (the flag to use)."""
+    from formkit import CODES
+
+    info = CODES.get(exc.code)
+    hint = info.cli_hint if info is not None else ""
+    return f"错误：{exc}" + (f"\n提示：{hint}" if hint else "")
+
+
 def handle_errors(func: F) -> F:
     """Turn formkit errors into Chinese messages and exit codes; never show a traceback."""
 
@@ -35,10 +44,10 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except RecordError as exc:
-            _echo_err(f"错误：{exc}")
+            _echo_err(_error_text(exc))
             sys.exit(EXIT_FINDINGS)
         except FormkitError as exc:
-            _echo_err(f"错误：{exc}")
+            _echo_err(_error_text(exc))
             sys.exit(EXIT_UNUSABLE)
         except KeyboardInterrupt:
             _echo_err("已中断。已写完的文件保留，未写完的不会留下半个文件。")

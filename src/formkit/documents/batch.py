@@ -208,7 +208,7 @@ def load_settings(config: Path | None, sets: Sequence[str] = ()) -> dict[str, An
     for pair in sets:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set 应写成 键=值，例如 --set issuer.body=石门镇人民政府；收到的是“{pair}”。")
+            raise UsageError(f"发文信息应写成 键=值，例如 issuer.body=石门镇人民政府；收到的是“{pair}”。", code="setting-format")
         settings[key.strip()] = value.strip()
     out: dict[str, Any] = {}
     for key, value in settings.items():
@@ -567,7 +567,7 @@ def batch(
     del rows
     if invalid and not skip_invalid:
         raise InvalidRosterError(
-            f"{source}：{len(invalid)} 行数据有问题，未生成任何文书。请改正后重试（或加 --skip-invalid 跳过这些行）：",
+            f"{source}：{len(invalid)} 行数据有问题，未生成任何文书。请改正后重试（或选择跳过这些行）：",
             invalid, source)
     out = Path(out_dir)
     template_bytes = read_input(Path(template), "模板文件") if template is not None else None
@@ -636,10 +636,11 @@ def _require_issuer(spec: FormSpec, rows: list[tuple[int, dict[str, Any]]], sett
     missing = [k for k in labels if f"issuer.{k}" not in settings
                and not any((raw.get("issuer") or {}).get(k) for _, raw in rows)]
     if missing:
-        example = " ".join(f"--set {k}=…" for k in missing)
+        example = "、".join(f"{k}=…" for k in missing)
         raise UsageError(
-            f"缺少发文信息：{'、'.join(labels[k] for k in missing)}。请用 {example} 指定，"
-            f"或写在 formkit.toml 的 [issuer] 中（可参考 samples/formkit.toml）。"
+            f"缺少发文信息：{'、'.join(labels[k] for k in missing)}。请在发文信息中给出 {example}，"
+            f"或写在 formkit.toml 的 [issuer] 中（可参考 samples/formkit.toml）。",
+            code="issuer-missing",
         )
 
 
