@@ -4,6 +4,7 @@ severities come from the registry only, and library messages leave the flags to 
 from __future__ import annotations
 
 import ast
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -319,3 +320,20 @@ def test_errors_without_a_hint_print_only_the_message(tmp_path: Path) -> None:
 def test_the_registry_is_public() -> None:
     assert formkit.CODES["invalid-roster"].cli_hint.count("--skip-invalid") == 1
     assert isinstance(formkit.CODES["seq-gap"], formkit.CodeInfo)
+
+
+def test_an_invalid_roster_is_a_library_message_plus_the_cli_flag(tmp_path: Path) -> None:
+    records = json.loads((SAMPLES / "records.json").read_text(encoding="utf-8"))[:3]
+    records[1]["student"]["id_number"] = "52012120130512011X"  # wrong check digit
+    roster = tmp_path / "roster.json"
+    roster.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    settings = {"issuer.body": "石门镇人民政府", "issuer.issue_date": "2024-04-08"}
+    with pytest.raises(formkit.InvalidRosterError) as err:
+        formkit.batch("return-notice", roster, tmp_path / "lib", settings=settings, register=tmp_path / "r.sqlite",
+                      jobs=1)
+    assert err.value.code == "invalid-roster" and "--" not in str(err.value) and "跳过" in str(err.value)
+    result = CliRunner().invoke(cli, ["batch", "return-notice", str(roster), "-o", str(tmp_path / "cli"),
+                                      "--set", "body=石门镇人民政府", "--set", "issue_date=2024-04-08",
+                                      "--register", str(tmp_path / "r.sqlite"), "--jobs", "1"])
+    assert result.exit_code == 1 and "id-checksum" not in result.output.split("提示：")[-1]
+    assert result.output.rstrip().endswith("提示：" + CODES["invalid-roster"].cli_hint)
