@@ -424,7 +424,7 @@ def test_ids_in_any_column_are_masked_in_every_output(tmp_path: Path) -> None:
 
 
 def test_finding_messages_keep_their_punctuation_while_masking() -> None:
-    finding = checker.Finding("f.xlsx", "台账", 5, "年级", "G5", "enum", "error",
+    finding = checker.Finding("f.xlsx", "台账", 5, "年级", "G5", "enum",
                               f"“{make_id()}”不是规定的年级（可选：一年级）。", make_id())
     assert "（可选：一年级）" in finding.message and make_id() not in finding.message + finding.value
     assert finding.value == make_id()[:4] + "*" * 10 + make_id()[-4:]
@@ -492,8 +492,8 @@ def test_cells_and_comments_stay_within_excel_limits(tmp_path: Path) -> None:
     from formkit.ledger.workbook import MAX_CELL_TEXT, annotate_workbook
 
     path = ledger(tmp_path)
-    long = checker.Finding(str(path), "台账", 5, "备注", "AB5", "required", "error", "长" * 40_000, "值" * 40_000)
-    many = [checker.Finding(str(path), "台账", 5, "备注", "AB5", "required", "error", "说明" * 2000)] * 20
+    long = checker.Finding(str(path), "台账", 5, "备注", "AB5", "required", "长" * 40_000, "值" * 40_000)
+    many = [checker.Finding(str(path), "台账", 5, "备注", "AB5", "required", "说明" * 2000)] * 20
     out = annotate_workbook(path, tmp_path / "c.xlsx", [long, *many], "台账")
     wb = load_workbook(out)
     comment = wb["台账"]["AB5"].comment.text
@@ -525,7 +525,8 @@ def test_annotate_to_a_file_name(tmp_path: Path) -> None:
     assert "检查结果" in load_workbook(target).sheetnames
     two = CliRunner().invoke(cli, ["ledger", "check", str(source), str(SAMPLES / "ledger-b.xlsx"), "--as-of",
                                    "2024-05-01", "--annotate", str(tmp_path / "x.xlsx")])
-    assert two.exit_code == 2 and "--annotate 应指定一个文件夹" in two.output and "Traceback" not in two.output
+    assert two.exit_code == 2 and "标注副本的位置应是一个文件夹" in two.output and "Traceback" not in two.output
+    assert "提示：用 --annotate 文件夹 指定" in two.output
     assert not (tmp_path / "x.xlsx").exists()
     own = tmp_path / "own.xlsx"
     own.write_bytes(source.read_bytes())

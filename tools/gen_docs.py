@@ -1,4 +1,4 @@
-"""Generate docs/cli.md, docs/template-variables.md and docs/finding-codes.md from the code.
+"""Generate docs/cli.md, docs/template-variables.md and docs/error-codes.md from the code.
 
 ``tests/test_docs.py`` regenerates them in memory and fails if the files differ, so the
 reference cannot drift from the program. Run ``python tools/gen_docs.py`` after a change.
@@ -70,21 +70,40 @@ def template_variables() -> str:
     return "\n".join(lines)
 
 
-def finding_codes() -> str:
-    from formkit.documents.lint import LINT_CODES
-    from formkit.ledger.check import FINDING_CODES
+_SEVERITY = {"error": "错误", "warning": "提醒", "info": "说明"}
 
-    lines = ["# 检查结果代码（finding codes）", "", "由 `tools/gen_docs.py` 生成。代码是稳定的英文标识，其他程序可以依赖它。", "",
-             "## 台账检查（`formkit ledger check`）", "", "| 代码 | 级别 | 含义和改法 |", "| --- | --- | --- |"]
-    for code, (severity, text) in FINDING_CODES.items():
-        lines.append(f"| `{code}` | { {'error': '错误', 'info': '说明'}.get(severity, '提醒')} | {text} |")
-    lines += ["", "## 模板检查（`formkit template check`）", "", "| 代码 | 含义和改法 |", "| --- | --- |"]
-    for code, text in LINT_CODES.items():
-        lines.append(f"| `{code}` | {text} |")
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def error_codes() -> str:
+    from formkit.core.codes import CODES
+
+    entries = list(CODES.values())
+    lines = ["# 错误和检查结果代码（error codes）", "",
+             "由 `tools/gen_docs.py` 从 `formkit.core.codes` 生成，请勿手改。代码是稳定的英文标识，其他程序可以依赖它；"
+             "级别只在登记表中规定一次。", "",
+             "## 检查结果（finding）", "",
+             "台账检查（`formkit ledger check`）和记录校验报告的问题：“错误”要改正，“提醒”请逐条确认，“说明”仅供参考。", "",
+             "| 代码 | 级别 | 名称 | 含义和改法 |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{c.code}` | {_SEVERITY[c.severity]} | {c.title} | {_cell(c.meaning)} |"
+              for c in entries if c.kind == "finding"]
+    lines += ["", "## 模板检查（lint）", "",
+              "`formkit template check` 报告的问题；标“渲染时也会拒绝”的，用这个模板生成文书时也会报同一代码的错误。", "",
+              "| 代码 | 级别 | 名称 | 含义和改法 |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{c.code}` | {_SEVERITY[c.severity]} | {c.title} | {_cell(c.meaning)}"
+              + ("（渲染时也会拒绝）" if c.kind == "error" else "") + " |"
+              for c in entries if c.kind == "lint" or c.lint]
+    lines += ["", "## 错误（error）", "",
+              "formkit 拒绝执行时抛出的 `FormkitError`（`error.code` 是代码）。命令行把“命令行提示”一栏接在消息后面。", "",
+              "| 代码 | 名称 | 含义和改法 | 命令行提示 |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{c.code}` | {c.title} | {_cell(c.meaning)} | {_cell(c.cli_hint)} |"
+              for c in entries if c.kind == "error"]
     return "\n".join(lines) + "\n"
 
 
-GENERATED = {"cli.md": cli_reference, "template-variables.md": template_variables, "finding-codes.md": finding_codes}
+GENERATED = {"cli.md": cli_reference, "template-variables.md": template_variables, "error-codes.md": error_codes}
 
 
 def main() -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # static typing sees the real names; at run time they load on first use
+    from formkit.core.codes import CODES, CodeInfo
     from formkit.core.enums import Enumeration, EnumTable, load_enums
     from formkit.core.errors import (
         ConversionError,
@@ -82,7 +83,9 @@ _LAZY: dict[str, str] = {
     "Attempt": "core.models",
     "BatchItem": "documents.batch",
     "BatchResult": "documents.batch",
+    "CODES": "core.codes",
     "CaseRecord": "core.models",
+    "CodeInfo": "core.codes",
     "CompiledTemplate": "documents.engine",
     "ConversionError": "core.errors",
     "DropoutCase": "core.models",
@@ -176,10 +179,12 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "CODES",
     "Attempt",
     "BatchItem",
     "BatchResult",
     "CaseRecord",
+    "CodeInfo",
     "CompiledTemplate",
     "ConversionError",
     "DropoutCase",

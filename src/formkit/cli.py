@@ -29,13 +29,21 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
-OVERWRITE_CODES = ("output-exists", "output-edited")
 OVERWRITE_HINT = "确认要覆盖请加 --force。"
 _OUTPUT_ERRNOS = {errno.ENOSPC, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def _echo_err(text: str) -> None:
     click.echo(text, err=True)
+
+
+def _error_text(exc: FormkitError) -> str:
+    """The library's message, then the registry's command-line hint for its code (the flag to use)."""
+    from formkit import CODES
+
+    info = CODES.get(exc.code)
+    hint = info.cli_hint if info is not None else ""
+    return f"错误：{exc}" + (f"\n提示：{hint}" if hint else "")
 
 
 def handle_errors(func: F) -> F:
@@ -46,12 +54,10 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except RecordError as exc:
-            _echo_err(f"错误：{exc}")
+            _echo_err(_error_text(exc))
             sys.exit(EXIT_FINDINGS)
         except FormkitError as exc:
-            # The library speaks of ``overwrite``; only here does the clerk's flag get named.
-            hint = OVERWRITE_HINT if exc.code in OVERWRITE_CODES else ""
-            _echo_err(f"错误：{exc}{hint}")
+            _echo_err(_error_text(exc))
             sys.exit(EXIT_UNUSABLE)
         except KeyboardInterrupt:
             _echo_err("已中断。已写完的文件保留，未写完的不会留下半个文件。")

@@ -3,13 +3,17 @@
 Every error formkit raises on purpose derives from :class:`FormkitError`, and each
 subclass also inherits the builtin a caller would naturally catch (``ValueError`` for
 bad data, ``OSError`` for unusable files). ``str(error)`` is a Chinese message meant for
-the clerk; ``error.code`` is a stable English code meant for programs.
+the clerk; ``error.code`` is a stable English code meant for programs, registered with its
+Chinese title and meaning in :mod:`formkit.core.codes` (an unregistered code is refused).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
+
+from formkit.core import codes
 
 
 class FormkitError(Exception):
@@ -25,6 +29,7 @@ class FormkitError(Exception):
         super().__init__(message)
         if code is not None:
             self.code = code
+        codes.require(self.code)
 
     @property
     def message(self) -> str:
@@ -54,9 +59,13 @@ class Problem:
     """The field's Chinese label, dotted for nested fields (``学生.身份证号``)."""
     message: str
     value: str = ""
-    severity: str = "error"
     path: str = ""
     """The field's English dotted path (``student.id_number``), for mapping back to a column."""
+    severity: str = dataclass_field(init=False)
+    """From the code's registry entry (:mod:`formkit.core.codes`), never chosen by the caller."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", codes.severity(self.code))
 
     def to_dict(self) -> dict[str, Any]:
         return {

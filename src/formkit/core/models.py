@@ -114,7 +114,7 @@ def _raise_rule_errors(problems: list[rules.RuleProblem], prefix: str) -> None:
 
 def rule_warnings(problems: list[rules.RuleProblem]) -> list[Problem]:
     """Warnings among ``problems`` as record :class:`Problem` items (labels from the record model)."""
-    return [Problem(p.code, _labels_for(CaseRecord, _loc(rules.path_of(p.field))), p.message, p.value, p.severity,
+    return [Problem(p.code, _labels_for(CaseRecord, _loc(rules.path_of(p.field))), p.message, p.value,
                     path=rules.path_of(p.field)) for p in problems if p.severity != "error"]
 
 

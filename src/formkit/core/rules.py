@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from typing import Any
 
+from formkit.core import codes
 from formkit.core import validators as v
 from formkit.core.enums import Enumeration, enum
 from formkit.core.errors import ValueProblem
@@ -60,9 +62,13 @@ class RuleProblem:
     field: str
     message: str
     value: str = ""
-    severity: str = "error"
     absent: bool = False
     """True when the problem is that ``field`` is empty: a ledger without that column is not at fault."""
+    severity: str = dataclass_field(init=False)
+    """From the code's registry entry (:mod:`formkit.core.codes`)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", codes.severity(self.code))
 
 
 @dataclass(slots=True)
@@ -137,11 +143,11 @@ def identity(f: CaseFacts) -> Iterator[RuleProblem]:
         if ident is not None and not v.xjh_matches_id(xjh, ident.number):
             yield RuleProblem("xjh-mismatch", "xjh",
                               "G字头学籍号应为“G+身份证号”，与本行身份证号不一致。若身份证号变更过请在备注说明，否则请核对。",
-                              v.mask_id(xjh.number), "warning")
+                              v.mask_id(xjh.number))
         birth = ident.birth_date if ident is not None else f.birth
         if xjh.kind in "JL" and xjh.birth_date and birth is not None and v.compare_dates(xjh.birth_date, birth) != 0:
             yield RuleProblem("xjh-mismatch", "xjh", "学籍号中的出生日期与本行出生日期不一致，请核对。",
-                              v.mask_id(xjh.number), "warning")
+                              v.mask_id(xjh.number))
 
 
 def age(f: CaseFacts) -> Iterator[RuleProblem]:
@@ -157,7 +163,7 @@ def age(f: CaseFacts) -> Iterator[RuleProblem]:
     if not AGE_MIN <= years <= AGE_MAX:
         yield RuleProblem("age-range", "dropout_date",
                           f"辍学时该生{years}岁，不在义务教育年龄（{AGE_MIN}-{AGE_MAX}岁）内。请核对出生日期和辍学时间。",
-                          _fmt(f.dropout), "warning")
+                          _fmt(f.dropout))
 
 
 def date_order(f: CaseFacts) -> Iterator[RuleProblem]:
@@ -215,7 +221,7 @@ def status(f: CaseFacts) -> Iterator[RuleProblem]:
         yield RuleProblem("status-incomplete", "note", f"劝返状态为“{st}”，必须在备注中写明情况和依据。", absent=True)
     elif st == "无法劝返" and f.poverty and not f.note:
         yield RuleProblem("poverty-closed", "status",
-                          "建档立卡贫困户学生必须劝返，不能不加说明地标为“无法劝返”。请在备注中写明原因和后续帮扶措施。", st, "warning")
+                          "建档立卡贫困户学生必须劝返，不能不加说明地标为“无法劝返”。请在备注中写明原因和后续帮扶措施。", st)
 
 
 def compel(f: CaseFacts) -> Iterator[RuleProblem]:
@@ -231,7 +237,7 @@ def compel(f: CaseFacts) -> Iterator[RuleProblem]:
         since = f"自{_fmt(second)}第二次劝返无效起" if second is not None else "两次劝返无效后"
         yield RuleProblem("compel-notice-due", "compel_issued",
                           f"{since}就应下达敦返复学通知书，但尚未下达。请由乡镇人民政府下达并填写下达时间。",
-                          _fmt(second) if second is not None else "", "warning", absent=True)
+                          _fmt(second) if second is not None else "", absent=True)
 
 
 STUDENT_RULES = (identity,)

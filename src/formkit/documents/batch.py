@@ -241,7 +241,7 @@ def load_settings(config: Path | None, sets: Sequence[str] = ()) -> dict[str, An
     for pair in sets:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set 应写成 键=值，例如 --set issuer.body=石门镇人民政府；收到的是“{pair}”。")
+            raise UsageError(f"发文信息应写成 键=值，例如 issuer.body=石门镇人民政府；收到的是“{pair}”。", code="setting-format")
         settings[key.strip()] = value.strip()
     out: dict[str, Any] = {}
     for key, value in settings.items():
@@ -728,7 +728,7 @@ def batch(
                 invalid_at = sorted([*invalid_at, *twice])
         if invalid and not skip_invalid:
             raise InvalidRosterError(
-                f"{source}：{len(invalid)} 行数据有问题，未生成任何文书。请改正后重试（或加 --skip-invalid 跳过这些行）：",
+                f"{source}：{len(invalid)} 行数据有问题，未生成任何文书。请改正后重试（或选择跳过这些行）：",
                 invalid, source, sheets)
         names = _plan_names(valid, spec, out)
         numbers = _assign_numbers(spec, valid, settings, register, dry_run, form=spec.name)
@@ -872,10 +872,11 @@ class _IssuerSeen:
     def require(self) -> None:
         if self.missing:
             missing = [k for k in _ISSUER_LABELS if k in self.missing]
-            example = " ".join(f"--set {k}=…" for k in missing)
+            example = "、".join(f"{k}=…" for k in missing)
             raise UsageError(
-                f"缺少发文信息：{'、'.join(_ISSUER_LABELS[k] for k in missing)}。请用 {example} 指定，"
-                f"或写在 formkit.toml 的 [issuer] 中（可参考 samples/formkit.toml）。"
+                f"缺少发文信息：{'、'.join(_ISSUER_LABELS[k] for k in missing)}。请在发文信息中给出 {example}，"
+                f"或写在 formkit.toml 的 [issuer] 中（可参考 samples/formkit.toml）。",
+                code="issuer-missing",
             )
 
 

@@ -123,7 +123,7 @@ def _deadline_notice(record: m.NoticeRecord) -> list[Problem]:
         if not target or target == record.school.school:
             out.append(_refuse("issuer.report_to", "发文信息.报到学校",
                                f"该生已从{record.school.school}毕业，应到初中学校报到入学，不能写回原小学。"
-                               "请指定报到的初中学校（--set report_to=某某中学，或写在 formkit.toml 的 [issuer] 中）。",
+                               "请指定报到的初中学校（发文信息 report_to=某某中学，或写在 formkit.toml 的 [issuer] 中）。",
                                target or ""))
     return out
 

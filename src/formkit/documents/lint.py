@@ -19,6 +19,7 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, nodes
 from pydantic import BaseModel
 
+from formkit.core import codes
 from formkit.core.errors import InputFileError, TemplateError, UsageError
 from formkit.core.fileio import read_input
 from formkit.core.models import _inner_model
@@ -44,12 +45,15 @@ EXTRA_CONTEXT = {"form_title", "today", "reasons", "totals", "visit_summary", "e
 
 @dataclass(frozen=True)
 class TemplateIssue:
-    """One problem in a template."""
+    """One problem in a template; ``severity`` (error / warning / info) comes from the code's registry entry."""
 
-    severity: str  # error / warning / info
+    severity: str = field(init=False)
     code: str
     message: str
     paragraph: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", codes.severity(self.code))
 
 
 @dataclass
@@ -87,7 +91,7 @@ def _guess_form(path: Path) -> FormSpec:
         if path.stem == spec.name or path.name == spec.template:
             return spec
     names = "、".join(f.name for f in forms())
-    raise UsageError(f"无法从文件名 {path.name} 判断是哪个表单，请用 --form 指定（{names}）。")
+    raise UsageError(f"无法从文件名 {path.name} 判断是哪个表单，请指定表单（{names}）。", code="form-not-guessed")
 
 
 def _model_at(model: Any, path: list[str]) -> Any:
@@ -145,7 +149,7 @@ def check_template(path: Path | str, form: str | None = None) -> TemplateReport:
     except TemplateError as exc:
         if exc.code == "template-file":
             raise InputFileError(f"{p} 不是有效的 Word（.docx）文件：{exc}", path=str(p), code="file-type") from None
-        add(TemplateIssue("error", exc.code, str(exc)))
+        add(TemplateIssue(exc.code, str(exc)))
         return report
     paragraphs: list[str] = []
     sources: list[str] = []
@@ -158,14 +162,14 @@ def check_template(path: Path | str, form: str | None = None) -> TemplateReport:
     for text in paragraphs:
         shown = text.strip()[:60]
         if re.search(r"[｛｝]", text) or "｛｛" in text:
-            add(TemplateIssue("error", "tag-fullwidth",
+            add(TemplateIssue("tag-fullwidth",
                               "标签里用了全角括号“｛ ｝”，模板引擎不认。请切换到英文输入法，把它改成半角的 {{ }} 或 {% %}。",
                               shown))
         clean = _INVISIBLE.sub("", text)
         opened = clean.count("{{") + clean.count("{%")
         closed = clean.count("}}") + clean.count("%}")
         if opened != closed:
-            add(TemplateIssue("error", "tag-split-paragraph",
+            add(TemplateIssue("tag-split-paragraph",
                               "标签没有在同一段内闭合（可能被回车拆成了两段，或少了一半括号）。请把整个标签放在同一段里重新输入。",
                               shown))
     if _unsafe_issues(sources, report):
@@ -173,7 +177,7 @@ def check_template(path: Path | str, form: str | None = None) -> TemplateReport:
     try:
         compiled = CompiledTemplate(data, p.name)
     except TemplateError as exc:
-        add(TemplateIssue("error", "jinja-syntax" if exc.code == "template-syntax" else exc.code, str(exc)))
+        add(TemplateIssue("jinja-syntax" if exc.code == "template-syntax" else exc.code, str(exc)))
         return report
     patched = "\n".join(compiled.sources.values())
     visible = {_normalise_tag(t) for t in _TAG.findall(re.sub(r"<[^>]+>", "", patched))}
@@ -182,12 +186,12 @@ def check_template(path: Path | str, form: str | None = None) -> TemplateReport:
         # from WeChat or web pages, soft hyphens) do not show in Word but break the tag.
         for tag in _TAG.findall(_INVISIBLE.sub("", text)):
             if _normalise_tag(tag) not in visible:
-                add(TemplateIssue("error", "tag-broken-runs",
+                add(TemplateIssue("tag-broken-runs",
                                   f"标签 {tag.strip()[:40]} 被拆开或夹有看不见的字符（如从微信、网页复制带入的零宽字符），"
                                   "模板引擎看不到完整标签。请删掉整个标签后一次性重新输入。",
                                   text.strip()[:60]))
         if _MALFORMED.search(text):
-            add(TemplateIssue("error", "tag-malformed",
+            add(TemplateIssue("tag-malformed",
                               "括号之间有空格（如“{ {”或“% }”），模板引擎不会把它当作标签。请写成 {{ 变量 }} 或 {% 语句 %}。",
                               text.strip()[:60]))
     _check_variables(compiled, spec, report)
@@ -203,14 +207,14 @@ def _unsafe_issues(sources: list[str], report: TemplateReport) -> bool:
         except TemplateSyntaxError:
             continue  # reported with its paragraph by CompiledTemplate below
         except TemplateError as exc:
-            report.issues.append(TemplateIssue("error", exc.code, str(exc)))
+            report.issues.append(TemplateIssue(exc.code, str(exc)))
             found = True
             continue
         lines = source.splitlines()
         for problem in unsafe_constructs(ast):
             shown = re.sub(r"<[^>]+>", "", lines[problem.lineno - 1]).strip()[:60] if 0 < problem.lineno <= len(lines) else ""
             report.issues.append(TemplateIssue(
-                "error", problem.code, f"模板{problem.message}，渲染时会被拒绝。请删掉它，只用 {{{{ 变量 }}}}、过滤器和 if/for。",
+                problem.code, f"模板{problem.message}，渲染时会被拒绝。请删掉它，只用 {{{{ 变量 }}}}、过滤器和 if/for。",
                 shown))
             found = True
     return found
@@ -231,7 +235,7 @@ def _check_variables(compiled: CompiledTemplate, spec: FormSpec, report: Templat
                 close = difflib.get_close_matches(ref.name, sorted(top - EXTRA_CONTEXT), n=1)
                 hint = f"是不是“{close[0]}”？" if close else ""
                 report.issues.append(TemplateIssue(
-                    "error", "unknown-variable",
+                    "unknown-variable",
                     f"模板用到了“{ref.name}”，但表单 {spec.name} 的数据里没有它。{hint}"))
             used.add(ref.name)
         for node in ast.find_all(nodes.Getattr):
@@ -249,7 +253,7 @@ def _check_variables(compiled: CompiledTemplate, spec: FormSpec, report: Templat
                     close = difflib.get_close_matches(attr, list(fields), n=1)
                     hint = f"是不是“{'.'.join(walked)}.{close[0]}”？" if close else ""
                     report.issues.append(TemplateIssue(
-                        "error", "unknown-variable",
+                        "unknown-variable",
                         f"模板用到了“{'.'.join([*walked, attr])}”，但数据里没有这个字段。{hint}"))
                     break
                 walked.append(attr)
@@ -266,7 +270,7 @@ def _check_variables(compiled: CompiledTemplate, spec: FormSpec, report: Templat
             continue
         unused += [f"{name}.{sub}" for sub in inner.model_fields if f"{name}.{sub}" not in used]
     if unused:
-        report.issues.append(TemplateIssue("info", "unused-field",
+        report.issues.append(TemplateIssue("unused-field",
                                            f"模板没有用到这些字段（不是错误，仅供参考）：{'、'.join(sorted(set(unused)))}。"))
     # Several identical unknown-variable messages for one name are noise.
     unique: dict[tuple[str, str], TemplateIssue] = {}
@@ -285,29 +289,3 @@ def format_template_report(report: TemplateReport) -> str:
         where = f"（段落：“{issue.paragraph}”）" if issue.paragraph else ""
         lines.append(f"  [{marks[issue.severity]}] {issue.message}{where} <{issue.code}>")
     return "\n".join(lines)
-
-
-LINT_CODES: dict[str, str] = {
-    "jinja-syntax": "标签语法错误（如 {% if %} 没有 {% endif %}、过滤器名写错）。按提示的段落改正。",
-    "unknown-variable": "模板用到的变量在表单数据里不存在，提示中给出最接近的字段名。",
-    "tag-split-paragraph": "一个标签被回车拆到了两段里，或少了一半括号。把整个标签放在同一段重新输入。",
-    "tag-fullwidth": "标签用了全角括号“｛ ｝”。切换到英文输入法重新输入。",
-    "tag-malformed": "括号之间有空格（“{ {”），不会被当作标签。",
-    "tag-broken-runs": "标签被拆开或夹有看不见的字符（从微信、网页复制时带入），模板引擎看不到。删掉整个标签重新输入。",
-    "unused-field": "（说明）模板没有用到的字段，仅供参考。",
-    "unsafe-call": "模板调用了方法或函数（如 student.parse_raw(…)、'a'.ljust(…)）。模板只能读取数据，删掉调用。",
-    "unsafe-attr": "模板用了 attr/safe/urlize/xmlattr 过滤器或以下划线开头的内部属性（如 __class__），会被拒绝。",
-    "unsafe-include": "模板用了 include、import 或 extends，试图读取其他文件，会被拒绝。",
-    "unsafe-macro": "模板定义或调用了宏（macro、call），会被拒绝。",
-    "unsafe-block": "模板用了块赋值 {% set x %}…{% endset %}、{% filter %} 或 {% block %}，会被拒绝。",
-    "unsafe-autoescape": "模板用 {% autoescape %} 关闭了转义，会被拒绝。",
-    "unsafe-recursive": "模板用了递归循环（for … recursive），会被拒绝。",
-    "unsafe-size": "模板写了会生成几百万字符的常量参数（如 center(200000000)、'x' * 10**9、'%900000000s'），会被拒绝。",
-    "template-runaway": "标签或表达式嵌套过深（如上百层 if），会被拒绝。请简化模板。",
-    "template-too-large": "模板文件或其中某个部件过大、解压后过大或压缩比异常（压缩炸弹），会被拒绝。",
-    "template-macro": "模板含有 VBA 宏或 ActiveX（如 .docm 改名为 .docx），会被拒绝。请在 Word 中另存为 .docx。",
-    "template-external": "模板含有指向外部的链接（链接的图片、UNC/网址超链接、OLE 对象、远程模板、INCLUDEPICTURE 等域），会被拒绝。",
-    "template-hostile": "模板的 XML 部件含有 DOCTYPE/ENTITY 声明（XML 炸弹或外部实体），会被拒绝。",
-    "template-unsafe": "模板在渲染时试图做不允许的操作，会被拒绝。",
-}
-"""Every code ``check_template`` emits, with what it means."""

@@ -95,7 +95,7 @@ class NumberRegister:
             self._db.executescript(_SCHEMA)
             self._key = self._load_key()
         except (sqlite3.Error, OSError) as exc:
-            raise InputFileError(f"无法打开文号登记簿 {path}：{exc}。可用 --register 指定其他位置。", path=str(path),
+            raise InputFileError(f"无法打开文号登记簿 {path}：{exc}。请换一个登记簿位置，或从备份恢复。", path=str(path),
                                  code="register") from None
 
     def _load_key(self) -> bytes:

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from formkit.core import rules
+from formkit.core import codes, rules
 from formkit.core import validators as v
 from formkit.core.enums import EnumTable, load_enums, normalize_text
 from formkit.core.errors import FormkitError, InputFileError, UsageError, ValueProblem
@@ -59,11 +59,13 @@ class Finding:
     column: str
     cell: str
     code: str
-    severity: str
+    severity: str = field(init=False)
+    """From the code's registry entry (:mod:`formkit.core.codes`), never chosen where the finding is made."""
     message: str
     value: str = ""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", codes.severity(self.code))
         # The one place every finding passes: masking here covers terminal, --json and annotated copies.
         object.__setattr__(self, "message", _mask(self.message))
         object.__setattr__(self, "value", _mask(self.value))
@@ -278,11 +280,11 @@ class _RowChecker:
         }
         return parsers.get(kind, _text)
 
-    def add(self, row: int, key: str, code: str, message: str, value: str = "", severity: str = "error") -> None:
+    def add(self, row: int, key: str, code: str, message: str, value: str = "") -> None:
         t = self.t
         header = t.columns[key][1] if key in t.columns else COLUMNS_BY_KEY[key].header
         cell = t.cell(row, key) if key in t.columns else ""
-        self.out.append(Finding(t.path, t.sheet, row, header, cell, code, severity, message, value))
+        self.out.append(Finding(t.path, t.sheet, row, header, cell, code, message, value))
 
     def check_row(self, number: int, values: list[Any]) -> dict[str, Any]:
         """Parse every cell of one row once, add its findings, and apply the row rules."""
@@ -387,7 +389,7 @@ class _RowChecker:
             return problems
         problems = [prob for prob in problems if not (prob.absent and prob.field not in self.t.columns)]
         for prob in problems:
-            self.add(n, prob.field, prob.code, prob.message, prob.value, prob.severity)
+            self.add(n, prob.field, prob.code, prob.message, prob.value)
         return problems
 
 
@@ -480,7 +482,7 @@ def _after(value: Any, as_of: date) -> bool:
 def _check_table(table: LedgerTable, as_of: date, enums: EnumTable, out: list[Finding],
                  cases: list[LedgerCase]) -> list[tuple[int, Any]]:
     for column in table.missing_required:
-        out.append(Finding(table.path, table.sheet, table.header_row, column.header, "", "header-missing", "error",
+        out.append(Finding(table.path, table.sheet, table.header_row, column.header, "", "header-missing",
                            f"缺少必填列“{column.header}”。请按台账模板补上这一列（列名也可写作："
                            f"{'、'.join(column.synonyms) or column.header}）。"))
     checker = _RowChecker(table, as_of, enums, out)
@@ -498,8 +500,8 @@ def _check_table(table: LedgerTable, as_of: date, enums: EnumTable, out: list[Fi
         seq = parsed.get("seq")
         if isinstance(seq, int):
             if previous_seq is not None and seq != previous_seq + 1:
-                checker.add(number, "seq", "number-format", f"序号不连续：上一行是{previous_seq}，本行是{seq}。请重新编号。",
-                            str(seq), "warning")
+                checker.add(number, "seq", "seq-gap", f"序号不连续：上一行是{previous_seq}，本行是{seq}。请重新编号。",
+                            str(seq))
             previous_seq = seq
         school = _ok(parsed.get("school"))
         if school != last_school:  # the same school on nearly every row: normalised once
@@ -507,7 +509,7 @@ def _check_table(table: LedgerTable, as_of: date, enums: EnumTable, out: list[Fi
         # "平寨镇平寨小学" above the table and "平寨小学" in the row name the same school.
         if declared and shown and not (declared.endswith(shown) or shown.endswith(declared)):
             checker.add(number, "school", "school-mismatch",
-                        f"本行学校“{school}”与表头填报学校“{declared}”不一致。请确认该生是否属于本校。", str(school), "warning")
+                        f"本行学校“{school}”与表头填报学校“{declared}”不一致。请确认该生是否属于本校。", str(school))
     return ids
 
 
@@ -538,7 +540,7 @@ def _duplicates(per_table: Sequence[tuple[LedgerTable, list[tuple[int, Any]]]], 
             ][:DUPLICATE_PLACES_SHOWN]
             more = f"等共 {len(places) - 1} 处" if len(places) - 1 > len(others) else ""
             out.append(Finding(table.path, table.sheet, row, table.columns["id_number"][1], table.cell(row, "id_number"),
-                               "duplicate-id", "error",
+                               "duplicate-id",
                                f"身份证号重复，同一学生还出现在：{'、'.join(others)}{more}。请核实后只保留一条。", masked))
 
 
@@ -606,7 +608,7 @@ def _check_ledger(paths: Iterable[Path | str] | Path | str, as_of: date | None, 
             sheets=[t.sheet for t in tables], skipped=skipped,
             unknown={t.sheet: t.unknown_headers for t in tables if t.unknown}))
         for table in tables:
-            report.findings += [Finding(table.path, table.sheet, table.header_row, p.header, p.cell, p.code, p.severity,
+            report.findings += [Finding(table.path, table.sheet, table.header_row, p.header, p.cell, p.code,
                                         p.message) for p in table.header_problems if p.severity != "info"]
             report.tables.append(table)
             per_table.append((table, _check_table(table, when, enums, report.findings, report.cases)))
@@ -708,36 +710,3 @@ def format_report(report: LedgerReport) -> str:
     lines.append(f"共检查 {len(report.files) - own} 个文件（{read} 个工作表）：{counts['error']} 个错误，"
                  f"{counts['warning']} 个提醒{tail}。")
     return "\n".join(lines)
-
-
-FINDING_CODES: dict[str, tuple[str, str]] = {
-    "required": ("error", "必填的格子是空的（公式、#N/A 等错误值也按空白处理）。补填实际内容。"),
-    "id-format": ("error", "身份证号不是18位（17位数字加1位数字或X）。对照户口簿重新录入。"),
-    "id-checksum": ("error", "身份证号最后一位校验码算不对，说明有数字录错。逐位核对。"),
-    "id-birthdate": ("error", "身份证号第7-14位不是真实日期，或晚于今天。核对原件。"),
-    "id-precision-lost": ("error", "身份证号被 Excel 当成数字存储，末几位已变成0，无法恢复。把列设为文本格式后按原件重新录入。"),
-    "id-sex-mismatch": ("error", "性别与身份证号第17位（单数男、双数女）不符。"),
-    "id-birth-mismatch": ("error", "出生日期与身份证号中的出生日期不符（只写到月时按月比较）。"),
-    "xjh-format": ("error", "全国学籍号不是 G/J/L 开头的19位，或校验不通过。从学籍系统复制。"),
-    "xjh-mismatch": ("warning", "G字头学籍号与本人身份证号不一致，或学籍号中的出生日期不同。身份证号变更过属正常，请在备注说明。"),
-    "phone-format": ("error", "电话不是11位手机号，也不是带区号的固定电话。"),
-    "date-format": ("error", "日期看不懂或不存在（如2月30日）。写成2024-03-05或2024年3月5日。"),
-    "date-future": ("error", "日期晚于检查日期。核对年份。"),
-    "enum": ("error", "不是规定的选项（辍学原因、劝返状态、安置方式等）。按提示从下拉列表选择最接近的值。"),
-    "number-format": ("error", "应填整数（如劝返次数），或序号不连续（提醒）。"),
-    "age-range": ("warning", "辍学时不在6-16岁的义务教育年龄内。核对出生日期和辍学时间。"),
-    "date-order": ("error", "日期先后不对：劝返、复学、下达通知书不能早于辍学；第二次劝返不能早于第一次；敦返通知书不能早于第二次劝返；消帐不能早于复学。"),
-    "attempt-count": ("error", "劝返次数与填写的劝返时间个数不符。"),
-    "status-incomplete": ("error", "劝返状态要求的内容没填：已复学要填复学时间和安置方式，已消帐还要填消帐时间，休学、转学等要在备注写明。"),
-    "compel-flag-conflict": ("error", "“是否下达敦返通知书”填“否”，却填了通知书下达时间。已下达就改为“是”，未下达就清空下达时间。"),
-    "compel-notice-due": ("warning", "两次劝返无效仍未下达敦返复学通知书。提示中写明从哪天起应下达。"),
-    "poverty-closed": ("warning", "建档立卡贫困户学生被标为“无法劝返”但没有说明。这类学生必须劝返，写明原因和帮扶措施。"),
-    "duplicate-id": ("error", "同一身份证号在本表或其他学校的台账中出现了不止一次。提示中列出至多3处其他位置和总处数。"),
-    "header-missing": ("error", "缺少必填的列。按台账模板补上这一列（可用常见的列名写法）。"),
-    "header-ambiguous": ("error", "两列都像是同一个字段（如“联系电话”和“家长电话”）。删去或改名多余的列，或在 formkit.toml 的 [columns] 中写明哪一列是该字段；"
-                         "一列明显更贴切时只作提醒。"),
-    "header-unknown": ("info", "这些列不是台账的标准列，保留但不检查（列在文件摘要和 --json 的 unknown_headers 中，不计入错误和提醒）。"
-                       "需要检查时在 formkit.toml 的 [columns] 中写明 \"表头\" = \"字段\"，或用 --column 表头=字段。"),
-    "school-mismatch": ("warning", "本行学校与表头“填报学校”不一致。确认该生是否属于本校。"),
-}
-"""Every finding code the checker emits: (severity, what it means and what to do)."""

@@ -152,7 +152,7 @@ def next_steps(case: LedgerCase, as_of: date, issued: dict[str, Any], *, deadlin
     if made == 0:
         if category in ENROL_CATEGORIES:
             act = ENROL_CATEGORIES[category]
-            where = ("报到学校应是初中学校：请用 --set report_to=某某中学 指定，不能写原小学。"
+            where = ("报到学校应是初中学校：请在发文信息中指定 report_to=某某中学，不能写原小学。"
                      if category == PRIMARY_TO_JUNIOR and not report_to else "")
             propose("deadline-notice", start or as_of,
                     f"对象类别为“{category}”，应向监护人送达限期入学(复学)通知书，限期{act}。{where}")

@@ -86,10 +86,10 @@ class Summary:
         if townships or counties:
             found = "、".join(townships or counties)
             raise UsageError(
-                f"台账涉及多个乡镇或县（{found}），无法确定月报的填报单位。请用 --area 指定，如 --area 青山县。",
+                f"台账涉及多个乡镇或县（{found}），无法确定月报的填报单位。请指定填报单位（area），如 青山县。",
                 code="area-ambiguous",
             )
-        raise UsageError("台账中没有填写乡镇(街道)或县(市、区)，无法确定月报的填报单位。请用 --area 指定，如 --area 石门镇。",
+        raise UsageError("台账中没有填写乡镇(街道)或县(市、区)，无法确定月报的填报单位。请指定填报单位（area），如 石门镇。",
                          code="area-missing")
 
     def by(self, attr: str) -> list[tuple[str, dict[str, int]]]:
@@ -203,7 +203,7 @@ def _month(text: str | None) -> tuple[int, int] | None:
     try:
         parsed = v.parse_date_or_month(text)
     except ValueProblem:
-        raise UsageError(f"--month 应写成 2024-03 这样的年月，收到的是“{text}”。") from None
+        raise UsageError(f"月份应写成 2024-03 这样的年月，收到的是“{text}”。") from None
     month = v.month_of(parsed)
     return month.year, month.month
 

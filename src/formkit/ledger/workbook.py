@@ -666,15 +666,17 @@ def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = Fal
     if target.suffix.lower() in SPREADSHEET_SUFFIXES and not target.is_dir():
         if target.suffix.lower() != ".xlsx" or len(books) != 1:
             raise UsageError(
-                f"--annotate 应指定一个文件夹（每个台账的标注副本写成“原名.checked.xlsx”放在里面），"
-                f"收到的是文件名“{target.name}”。只检查一个台账时也可以写 .xlsx 文件名。"
+                f"标注副本的位置应是一个文件夹（每个台账的标注副本写成“原名.checked.xlsx”放在里面），"
+                f"收到的是文件名“{target.name}”。只检查一个台账时也可以写 .xlsx 文件名。",
+                code="annotate-target",
             )
         targets = [target]
     else:
         targets = [target / name for name in _copy_names([path for path, _ in books])]
     inputs = {Path(t.path).resolve() for t in report.tables}
     if any(t.resolve() in inputs for t in targets):
-        raise UsageError(f"--annotate 的位置“{target}”就是被检查的台账本身；原文件不能被改写，请换一个文件名或文件夹。")
+        raise UsageError(f"标注副本的位置“{target}”就是被检查的台账本身；原文件不能被改写，请换一个文件名或文件夹。",
+                         code="annotate-target")
     claim_output(targets, overwrite, ours=untouched)
     by_file: dict[str, list[Finding]] = {}
     for finding in report.findings:

@@ -335,7 +335,7 @@ def pin_columns(pins: Mapping[str, str]) -> Iterator[None]:
         _PINS.reset(token)
 
 
-def parse_pins(pairs: Iterable[str], *, source: str = "--column") -> dict[str, str]:
+def parse_pins(pairs: Iterable[str], *, source: str = "列名说明") -> dict[str, str]:
     """``表头=field`` pairs (or a ``[columns]`` table's items) → {header: field key}; ``UsageError`` if wrong."""
     out: dict[str, str] = {}
     for pair in pairs:
@@ -349,10 +349,10 @@ def add_pin(pins: dict[str, str], header: str, key: str, *, source: str, raw: st
 
     header = header.strip()
     if not header or not key:
-        raise UsageError(f"{source} 应写成 表头=字段，例如 --column 家长联系方式=phone；收到的是“{raw or header}”。")
+        raise UsageError(f"{source}应写成 表头=字段，例如 家长联系方式=phone；收到的是“{raw or header}”。", code="column-pin")
     if key not in COLUMNS_BY_KEY:
         known = "、".join(f"{c.key}({c.header})" for c in LEDGER_COLUMNS)
-        raise UsageError(f"{source}：没有名为“{key}”的字段（表头“{header}”）。可用的字段：{known}。")
+        raise UsageError(f"{source}：没有名为“{key}”的字段（表头“{header}”）。可用的字段：{known}。", code="column-pin")
     pins[header] = key
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
+from formkit.core import codes
 from formkit.core.enums import normalize_text
 from formkit.core.errors import InputFileError
 from formkit.tables.columns import (
@@ -57,11 +58,15 @@ class HeaderProblem:
     """Something about a sheet's header that the clerk should know (becomes a checker finding)."""
 
     code: str
-    """``header-ambiguous`` (two columns read as one field) or ``header-unknown`` (info)."""
-    severity: str
+    """``header-ambiguous`` / ``header-preferred`` (two columns read as one field) or ``header-unknown`` (info)."""
     message: str
     header: str
     cell: str = ""
+    severity: str = field(init=False)
+    """From the code's registry entry (:mod:`formkit.core.codes`)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", codes.severity(self.code))
 
 
 @dataclass
@@ -192,7 +197,7 @@ def _read_header(grid: list[list[Any]], r: int, depth: int, matcher: HeaderMatch
         names = "、".join(f"{column_letter(p[1])}列“{p[3]}”" for p in others)
         tie = others[0][0] == best[0]
         problems.append(HeaderProblem(
-            "header-ambiguous", "error" if tie else "warning",
+            "header-ambiguous" if tie else "header-preferred",
             f"{column_letter(best[1])}列“{best[3]}”和{names}都像是“{field_name}”，"
             + ("无法确定用哪一列，暂按" if tie else "已按更贴切的") + f"{column_letter(best[1])}列检查。"
             f"请删除或改名多余的列，或在 formkit.toml 的 [columns] 中写明（如 \"{best[3]}\" = \"{key}\"）。",
@@ -200,9 +205,9 @@ def _read_header(grid: list[list[Any]], r: int, depth: int, matcher: HeaderMatch
     unknown.sort()
     if unknown:
         problems.append(HeaderProblem(
-            "header-unknown", "info",
+            "header-unknown",
             f"以下列不是台账的标准列，已保留但不检查：{'、'.join(t for _, t in unknown)}。"
-            "如果其中有应检查的列，请在 formkit.toml 的 [columns] 中写明 \"表头\" = \"字段\"，或用 --column 表头=字段。",
+            "如果其中有应检查的列，请写明它是哪个字段（如在 formkit.toml 的 [columns] 中写 \"表头\" = \"字段\"）。",
             "、".join(t for _, t in unknown)))
     return HeaderFound(r, depth, columns, unknown, problems)
 
@@ -440,7 +445,7 @@ def read_ledger(path: Path | str, *, sheet: str | None = None, limits: Limits | 
 def no_header_error(p: Path, where: str) -> InputFileError:
     return InputFileError(
         f"{p}：在{where}的前 {HEADER_SCAN_ROWS} 行没有找到台账表头（如 学生姓名、身份证号、辍学原因）。"
-        "请确认文件是辍学生台账或学生名单，必要时用 --sheet 指定工作表，或用 --column 表头=字段 说明列名。",
+        "请确认文件是辍学生台账或学生名单，必要时指定工作表，或说明哪一列是哪个字段。",
         path=str(p),
         code="no-header",
     )
