@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # static typing sees the real names; at run time they load on
         School,
         Student,
     )
+    from formkit.core.settings import Settings
     from formkit.documents.batch import BatchItem, BatchResult, InvalidRosterError, batch, load_settings
     from formkit.documents.engine import CompiledTemplate
     from formkit.documents.forms import FormSpec, forms, get_form, validate_record
@@ -81,6 +82,7 @@ _LAZY: dict[str, str] = {
     "RecordError": "core.errors",
     "RecordsReport": "documents.roster",
     "School": "core.models",
+    "Settings": "core.settings",
     "Student": "core.models",
     "Summary": "ledger.summary",
     "TemplateError": "core.errors",
@@ -160,6 +162,7 @@ __all__ = [
     "RecordError",
     "RecordsReport",
     "School",
+    "Settings",
     "Student",
     "Summary",
     "TemplateError",

@@ -81,6 +81,16 @@ def _pins(config: Path | None, pairs: tuple[str, ...]) -> dict[str, str]:
     return {**pins_from_config(config), **parse_pins(pairs)}
 
 
+def _settings(pins: dict[str, str] | None = None) -> Any:
+    """The run's :class:`formkit.Settings` (built from ``FORMKIT_*`` and ``--templates-dir``), with ``pins``."""
+    from formkit import Settings
+
+    root = click.get_current_context().find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = Settings.from_environ(os.environ)
+    return root.obj.with_columns(pins) if pins else root.obj
+
+
 def _folder(path: Path) -> Path:
     return path if path.is_dir() else path.parent
 
@@ -96,15 +106,18 @@ def _problem_lines(problems: list[Problem]) -> list[str]:
                       message="%(prog)s %(version)s")
 @click.option("--templates-dir", type=click.Path(path_type=Path, file_okay=False),
               help="自定义模板文件夹：其中与表单同名的 .docx（如 return-notice.docx）替换内置模板。也可设置环境变量 FORMKIT_TEMPLATES。")
-def cli(templates_dir: Path | None) -> None:
+@click.pass_context
+def cli(ctx: click.Context, templates_dir: Path | None) -> None:
     """formkit：控辍保学文书生成与台账检查工具。
 
     生成辍学报告单、返校通知书、敦返复学通知书、限期入学(复学)通知书、责任书、家访记录表，
     并检查数据是否正确。退出码：0 正常，1 数据有错，2 文件无法使用或用法错误。
     """
-    if templates_dir is not None:
-        # An environment variable reaches the batch worker processes too.
-        os.environ["FORMKIT_TEMPLATES"] = str(templates_dir)
+    from formkit import Settings
+
+    # The environment is read here, once: the library only sees the Settings passed to it.
+    overrides = {"templates_dir": templates_dir} if templates_dir is not None else {}
+    ctx.obj = Settings.from_environ(os.environ, **overrides)
 
 
 @cli.command("forms")
@@ -132,7 +145,7 @@ def validate_cmd(data: Path, form_name: str) -> None:
     from formkit.documents.forms import read_json_record, record_warnings, validate_record
 
     raw = read_json_record(data)
-    record = validate_record(form_name, raw, where=str(data))
+    record = validate_record(form_name, raw, where=str(data), settings=_settings())
     warnings = record_warnings(record)
     if warnings:
         click.echo("数据有效，但有需要核对的地方：")
@@ -157,7 +170,7 @@ def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, templat
 
     raw = read_json_record(data)
     written = render_document(form_name, raw, output, pdf=also_pdf, template=template, force=force,
-                              where=str(data))
+                              where=str(data), settings=_settings())
     for path in written:
         click.echo(f"已生成：{path}")
 
@@ -193,7 +206,6 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
     2 文件无法使用、输出文件夹无法写入或正被另一个批量任务使用、用法错误。
     """
     from formkit.documents.batch import batch, find_config, format_batch, load_settings
-    from formkit.tables.columns import pin_columns
 
     config = config or find_config([roster.parent, Path.cwd()])
     if config is not None and not as_json:
@@ -210,10 +222,9 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
 
     show = progress if sys.stderr.isatty() and not as_json else None
     try:
-        with pin_columns(_pins(config, column_pins)):
-            result = batch(form_name, roster, out_dir, settings=settings, pdf=pdf, merge=merge, jobs=jobs,
-                           skip_invalid=skip_invalid, force=force, dry_run=dry_run, register=register,
-                           template=template, progress=show, sheet=sheet)
+        result = batch(form_name, roster, out_dir, settings=settings, pdf=pdf, merge=merge, jobs=jobs,
+                       skip_invalid=skip_invalid, force=force, dry_run=dry_run, register=register,
+                       template=template, progress=show, sheet=sheet, options=_settings(_pins(config, column_pins)))
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -241,12 +252,10 @@ def ledger_new_cmd(output: Path, roster: Path | None, school: str | None, county
     """新建一份辍学生台账（含下拉列表、文本格式的身份证号列和填表说明）。"""
     from formkit.documents.batch import find_config
     from formkit.ledger.workbook import create_ledger
-    from formkit.tables.columns import pin_columns
 
     config = find_config([roster.parent, Path.cwd()]) if roster is not None else None
-    with pin_columns(_pins(config, column_pins)):
-        path, count = create_ledger(output, roster=roster, school=school, county=county, township=township,
-                                    force=force)
+    path, count = create_ledger(output, roster=roster, school=school, county=county, township=township,
+                                force=force, settings=_settings(_pins(config, column_pins)))
     click.echo(f"已生成台账：{path}" + (f"（已预填 {count} 行）" if count else ""))
 
 
@@ -272,7 +281,7 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
     from formkit.ledger.workbook import annotate
 
     pins = _pins(find_config([_folder(paths[0]), Path.cwd()]), column_pins)
-    report = check_ledger(list(paths), _as_of(as_of), sheet=sheet, columns=pins)
+    report = check_ledger(list(paths), _as_of(as_of), sheet=sheet, settings=_settings(pins))
     click.echo(report.to_json() if as_json else format_report(report))
     if annotate_dir is not None:
         for written in annotate(report, annotate_dir, overwrite=force):
@@ -321,13 +330,11 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
         generate_due,
         generation_failures,
     )
-    from formkit.tables.columns import pin_columns
 
     when = _as_of(as_of) or date.today()
     config = config or find_config([_folder(paths[0]), Path.cwd()])
     settings = load_settings(config, sets)
-    with pin_columns(_pins(config, column_pins)):
-        report = check_ledger(list(paths), when)
+    report = check_ledger(list(paths), when, settings=_settings(_pins(config, column_pins)))
     # The register generate writes to is the one that says what was already issued.
     items = due(report, when, deadline_days=deadline_days, register=register or default_register_path(),
                 report_to=settings.get("issuer.report_to"))
@@ -343,7 +350,7 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
                 raise UsageError(f"--template 应写成 表单=模板.docx，例如 compel-notice=县版.docx；收到的是“{pair}”。")
             chosen[form.strip()] = Path(path.strip())
         results = generate_due(items, out_dir, settings=settings, as_of=when, pdf=pdf,
-                               merge=merge, register=register, templates=chosen, force=force)
+                               merge=merge, register=register, templates=chosen, force=force, options=_settings())
         failures = format_failures(generation_failures(items, results))
         for form, result in results.items():
             # The batch's own "第N行" is ambiguous across files and sheets: failures are listed below by place.
@@ -376,19 +383,18 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
     from formkit.core.errors import OutputError
     from formkit.documents.batch import find_config
     from formkit.ledger.workbook import summary
-    from formkit.tables.columns import pin_columns
 
     if output.exists() and not force:
         raise OutputError(f"文件已存在：{output}。确认要覆盖请加 --force。")
-    with pin_columns(_pins(find_config([_folder(paths[0]), Path.cwd()]), column_pins)):
-        figures = summary(list(paths), output, month, report_area=area, for_report=report_path is not None)
+    figures = summary(list(paths), output, month, report_area=area, for_report=report_path is not None,
+                      settings=_settings(_pins(find_config([_folder(paths[0]), Path.cwd()]), column_pins)))
     totals = figures.totals()
     if report_path is not None:
         from formkit.documents.render import render_document
         from formkit.ledger.summary import report_record
 
         record = report_record(figures, figures.area)
-        render_document("monthly-report", record, report_path, force=force)
+        render_document("monthly-report", record, report_path, force=force, settings=_settings())
         click.echo(f"已生成月报：{report_path}")
     for path, count in figures.files_with_errors:
         _echo_err(f"注意：{path} 有 {count} 个错误，汇总数可能不准确。")

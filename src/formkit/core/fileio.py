@@ -359,7 +359,7 @@ def work_area(folder: Path) -> Iterator[Path]:
 
 
 LOCK_WAIT = 10.0
-"""Seconds a run waits for another run's lock on the same folder (``FORMKIT_LOCK_WAIT``)."""
+"""Seconds a run waits for another run's lock on the same folder (``Settings.lock_wait``)."""
 _EMPTY_LOCK_STALE = 60.0
 
 
@@ -413,11 +413,11 @@ def folder_lock(folder: Path, *, wait: float | None = None) -> Iterator[str]:
 
     The lock is created with ``O_CREAT|O_EXCL`` and names the holder's pid and host. A lock
     whose pid is dead on this host is stale and taken over; otherwise the run waits up to
-    ``wait`` seconds (``FORMKIT_LOCK_WAIT``, default 10) and then refuses with ``output-locked``.
+    ``wait`` seconds (default 10) and then refuses with ``output-locked``.
     """
     token = run_token()
     lock = folder / LOCK_NAME
-    limit = wait if wait is not None else float(os.environ.get("FORMKIT_LOCK_WAIT", LOCK_WAIT))
+    limit = wait if wait is not None else LOCK_WAIT
     deadline = time.monotonic() + limit
     host = socket.gethostname()
     body = json.dumps({"pid": os.getpid(), "host": host, "run": token,

@@ -56,6 +56,7 @@ from formkit.core.fileio import (
     remove_leftovers,
     safe_component,
 )
+from formkit.core.settings import Settings, settings_or_default
 from formkit.core.validators import mask_id, mask_message, mask_sensitive, neutralise_formula
 from formkit.documents.forms import FormSpec, build_context, get_form, validate_record
 from formkit.tables.columns import LEDGER_COLUMNS
@@ -260,11 +261,12 @@ def _apply_settings(record: dict[str, Any], spec: FormSpec, settings: dict[str, 
     return merged
 
 
-def read_records(path: Path, sheet: str | None = None) -> list[tuple[int, dict[str, Any]]]:
+def read_records(path: Path, sheet: str | None = None,
+                 options: Settings | None = None) -> list[tuple[int, dict[str, Any]]]:
     """Roster rows as (row number, nested dict); see :func:`formkit.documents.roster.read_rows`."""
     from formkit.documents.roster import read_rows
 
-    return read_rows(path, sheet=sheet)
+    return read_rows(path, sheet=sheet, settings=options)
 
 
 def _student_key(record: BaseModel) -> str:
@@ -384,7 +386,8 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="formkit-parent-watch", daemon=True).start()
 
 
-def _init_worker(form: str, template: bytes | None, parent: int | None = None) -> None:
+def _init_worker(form: str, template: bytes | None, parent: int | None = None,
+                 templates_dir: Path | None = None, seconds: float | None = None) -> None:
     from formkit.documents.engine import CompiledTemplate
     from formkit.documents.render import compiled_form
 
@@ -392,7 +395,9 @@ def _init_worker(form: str, template: bytes | None, parent: int | None = None) -
         _die_with_parent(parent)
     spec = get_form(form)
     _WORKER["spec"] = spec
-    _WORKER["compiled"] = CompiledTemplate(template, spec.template) if template is not None else compiled_form(form)
+    _WORKER["seconds"] = seconds
+    _WORKER["compiled"] = (CompiledTemplate(template, spec.template) if template is not None
+                           else compiled_form(form, templates_dir))
 
 
 Task = tuple[int, bytes, str, str, str, bool]
@@ -421,7 +426,7 @@ def _render_chunk(tasks: list[Task]) -> list[Outcome]:
             context = pickle.loads(blob)
             if doc_number and isinstance(context.get("issuer"), dict):
                 context["issuer"]["doc_number"] = doc_number
-            payload = compiled.render(context)
+            payload = compiled.render(context, timeout=_WORKER.get("seconds"))
             digest = hashlib.sha256(payload).hexdigest()
             path = Path(target)
             status = "written"
@@ -452,12 +457,13 @@ def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
 
 
 def _run_tasks(form: str, template: bytes | None, tasks: Iterable[Task], total: int, jobs: int,
-               progress: Progress | None) -> Iterable[list[Outcome]]:
+               progress: Progress | None, options: Settings | None = None) -> Iterable[list[Outcome]]:
     """Yield each chunk's outcomes as it finishes; at most two chunks per worker are in flight."""
     done = 0
     size = max(1, min(CHUNK, total // (jobs * 4) or 1))
+    chosen = settings_or_default(options)
     if jobs <= 1 or total < 8:
-        _init_worker(form, template)
+        _init_worker(form, template, None, chosen.templates_dir, chosen.render_seconds)
         for chunk in _chunks(tasks, size):
             outcomes = _render_chunk(chunk)
             done += len(outcomes)
@@ -467,7 +473,8 @@ def _run_tasks(form: str, template: bytes | None, tasks: Iterable[Task], total: 
         return
     window = jobs * 2
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(form, template, os.getpid())) as pool:
+                             initargs=(form, template, os.getpid(), chosen.templates_dir,
+                                       chosen.render_seconds)) as pool:
         pending: set[Future[list[Outcome]]] = set()
         iterator = _chunks(tasks, size)
         while True:
@@ -521,6 +528,7 @@ def batch(
     template: Path | str | None = None,
     progress: Progress | None = None,
     sheet: str | None = None,
+    options: Settings | None = None,
 ) -> BatchResult:
     """Generate ``form`` for every record; see the module docstring for the guarantees.
 
@@ -530,13 +538,14 @@ def batch(
     ``issuer.number_prefix``, …; see :func:`load_settings`). Raises ``InvalidRosterError``
     (a ``RecordError``) listing every invalid row unless ``skip_invalid``, and ``OutputError``
     when the folder cannot be written or another batch holds it for longer than
-    ``FORMKIT_LOCK_WAIT`` seconds (code ``output-locked``).
+    ``options.lock_wait`` seconds (code ``output-locked``). ``options`` (a :class:`Settings`) gives the
+    county templates, enumerations, limits, pinned columns and render time limit.
     """
     spec = get_form(form)
     settings = dict(settings or {})
     source = str(records_or_path) if isinstance(records_or_path, str | Path) else "记录列表"
     if isinstance(records_or_path, str | Path):
-        rows = read_records(Path(records_or_path), sheet)
+        rows = read_records(Path(records_or_path), sheet, options)
     else:
         # Plain dicts are numbered from 1; (row, dict) pairs keep the caller's row numbers.
         rows = [item if isinstance(item, tuple) else (n, item) for n, item in enumerate(records_or_path, 1)]
@@ -553,7 +562,7 @@ def batch(
         # of its row, not a crash when the manifest or a document is written.
         broken = _bad_characters(raw)
         try:
-            record = validate_record(spec, _apply_settings(raw, spec, settings))
+            record = validate_record(spec, _apply_settings(raw, spec, settings), settings=options)
         except RecordError as exc:
             invalid.append((row, [_shown(p) for p in broken + exc.problems]))
             continue
@@ -563,7 +572,7 @@ def batch(
         plans.append(_plan_of(row, index, record))
         # The workers render from this plain data: each row is validated exactly once, and a
         # pickled context is smaller than the roster row it replaces.
-        contexts.append(pickle.dumps(build_context(spec, record), protocol=pickle.HIGHEST_PROTOCOL))
+        contexts.append(pickle.dumps(build_context(spec, record, enums=settings_or_default(options).enums), protocol=pickle.HIGHEST_PROTOCOL))
     del rows
     if invalid and not skip_invalid:
         raise InvalidRosterError(
@@ -588,7 +597,7 @@ def batch(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise output_error(exc, out) from None
-    with folder_lock(out) as token:
+    with folder_lock(out, wait=settings_or_default(options).lock_wait) as token:
         remove_leftovers(out)  # what killed earlier runs left: half-written files, PDF work folders
         known, earlier, journals = _load_manifest(out)
         tasks = (
@@ -599,7 +608,7 @@ def batch(
         journal = new_private_file(journal_path)
         try:
             for outcomes in _run_tasks(spec.name, template_bytes, tasks, len(plans),
-                                       jobs or os.cpu_count() or 1, progress):
+                                       jobs or os.cpu_count() or 1, progress, options):
                 lines = []
                 for index, digest, status in outcomes:
                     item = result.items[index]

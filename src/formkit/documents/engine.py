@@ -52,7 +52,6 @@ from __future__ import annotations
 import html
 import io
 import json
-import os
 import pprint
 import re
 import struct
@@ -76,6 +75,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import Namespace
 
 from formkit.core.errors import TemplateError
+from formkit.core.settings import DEFAULT_RENDER_SECONDS
 from formkit.core.validators import Month, format_date, mask_id
 from formkit.core.zip_guard import (
     Limits,
@@ -114,19 +114,8 @@ MAX_NESTING = 60
 """Deepest nesting of template tags and expressions accepted (200 nested ifs would overflow the stack)."""
 MAX_BLANK = 200
 """Widest run of spaces the ``blank`` filter writes."""
-DEFAULT_RENDER_SECONDS = 10.0
-"""Wall-clock limit for rendering one document unless ``FORMKIT_RENDER_SECONDS`` says otherwise."""
 TEMPLATE_LIMITS = Limits(max_file_bytes=50 * 1024 * 1024, max_uncompressed_bytes=200 * 1024 * 1024, max_members=1_000)
 """Package limits for Word templates: far above any real form, far below a zip bomb."""
-
-
-def render_seconds() -> float:
-    """The render time limit: ``FORMKIT_RENDER_SECONDS`` when set to a number, else 10 s (0 = no limit)."""
-    raw = os.environ.get("FORMKIT_RENDER_SECONDS", "")
-    try:
-        return float(raw) if raw.strip() else DEFAULT_RENDER_SECONDS
-    except ValueError:
-        return DEFAULT_RENDER_SECONDS
 
 
 def cn_date(value: object) -> str:
@@ -1013,10 +1002,11 @@ class CompiledTemplate:
     def render(self, context: Mapping[str, Any], *, timeout: float | None = None) -> bytes:
         """Render one record; returns the bytes of a complete .docx file.
 
-        ``timeout`` (seconds, 0 = none) defaults to :func:`render_seconds`. The limit is
+        ``timeout`` (seconds, 0 = none) defaults to ``DEFAULT_RENDER_SECONDS`` (callers pass
+        ``Settings.render_seconds``). The limit is
         checked cooperatively, so it holds in any thread and never touches signals.
         """
-        seconds = render_seconds() if timeout is None else timeout
+        seconds = DEFAULT_RENDER_SECONDS if timeout is None else timeout
         budget = _Budget(self.name, time.monotonic() + seconds if seconds > 0 else float("inf"), seconds)
         token = _BUDGET.set(budget)
         try:

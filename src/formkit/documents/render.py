@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from formkit.core.fileio import atomic_write, read_input, work_area
+from formkit.core.settings import Settings, settings_or_default
 from formkit.documents.engine import CompiledTemplate
 from formkit.documents.forms import (
     FormSpec,
@@ -20,19 +21,19 @@ from formkit.documents.forms import (
 )
 
 
-def compiled_form(name: str) -> CompiledTemplate:
-    """The template of form ``name`` (county override or shipped), compiled once per process.
+def compiled_form(name: str, templates_dir: Path | None = None) -> CompiledTemplate:
+    """The template of form ``name`` (override in ``templates_dir`` or shipped), compiled once per process.
 
-    An override in ``$FORMKIT_TEMPLATES`` is recompiled when its file changes.
+    An override is recompiled when its file changes.
     """
-    shown, override = template_source(name)
+    shown, override = template_source(name, templates_dir)
     stamp = override.stat().st_mtime_ns if override is not None else 0
-    return _compiled(name, shown, stamp)
+    return _compiled(name, shown, stamp, templates_dir if override is not None else None)
 
 
 @cache
-def _compiled(name: str, shown: str, stamp: int) -> CompiledTemplate:
-    return CompiledTemplate(load_template_bytes(name), Path(shown).name)
+def _compiled(name: str, shown: str, stamp: int, templates_dir: Path | None) -> CompiledTemplate:
+    return CompiledTemplate(load_template_bytes(name, templates_dir), Path(shown).name)
 
 
 def compile_template_file(path: Path) -> CompiledTemplate:
@@ -40,12 +41,12 @@ def compile_template_file(path: Path) -> CompiledTemplate:
     return CompiledTemplate(read_input(path, "模板文件"), path.name)
 
 
-def _as_record(spec: FormSpec, record: BaseModel | object) -> BaseModel:
+def _as_record(spec: FormSpec, record: BaseModel | object, settings: Settings | None = None) -> BaseModel:
     if isinstance(record, spec.model):
         return record
     if isinstance(record, BaseModel):
         record = record.model_dump()
-    return validate_record(spec, record)
+    return validate_record(spec, record, settings=settings)
 
 
 def render(
@@ -55,24 +56,27 @@ def render(
     context: dict[str, Any] | None = None,
     template: Path | CompiledTemplate | None = None,
     timeout: float | None = None,
+    settings: Settings | None = None,
 ) -> bytes:
     """Validate ``record`` for ``form`` and return the rendered .docx as bytes.
 
     ``context`` adds or overrides template variables; ``template`` replaces the shipped
     template (a path, or an already compiled template for repeated use); ``timeout``
-    limits the render in seconds (default ``FORMKIT_RENDER_SECONDS`` or 10; safe in any
-    thread). Raises ``RecordError`` for invalid data and ``TemplateError`` for a broken
+    limits the render in seconds (default ``settings.render_seconds``, 10; safe in any
+    thread); ``settings`` also gives the county templates folder and enumerations. Raises ``RecordError`` for invalid data and ``TemplateError`` for a broken
     or hostile template.
     """
     spec = get_form(form)
-    model = _as_record(spec, record)
+    chosen = settings_or_default(settings)
+    model = _as_record(spec, record, chosen)
     if template is None:
-        compiled = compiled_form(spec.name)
+        compiled = compiled_form(spec.name, chosen.templates_dir)
     elif isinstance(template, CompiledTemplate):
         compiled = template
     else:
         compiled = compile_template_file(Path(template))
-    return compiled.render(build_context(spec, model, context), timeout=timeout)
+    seconds = chosen.render_seconds if timeout is None else timeout
+    return compiled.render(build_context(spec, model, context, enums=chosen.enums), timeout=seconds)
 
 
 def render_to(
@@ -82,9 +86,10 @@ def render_to(
     *,
     context: dict[str, Any] | None = None,
     template: Path | CompiledTemplate | None = None,
+    settings: Settings | None = None,
 ) -> Path:
     """Render to ``path`` (replacing it); a ``.pdf`` suffix converts through LibreOffice."""
-    render_document(form, record, Path(path), context=context, template=template, force=True)
+    render_document(form, record, Path(path), context=context, template=template, force=True, settings=settings)
     return Path(path)
 
 
@@ -98,6 +103,7 @@ def render_document(
     context: dict[str, Any] | None = None,
     force: bool = False,
     where: str = "",
+    settings: Settings | None = None,
 ) -> list[Path]:
     """Validate, render and write one document (and its PDF when asked); return the paths.
 
@@ -107,7 +113,7 @@ def render_document(
     from formkit.documents.pdf import convert_to_pdf
 
     spec = get_form(form)
-    record = data if isinstance(data, spec.model) else validate_record(spec, data, where=where)
+    record = data if isinstance(data, spec.model) else validate_record(spec, data, where=where, settings=settings)
     wants_pdf_only = output.suffix.lower() == ".pdf"
     docx_path = output if not wants_pdf_only else output.with_suffix(".docx")
     targets = [output] if wants_pdf_only else [docx_path] + ([docx_path.with_suffix(".pdf")] if pdf else [])
@@ -115,7 +121,7 @@ def render_document(
         existing = [str(p) for p in targets if p.exists()]
         if existing:
             raise OutputError(f"文件已存在：{'、'.join(existing)}。它可能被手工修改过；确认要覆盖请加 --force。")
-    payload = render(spec.name, record, template=template, context=context)
+    payload = render(spec.name, record, template=template, context=context, settings=settings)
     if wants_pdf_only:
         # The intermediate .docx holds the student's data: it lives beside the output (where the next
         # run sweeps what a kill left), never in /tmp.

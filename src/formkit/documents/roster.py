@@ -21,6 +21,7 @@ from typing import Any
 from formkit.core.enums import normalize_text
 from formkit.core.errors import InputFileError, Problem, ValueProblem
 from formkit.core.fileio import read_input
+from formkit.core.settings import Settings, settings_or_default
 from formkit.core.validators import parse_yes_no
 from formkit.tables.columns import COLUMNS_BY_KEY, HeaderMatcher, header_key, header_lookup, normalise_header
 from formkit.tables.reader import LedgerTable, build_table, locate_header, read_ledger, read_workbook
@@ -224,21 +225,23 @@ def _rows_from_json(path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 
 def read_rows(path: Path, columns: Mapping[str, str] | None = None,
-              sheet: str | None = None) -> list[tuple[int, dict[str, Any]]]:
+              sheet: str | None = None, *, settings: Settings | None = None) -> list[tuple[int, dict[str, Any]]]:
     """Read a roster as (row number, nested record dict) pairs; raises ``InputFileError``.
 
-    ``columns`` pins header wordings to fields; by default the pins of
-    :func:`formkit.tables.columns.pin_columns` apply. ``sheet`` picks one worksheet of a workbook
-    (required when it holds several ledger sheets, since row numbers repeat across sheets).
+    ``columns`` pins header wordings to fields; by default ``settings.columns`` apply. ``sheet`` picks
+    one worksheet of a workbook (required when it holds several ledger sheets, since row numbers
+    repeat across sheets).
     """
+    columns = settings_or_default(settings).columns if columns is None else columns
+    limits = settings_or_default(settings).limits
     suffix = path.suffix.lower()
     if suffix == ".json":
         return _rows_from_json(path)
     if suffix in (".csv", ".txt"):
         return _rows_from_csv(path, columns)
     if sheet is not None:
-        return table_records(read_ledger(path, sheet=sheet, columns=columns))
-    book = read_workbook(path, columns=columns)
+        return table_records(read_ledger(path, sheet=sheet, columns=columns, limits=limits))
+    book = read_workbook(path, columns=columns, limits=limits)
     if len(book.tables) > 1:
         # Rows are numbered per sheet: reading only the first sheet would drop a school without a
         # word, and reading all would give two students the same "第7行".
@@ -248,7 +251,7 @@ def read_rows(path: Path, columns: Mapping[str, str] | None = None,
             "否则不同工作表中相同的行号无法区分。请用 --sheet 工作表名 逐个生成（例如 --sheet "
             f"{book.tables[0].sheet}），或用 formkit ledger due --generate（会读取全部工作表）。",
             path=str(path), code="several-sheets")
-    return table_records(book.tables[0] if book.tables else read_ledger(path, columns=columns))
+    return table_records(book.tables[0] if book.tables else read_ledger(path, columns=columns, limits=limits))
 
 
 @dataclass
@@ -278,20 +281,21 @@ class RecordsReport:
 
 
 def read_records(path: Path | str, form: str | None = None, *,
-                 columns: Mapping[str, str] | None = None) -> RecordsReport:
+                 columns: Mapping[str, str] | None = None, settings: Settings | None = None) -> RecordsReport:
     """Read a roster (.xlsx/.xls/.csv/.json) into nested records; validate them for ``form`` if given.
 
     Raises ``InputFileError`` only when the file itself is unusable; invalid rows are
-    reported in ``problems`` (by Excel row number) instead.
+    reported in ``problems`` (by Excel row number) instead. ``settings`` gives the pinned columns,
+    limits and the enumeration table the rows are validated against.
     """
     from formkit.core.errors import RecordError
     from formkit.documents.forms import validate_record
 
-    report = RecordsReport(str(path), read_rows(Path(path), columns), form=form or "")
+    report = RecordsReport(str(path), read_rows(Path(path), columns, settings=settings), form=form or "")
     if form:
         for row, data in report.rows:
             try:
-                validate_record(form, data)
+                validate_record(form, data, settings=settings)
             except RecordError as exc:
                 report.problems.append((row, exc.problems))
     return report

@@ -20,9 +20,10 @@ from typing import Any
 
 from formkit.core import rules
 from formkit.core import validators as v
-from formkit.core.enums import EnumTable, load_enums, normalize_text
+from formkit.core.enums import EnumTable, normalize_text
 from formkit.core.errors import FormkitError, InputFileError, UsageError, ValueProblem
 from formkit.core.rules import CaseFacts, RuleProblem
+from formkit.core.settings import Settings, settings_or_default
 from formkit.documents.roster import decode_sex, is_resident_id, roster_id_type_column
 from formkit.tables.columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column, HeaderMatcher
 from formkit.tables.reader import LedgerTable, no_header_error, read_ledger, read_workbook
@@ -161,6 +162,8 @@ class LedgerReport:
     cases: list[LedgerCase] = field(default_factory=list, repr=False)
     """Every data row of every readable table, parsed once, in reading order."""
     as_of: date | None = None
+    enums: EnumTable | None = field(default=None, repr=False)
+    """The enumeration table the rows were checked against (figures and due lists reuse it)."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -454,13 +457,15 @@ def check_ledger(
     *,
     sheet: str | None = None,
     columns: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
 ) -> LedgerReport:
     """Check one or more ledgers (files or folders) together and return the report.
 
     ``as_of`` is the date "future" and "due" are measured against (default today).
     Every ledger sheet of each workbook is checked (only ``sheet`` when given); the file
     summaries say which sheets were read and which were skipped and why. ``columns`` pins
-    header wordings to fields (``{"家长联系方式": "phone"}``).
+    header wordings to fields (``{"家长联系方式": "phone"}``; default ``settings.columns``); ``settings``
+    also gives the enumeration table and the workbook limits.
     Duplicate ID numbers are found within each file and across all files checked.
     """
     # A check allocates millions of small objects and frees none of them until it returns:
@@ -468,22 +473,24 @@ def check_ledger(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _check_ledger(paths, as_of, sheet=sheet, columns=columns)
+        chosen = settings_or_default(settings)
+        return _check_ledger(paths, as_of, sheet=sheet, columns=chosen.columns if columns is None else columns,
+                             settings=chosen)
     finally:
         if enabled:
             gc.enable()
 
 
 def _check_ledger(paths: Iterable[Path | str] | Path | str, as_of: date | None, *, sheet: str | None,
-                  columns: Mapping[str, str] | None) -> LedgerReport:
+                  columns: Mapping[str, str] | None, settings: Settings) -> LedgerReport:
     if isinstance(paths, str | Path):
         paths = [paths]
     paths = list(paths)
     when = as_of or date.today()
     if columns:
         HeaderMatcher(columns)  # a wrong pin is a usage error, not a problem of each file
-    enums = load_enums()
-    report = LedgerReport(as_of=when)
+    enums = settings.enums
+    report = LedgerReport(as_of=when, enums=enums)
     per_table: list[tuple[LedgerTable, list[tuple[int, Any]]]] = []
     files = expand_paths(paths)
     if not files:
@@ -495,9 +502,9 @@ def _check_ledger(paths: Iterable[Path | str] | Path | str, as_of: date | None, 
             continue
         try:
             if sheet is not None:
-                tables, skipped = [read_ledger(path, sheet=sheet, columns=columns)], []
+                tables, skipped = [read_ledger(path, sheet=sheet, columns=columns, limits=settings.limits)], []
             else:
-                book = read_workbook(path, columns=columns)
+                book = read_workbook(path, columns=columns, limits=settings.limits)
                 tables, skipped = book.tables, book.skipped
                 if not tables:
                     raise no_header_error(path, "任何工作表")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from formkit.core import validators as v
-from formkit.core.enums import load_enums
+from formkit.core.enums import EnumTable, load_enums
 from formkit.core.errors import UsageError, ValueProblem
 from formkit.core.rules import first_day
 from formkit.ledger.check import LedgerReport, check_ledger
@@ -70,6 +70,8 @@ class Summary:
     """Files without a 劝返状态 column (rosters), left out of the figures."""
     area: str = ""
     """The township (or county) the ledgers declare, for the monthly report (see :meth:`report_area`)."""
+    enums: EnumTable | None = field(default=None, repr=False)
+    """The enumeration table of the checked ledgers (their order of grades, reasons and categories)."""
 
     def report_area(self, override: str | None = None) -> str:
         """The 填报单位 of the monthly report: ``override``, else the one township the cases
@@ -105,7 +107,7 @@ class Summary:
             counter["poverty"] += case.poverty
         # Grades, reasons and categories read best in the enumeration's own order.
         order = {"grade": "grade", "reason": "reason", "category": "category"}.get(attr)
-        canonical = list(load_enums()[order].canonical) if order else []
+        canonical = list((self.enums or load_enums())[order].canonical) if order else []
 
         def rank(key: str) -> tuple[int, str]:
             return (canonical.index(key) if key in canonical else len(canonical), key)
@@ -148,8 +150,8 @@ class Summary:
 
 def collect(report: LedgerReport, month: str | None = None) -> Summary:
     """Reduce a checked report to summary cases (from the cases it parsed: no cell is read again)."""
-    status_enum = load_enums()["status"]
-    summary = Summary(month=_month(month))
+    status_enum = (report.enums or load_enums())["status"]
+    summary = Summary(month=_month(month), enums=report.enums)
     errors = Counter(f.file for f in report.findings if f.severity == "error")
     summary.files_with_errors = [(path, n) for path, n in errors.items()]
     for table in report.tables:

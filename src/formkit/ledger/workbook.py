@@ -34,6 +34,7 @@ from formkit.core.enums import load_enums
 from formkit.core.errors import FormkitError, OutputError, UsageError
 from formkit.core.fileio import atomic_write
 from formkit.core.resources import template_bytes
+from formkit.core.settings import Settings
 from formkit.core.validators import format_date, neutralise_formula
 from formkit.documents.roster import read_rows
 from formkit.ledger.check import SPREADSHEET_SUFFIXES, Finding, LedgerReport, _copy_names, check_ledger
@@ -611,6 +612,7 @@ def create_ledger(
     force: bool = False,
     template: bytes | None = None,
     fill_date: date | None = None,
+    settings: Settings | None = None,
 ) -> tuple[Path, int]:
     """Create a ledger at ``output``, pre-filled from ``roster`` when given.
 
@@ -622,7 +624,7 @@ def create_ledger(
         raise OutputError(f"文件已存在：{target}。它可能已经填写过；确认要覆盖请加 --force。")
     rows: list[dict[str, Any]] = []
     if roster is not None:
-        rows = [row for _, row in read_rows(Path(roster))]
+        rows = [row for _, row in read_rows(Path(roster), settings=settings)]
     write_ledger(target, rows, school=school, county=county, township=township, template=template,
                  fill_date=fill_date)
     return target, len(rows)
@@ -639,6 +641,7 @@ def new_ledger(
     force: bool = False,
     template: bytes | None = None,
     fill_date: date | None = None,
+    settings: Settings | None = None,
 ) -> Path:
     """Create a ledger workbook at ``path`` from the shipped template.
 
@@ -647,7 +650,7 @@ def new_ledger(
     """
     if roster is not None:
         return create_ledger(path, roster=roster, school=school, county=county, township=township, force=force,
-                             template=template, fill_date=fill_date)[0]
+                             template=template, fill_date=fill_date, settings=settings)[0]
     target = Path(path)
     if target.exists() and not force:
         raise OutputError(f"文件已存在：{target}。它可能已经填写过；确认要覆盖请加 --force。")
@@ -706,13 +709,14 @@ def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = Fal
 
 def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, out: Path | str,
             month: str | None = None, *, as_of: date | None = None, report_area: str | None = None,
-            for_report: bool = False) -> Summary:
+            for_report: bool = False, settings: Settings | None = None) -> Summary:
     """Write the summary workbook of a checked report (or of ledgers, checked once) to ``out``; returns the figures.
 
     With ``for_report`` the monthly report's 填报单位 is settled (``report_area`` or the data)
     before anything is written, so an ambiguous area fails without leaving a half-done output.
     """
-    report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, as_of)
+    report = (report_or_paths if isinstance(report_or_paths, LedgerReport)
+              else check_ledger(report_or_paths, as_of, settings=settings))
     figures = collect(report, month)
     if for_report:
         figures.area = figures.report_area(report_area)

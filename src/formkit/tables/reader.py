@@ -19,6 +19,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from formkit.core.enums import normalize_text
 from formkit.core.errors import InputFileError
+from formkit.core.settings import Settings, settings_or_default
 from formkit.tables.columns import (
     COLUMNS_BY_KEY,
     GROUP_MAX_CHARS,
@@ -320,16 +321,17 @@ def _visible(wb: CalamineWorkbook) -> list[str]:
 
 
 def read_workbook(path: Path | str, *, limits: Limits | None = None,
-                  columns: Mapping[str, str] | None = None) -> WorkbookRead:
+                  columns: Mapping[str, str] | None = None, settings: Settings | None = None) -> WorkbookRead:
     """Read every ledger sheet of ``path`` (one :class:`LedgerTable` each) and say why others were skipped.
 
-    ``columns`` pins header wordings to fields (``{"家长联系方式": "phone"}``); by default the
-    pins set with :func:`formkit.tables.columns.pin_columns` apply. Raises ``InputFileError`` only when
+    ``columns`` pins header wordings to fields (``{"家长联系方式": "phone"}``); by default
+    ``settings.columns`` apply, as ``settings.limits`` do. Raises ``InputFileError`` only when
     the file itself is unusable; a workbook without any ledger sheet has no tables.
     """
     p = Path(path)
-    wb = open_workbook(p, limits)
-    matcher = HeaderMatcher(columns)
+    chosen = settings_or_default(settings)
+    wb = open_workbook(p, limits or chosen.limits)
+    matcher = HeaderMatcher(chosen.columns if columns is None else columns)
     visible = set(_visible(wb))
     out = WorkbookRead(str(p))
     for name in wb.sheet_names:
@@ -352,17 +354,19 @@ def read_workbook(path: Path | str, *, limits: Limits | None = None,
 
 
 def read_ledger(path: Path | str, *, sheet: str | None = None, limits: Limits | None = None,
-                columns: Mapping[str, str] | None = None) -> LedgerTable:
+                columns: Mapping[str, str] | None = None, settings: Settings | None = None) -> LedgerTable:
     """Read the ledger (or roster) sheet of ``path``.
 
     The sheet is ``sheet`` when given, else one named 台账, else the first visible sheet
     whose header matches. Raises ``InputFileError`` (exit 2) when the file is unusable or
     no header can be found; data problems are the checker's business, not errors here.
-    Use :func:`read_workbook` to read every ledger sheet.
+    Use :func:`read_workbook` to read every ledger sheet. ``limits`` and ``columns`` default to
+    those of ``settings``.
     """
     p = Path(path)
-    wb = open_workbook(p, limits)
-    matcher = HeaderMatcher(columns)
+    chosen = settings_or_default(settings)
+    wb = open_workbook(p, limits or chosen.limits)
+    matcher = HeaderMatcher(chosen.columns if columns is None else columns)
     names = list(wb.sheet_names)
     visible = _visible(wb)
     if sheet is not None:

@@ -76,7 +76,7 @@ def check_spreadsheet(path: Path, limits: Limits | None = None) -> str:
 
     Raises :class:`InputFileError` with a Chinese message naming the file and the problem.
     """
-    limits = limits or Limits.from_env()
+    limits = limits or Limits()
     name = str(path)
     try:
         size = path.stat().st_size

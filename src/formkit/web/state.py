@@ -177,7 +177,7 @@ def extract_ledgers(archive_path: Path, display: str, target: Path, max_files: i
     total size, compression ratio) before anything is inflated; a member whose path would
     leave the folder (absolute, ``..``, drive letter) rejects the whole archive.
     """
-    limits = Limits.from_env()
+    limits = Limits()
     try:
         with zipfile.ZipFile(archive_path) as archive:
             infos = check_members(archive, limits)
