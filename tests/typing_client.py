@@ -61,3 +61,16 @@ def errors_by_type(exc: Exception) -> str:
     if isinstance(exc, formkit.FormkitError):
         return exc.code
     raise exc
+
+
+def notice_deadline(record: dict[str, object], county: Path) -> date | None:
+    """Typed per form: a notice's record has an issuer with a deadline, read without casts."""
+    settings = formkit.Settings(templates_dir=county, render_seconds=5.0)
+    notice: formkit.NoticeRecord = formkit.validate_record("return-notice", record, settings=settings)
+    issued: date = notice.issuer.issue_date
+    report = formkit.validate_record("dropout-report", record)
+    visits: int = len(report.visits)
+    teacher = formkit.validate_record("pledge-teacher", record)
+    enrolled: int = teacher.enrolled
+    del issued, visits, enrolled
+    return notice.issuer.deadline

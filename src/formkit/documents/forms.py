@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel
 
@@ -280,6 +280,31 @@ def _path_label(model: type[BaseModel], path: str) -> str:
     return ".".join(labels)
 
 
+NoticeForm = Literal["return-notice", "compel-notice", "deadline-notice"]
+"""The notices: their records are :class:`~formkit.core.models.NoticeRecord`."""
+
+
+@overload
+def validate_record(form: NoticeForm, data: object, *, where: str = "",
+                    settings: Settings | None = None) -> m.NoticeRecord: ...
+@overload
+def validate_record(form: Literal["dropout-report"], data: object, *, where: str = "",
+                    settings: Settings | None = None) -> m.DropoutReportRecord: ...
+@overload
+def validate_record(form: Literal["pledge-teacher"], data: object, *, where: str = "",
+                    settings: Settings | None = None) -> m.PledgeTeacherRecord: ...
+@overload
+def validate_record(form: Literal["pledge-parent"], data: object, *, where: str = "",
+                    settings: Settings | None = None) -> m.PledgeParentRecord: ...
+@overload
+def validate_record(form: Literal["monthly-report"], data: object, *, where: str = "",
+                    settings: Settings | None = None) -> m.MonthlyReportRecord: ...
+@overload
+def validate_record(form: Literal["home-visit"], data: object, *, where: str = "",
+                    settings: Settings | None = None) -> m.CaseRecord: ...
+@overload
+def validate_record(form: FormSpec | str, data: object, *, where: str = "",
+                    settings: Settings | None = None) -> BaseModel: ...
 def validate_record(form: FormSpec | str, data: object, *, where: str = "",
                     settings: Settings | None = None) -> BaseModel:
     """Validate one record for ``form``; raise :class:`RecordError` listing every problem.
