@@ -480,3 +480,33 @@ def read_input(path: Path, what: str = "文件") -> bytes:
         raise InputFileError(f"{path} 是文件夹，不是{what}。", path=str(path), code="file-type") from None
     except OSError as exc:
         raise InputFileError(f"无法读取{what} {path}：{exc.strerror}。", path=str(path), code="file-unreadable") from None
+
+
+UPLOADED = "<上传的文件>"
+"""How messages name an input given as bytes or a file object: it has no path to show."""
+
+Source = Path | str | bytes | IO[bytes]
+"""An input workbook or template: a path, its bytes, or a binary file object (an upload)."""
+
+
+def source_name(source: Source) -> str:
+    """The name messages give ``source``: its path, or :data:`UPLOADED`."""
+    return str(source) if isinstance(source, str | Path) else UPLOADED
+
+
+def source_bytes(source: Source, what: str = "文件") -> bytes:
+    """The content of ``source``; a missing file is an ``InputFileError`` naming ``what``."""
+    from formkit.core.errors import InputFileError
+
+    if isinstance(source, str | Path):
+        return read_input(Path(source), what)
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    try:
+        data = source.read()
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"无法读取{what}{UPLOADED}：{exc}。", path=UPLOADED, code="file-unreadable") from None
+    if not isinstance(data, bytes):
+        raise InputFileError(f"{what}{UPLOADED}应以二进制方式打开（open(…, \"rb\")）。", path=UPLOADED,
+                             code="file-type")
+    return data

@@ -19,7 +19,7 @@ from jinja2 import TemplateSyntaxError, nodes
 from pydantic import BaseModel
 
 from formkit.core.errors import InputFileError, TemplateError, UsageError
-from formkit.core.fileio import read_input
+from formkit.core.fileio import Source, source_bytes, source_name
 from formkit.core.models import _inner_model
 from formkit.documents.engine import (
     CompiledTemplate,
@@ -123,17 +123,21 @@ def _loop_targets(ast: nodes.Template) -> set[str]:
     return names
 
 
-def check_template(path: Path | str, form: str | None = None) -> TemplateReport:
-    """Lint the .docx template at ``path`` against ``form`` (guessed from the file name if omitted).
+def check_template(path: Source, form: str | None = None) -> TemplateReport:
+    """Lint the .docx template ``path`` (a path, the bytes or a binary file object) against ``form``
+    (guessed from the file name if omitted; required when there is no file name).
 
     Nothing in the template is evaluated: the package is checked as render checks it
     (sizes, DOCTYPEs, macros, external links) and the Jinja syntax tree is walked for
     everything the sandbox refuses (method calls, ``attr``, include/import, macros…).
     """
-    p = Path(path)
+    p = Path(source_name(path))
+    if form is None and not isinstance(path, str | Path):
+        names = "、".join(f.name for f in forms())
+        raise UsageError(f"上传的模板没有文件名，无法判断是哪个表单，请指定 form（{names}）。")
     spec = get_form(form) if form else _guess_form(p)
     report = TemplateReport(str(p), spec.name)
-    data = read_input(p, "模板文件")
+    data = source_bytes(path, "模板文件")
     add = report.issues.append
     try:
         members = read_package(data, p.name)

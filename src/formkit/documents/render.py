@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from formkit.core.fileio import atomic_write, read_input, work_area
+from formkit.core.fileio import Source, atomic_write, source_bytes, source_name, work_area
 from formkit.core.settings import Settings, settings_or_default
 from formkit.documents.engine import CompiledTemplate
 from formkit.documents.forms import (
@@ -36,9 +36,9 @@ def _compiled(name: str, shown: str, stamp: int, templates_dir: Path | None) -> 
     return CompiledTemplate(load_template_bytes(name, templates_dir), Path(shown).name)
 
 
-def compile_template_file(path: Path) -> CompiledTemplate:
-    """Compile a user-supplied template (read once)."""
-    return CompiledTemplate(read_input(path, "模板文件"), path.name)
+def compile_template_file(path: Source) -> CompiledTemplate:
+    """Compile a user-supplied template (a path, its bytes or a binary file object; read once)."""
+    return CompiledTemplate(source_bytes(path, "模板文件"), Path(source_name(path)).name)
 
 
 def _as_record(spec: FormSpec, record: BaseModel | object, settings: Settings | None = None) -> BaseModel:
@@ -54,14 +54,15 @@ def render(
     record: BaseModel | dict[str, Any],
     *,
     context: dict[str, Any] | None = None,
-    template: Path | CompiledTemplate | None = None,
+    template: Source | CompiledTemplate | None = None,
     timeout: float | None = None,
     settings: Settings | None = None,
 ) -> bytes:
     """Validate ``record`` for ``form`` and return the rendered .docx as bytes.
 
     ``context`` adds or overrides template variables; ``template`` replaces the shipped
-    template (a path, or an already compiled template for repeated use); ``timeout``
+    template (a path, the bytes or a binary file object, or an already compiled template for
+    repeated use); ``timeout``
     limits the render in seconds (default ``settings.render_seconds``, 10; safe in any
     thread); ``settings`` also gives the county templates folder and enumerations. Raises ``RecordError`` for invalid data and ``TemplateError`` for a broken
     or hostile template.
@@ -74,7 +75,7 @@ def render(
     elif isinstance(template, CompiledTemplate):
         compiled = template
     else:
-        compiled = compile_template_file(Path(template))
+        compiled = compile_template_file(template)
     seconds = chosen.render_seconds if timeout is None else timeout
     return compiled.render(build_context(spec, model, context, enums=chosen.enums), timeout=seconds)
 
@@ -85,7 +86,7 @@ def render_to(
     record: BaseModel | dict[str, Any],
     *,
     context: dict[str, Any] | None = None,
-    template: Path | CompiledTemplate | None = None,
+    template: Source | CompiledTemplate | None = None,
     settings: Settings | None = None,
 ) -> Path:
     """Render to ``path`` (replacing it); a ``.pdf`` suffix converts through LibreOffice."""
@@ -99,7 +100,7 @@ def render_document(
     output: Path,
     *,
     pdf: bool = False,
-    template: Path | CompiledTemplate | None = None,
+    template: Source | CompiledTemplate | None = None,
     context: dict[str, Any] | None = None,
     force: bool = False,
     where: str = "",
