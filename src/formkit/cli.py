@@ -435,7 +435,7 @@ def serve_cmd(port: int, host: str, password: str | None, open_browser: bool, id
     """在浏览器里操作：启动本机网页（生成文书、检查台账、待办、汇总、模板），按 Ctrl+C 结束。"""
     from formkit.web.app import serve
 
-    serve(host, port, open_browser=open_browser, password=password, idle_minutes=idle_minutes)
+    serve(host, port, open_browser=open_browser, password=password, idle_minutes=idle_minutes, settings=_settings())
 
 
 def _as_of(text: str | None) -> Any:

@@ -44,6 +44,7 @@ from formkit import (
     InvalidRosterError,
     LedgerReport,
     RecordError,
+    Settings,
     Summary,
     UsageError,
     __version__,
@@ -179,8 +180,10 @@ class Desk:
     """The web application and its state; ``app`` is the ASGI entry point."""
 
     def __init__(self, *, register: Path | None = None, work_dir: Path | None = None, idle_minutes: float = 60,
-                 limits: Limits | None = None, password: str | None = None) -> None:
+                 limits: Limits | None = None, password: str | None = None,
+                 settings: Settings | None = None) -> None:
         self.register = register
+        self.settings = settings or Settings()
         self.limits = limits or Limits()
         self.store = Store(work_dir, idle_minutes * 60)
         self.idle_minutes = idle_minutes
@@ -302,7 +305,7 @@ class Desk:
         key = ("report", tuple(session.ledgers), as_of)
         cached = session.cache.get("report")
         if cached is None or cached[0] != key:
-            cached = (key, check_ledger(session.ledgers, as_of))
+            cached = (key, check_ledger(session.ledgers, as_of, settings=self.settings))
             session.cache["report"] = cached
         result: LedgerReport = cached[1]
         return result
@@ -364,7 +367,7 @@ class Desk:
             # The dry run validates every row (and reads the register) before anything is written.
             planned = await run_in_threadpool(
                 lambda: batch(spec.name, roster, session.folder("dry"), settings=settings, dry_run=True,
-                              skip_invalid=skip, register=self.register, template=template))
+                              skip_invalid=skip, register=self.register, template=template, options=self.settings))
         except InvalidRosterError as exc:
             rows = [(row, p) for row, problems in exc.rows for p in problems]
             message = (f"{roster.name}：{len(exc.rows)} 行数据有问题，还没有生成任何文书。"
@@ -385,7 +388,7 @@ class Desk:
             job.results.append(batch(spec.name, roster, job.out_dir / spec.title, settings=settings, skip_invalid=skip,
                                      register=self.register, template=template, jobs=1,
                                      progress=_progress(job, options["pdf"]), pdf=options["pdf"],
-                                     merge=options["merge"]))
+                                     merge=options["merge"], options=self.settings))
 
         job = session.start_job(f"{spec.title}（{roster.name}）", work, total=sum(1 for i in planned.items if i.file))
         job.zip_name = f"{spec.title}_{date.today().isoformat()}.zip"
@@ -410,7 +413,7 @@ class Desk:
         prefix = str(data.get("number_prefix", "")).strip()
         record = fl.record_from_form(values)
         try:
-            validate_record(spec, record)
+            validate_record(spec, record, settings=self.settings)
         except RecordError as exc:
             placed, loose = fl.problems_by_field(exc.problems, group)
             return self.page(request, "one.html", 200, spec=spec, forms=forms(), group=group, values=values,
@@ -422,7 +425,8 @@ class Desk:
         def work(job: Job) -> None:
             job.phase = "正在生成文书"
             job.results.append(batch(spec.name, [record], job.out_dir / spec.title, settings=settings,
-                                     register=self.register, template=template, jobs=1, progress=_progress(job, False)))
+                                     register=self.register, template=template, jobs=1, progress=_progress(job, False),
+                                     options=self.settings))
 
         job = session.start_job(f"{spec.title}（{name}）", work)
         job.zip_name = f"{spec.title}_{safe_name(name)}.zip"
@@ -513,7 +517,7 @@ class Desk:
             for path in await self.save_uploads(uploads, session.folder("uploads"), (*LEDGER_SUFFIXES, ".zip")):
                 if path.suffix.lower() == ".zip":
                     folder = unique_path(target, safe_name(path.stem))
-                    added += extract_ledgers(path, path.name, folder, self.limits.max_files)
+                    added += extract_ledgers(path, path.name, folder, self.limits.max_files, self.settings.limits)
                 else:
                     dest = unique_path(target, path.name)
                     path.replace(dest)
@@ -583,7 +587,7 @@ class Desk:
                 job.phase = f"正在生成{title}"
                 job.results.append(batch(form, records, job.out_dir / title, settings=settings, pdf=pdf, merge=True,
                                          skip_invalid=True, register=register, template=templates.get(form), jobs=1,
-                                         progress=_progress(job, pdf)))
+                                         progress=_progress(job, pdf), options=self.settings))
 
         job = session.start_job("待办文书", work)
         job.zip_name = f"待办文书_{when.isoformat()}.zip"
@@ -596,7 +600,7 @@ class Desk:
         cached = session.cache.get("summary")
         if cached is None or cached[0] != key:
             out = session.folder("summary") / "汇总.xlsx"
-            cached = (key, summary(session.ledgers, out, month or None), out)
+            cached = (key, summary(session.ledgers, out, month or None, settings=self.settings), out)
             session.cache["summary"] = cached
         return cached[1], cached[2]
 
@@ -636,7 +640,7 @@ class Desk:
         area = str(data.get("area", "")).strip() or figures.area or "本乡镇"
         record = monthly_record(figures, area)
         template = session.templates.get("monthly-report")
-        body = render("monthly-report", record, template=template)
+        body = render("monthly-report", record, template=template, settings=self.settings)
         return Response(body, media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                         headers={"Content-Disposition": content_disposition(f"{area}控辍保学工作月报_{record['month']}.docx")})
 
@@ -782,8 +786,9 @@ def start_in_thread(desk: Desk, port: int, host: str = "127.0.0.1") -> Callable[
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, open_browser: bool = False,
-          password: str | None = None, idle_minutes: float = 60) -> None:
-    """Run the desk until Ctrl+C. A host other than loopback needs a password."""
+          password: str | None = None, idle_minutes: float = 60, settings: Settings | None = None) -> None:
+    """Run the desk until Ctrl+C. A host other than loopback needs a password; ``settings`` are the
+    county's (templates folder, enumerations, limits …) for every call the page makes."""
     import uvicorn
 
     if host not in LOOPBACK:
@@ -791,7 +796,8 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, open_browser: bo
             raise UsageError(f"--host {host} 会让局域网里的其他电脑也能打开本页面，必须同时用 --password 设置密码。")
         print("警告：页面对本机以外开放。学生和家长的姓名、身份证号等个人信息会经网络传输（未加密），"
               "只应在可信的内部网络中这样用，用完请关闭。", file=sys.stderr)
-    desk = Desk(password=password if host not in LOOPBACK else password or None, idle_minutes=idle_minutes)
+    desk = Desk(password=password if host not in LOOPBACK else password or None, idle_minutes=idle_minutes,
+                settings=settings)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown if ':' not in shown else f'[{shown}]'}:{port}/"
     desk.start_sweeper()
