@@ -164,6 +164,9 @@ def test_cli_flags_and_environment_do_not_leak_into_the_process(tmp_path: Path,
     assert CliRunner().invoke(cli, ["validate", str(data), "--form", "return-notice"]).exit_code == 0
     with pytest.raises(RecordError):  # the variable is the CLI's business: the library ignores it
         formkit.validate_record("return-notice", record)
+    monkeypatch.setenv("FORMKIT_ENUMS", str(tmp_path / "missing.toml"))
+    broken = CliRunner().invoke(cli, ["validate", str(data), "--form", "return-notice"])
+    assert broken.exit_code == 2 and "missing.toml" in broken.output and "Traceback" not in broken.output
 
 
 def formkit_json(record: object) -> str:

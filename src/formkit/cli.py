@@ -87,7 +87,12 @@ def _settings(pins: dict[str, str] | None = None) -> Any:
 
     root = click.get_current_context().find_root()
     if not isinstance(root.obj, Settings):
-        root.obj = Settings.from_environ(os.environ)
+        # The environment is read here, once per run, inside the command's error handling (an
+        # unreadable FORMKIT_ENUMS is a Chinese message, not a traceback): the library only
+        # ever sees the Settings passed to it.
+        templates_dir = root.params.get("templates_dir")
+        overrides = {"templates_dir": templates_dir} if templates_dir is not None else {}
+        root.obj = Settings.from_environ(os.environ, **overrides)
     return root.obj.with_columns(pins) if pins else root.obj
 
 
@@ -106,18 +111,13 @@ def _problem_lines(problems: list[Problem]) -> list[str]:
                       message="%(prog)s %(version)s")
 @click.option("--templates-dir", type=click.Path(path_type=Path, file_okay=False),
               help="自定义模板文件夹：其中与表单同名的 .docx（如 return-notice.docx）替换内置模板。也可设置环境变量 FORMKIT_TEMPLATES。")
-@click.pass_context
-def cli(ctx: click.Context, templates_dir: Path | None) -> None:
+def cli(templates_dir: Path | None) -> None:
     """formkit：控辍保学文书生成与台账检查工具。
 
     生成辍学报告单、返校通知书、敦返复学通知书、限期入学(复学)通知书、责任书、家访记录表，
     并检查数据是否正确。退出码：0 正常，1 数据有错，2 文件无法使用或用法错误。
     """
-    from formkit import Settings
-
-    # The environment is read here, once: the library only sees the Settings passed to it.
-    overrides = {"templates_dir": templates_dir} if templates_dir is not None else {}
-    ctx.obj = Settings.from_environ(os.environ, **overrides)
+    # --templates-dir reaches the commands through the Settings built by _settings().
 
 
 @cli.command("forms")
