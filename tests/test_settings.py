@@ -190,9 +190,8 @@ def test_settings_are_frozen_and_picklable(tmp_path: Path) -> None:
 
 ENV_ALLOWED = {
     "cli.py",  # the one place that reads FORMKIT_* and builds Settings
-    "documents/office.py",  # FORMKIT_SOFFICE: which LibreOffice binary to start
-    "documents/pdf_server.py",  # FORMKIT_UNO_PYTHON, and the child process environment
-    "documents/pdf.py",  # the LibreOffice child process environment
+    "documents/pdf_server.py",  # builds the LibreOffice child's environment from the parent's
+    "documents/pdf.py",  # likewise, for the command-line converter
     "web/app.py",  # FORMKIT_PORT of the local page, a client like the CLI
 }
 
@@ -207,3 +206,12 @@ def test_no_library_module_reads_the_environment() -> None:
             if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"):
                 readers.append(f"{name}:{node.lineno}")
     assert readers == []
+
+
+def test_libreoffice_comes_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORMKIT_SOFFICE", str(tmp_path / "from-env"))  # the CLI's business, not the library's
+    with pytest.raises(formkit.ConversionError) as missing:
+        formkit.render_to(tmp_path / "n.pdf", "return-notice", sample("return-notice"),
+                          settings=Settings(soffice=str(tmp_path / "no-soffice")))
+    assert missing.value.code == "soffice-missing" and "no-soffice" in str(missing.value)
+    assert "from-env" not in str(missing.value) and not (tmp_path / "n.pdf").exists()

@@ -26,6 +26,8 @@ ENV_TEMPLATES = "FORMKIT_TEMPLATES"
 ENV_ENUMS = "FORMKIT_ENUMS"
 ENV_RENDER_SECONDS = "FORMKIT_RENDER_SECONDS"
 ENV_LOCK_WAIT = "FORMKIT_LOCK_WAIT"
+ENV_SOFFICE = "FORMKIT_SOFFICE"
+ENV_UNO_PYTHON = "FORMKIT_UNO_PYTHON"
 
 
 def _frozen(pins: Mapping[str, str]) -> Mapping[str, str]:
@@ -41,6 +43,8 @@ class Settings:
     ``limits``: size limits for untrusted workbooks. ``render_seconds``: the wall-clock limit of one
     render (0 = none). ``lock_wait``: seconds to wait for another run's output-folder lock.
     ``columns``: header wordings pinned to fields (``{"家长联系方式": "phone"}``) for every reader.
+    ``soffice``: the LibreOffice program to convert with (default: found on ``PATH``). ``uno_python``:
+    a Python that can ``import uno`` for the persistent converter (default: looked for).
     """
 
     templates_dir: Path | None = None
@@ -49,6 +53,8 @@ class Settings:
     render_seconds: float = DEFAULT_RENDER_SECONDS
     lock_wait: float = DEFAULT_LOCK_WAIT
     columns: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    soffice: str | None = None
+    uno_python: str | None = None
 
     def __post_init__(self) -> None:
         # A frozen value must not share a dict its caller may still change.
@@ -60,7 +66,7 @@ class Settings:
         # The read-only columns view cannot be pickled; batch workers and the web page's
         # processes receive settings by pickle.
         return (Settings, (self.templates_dir, self.enums, self.limits, self.render_seconds, self.lock_wait,
-                           dict(self.columns)))
+                           dict(self.columns), self.soffice, self.uno_python))
 
     def with_columns(self, pins: Mapping[str, str]) -> Settings:
         """These settings with ``pins`` added to (and overriding) the pinned columns."""
@@ -71,7 +77,7 @@ class Settings:
         """Settings from ``FORMKIT_*`` variables in ``environ`` (the CLI passes ``os.environ``).
 
         ``FORMKIT_TEMPLATES``, ``FORMKIT_ENUMS`` (a TOML file), ``FORMKIT_RENDER_SECONDS``,
-        ``FORMKIT_LOCK_WAIT`` and ``FORMKIT_MAX_<LIMIT>``; unset or unreadable numbers keep their
+        ``FORMKIT_LOCK_WAIT``, ``FORMKIT_SOFFICE``, ``FORMKIT_UNO_PYTHON`` and ``FORMKIT_MAX_<LIMIT>``; unset or unreadable numbers keep their
         defaults. ``overrides`` (keyword per field) win over the environment.
         """
         templates = environ.get(ENV_TEMPLATES) or None
@@ -82,6 +88,8 @@ class Settings:
             "limits": Limits.from_env(environ),
             "render_seconds": _number(environ.get(ENV_RENDER_SECONDS), DEFAULT_RENDER_SECONDS),
             "lock_wait": _number(environ.get(ENV_LOCK_WAIT), DEFAULT_LOCK_WAIT),
+            "soffice": environ.get(ENV_SOFFICE) or None,
+            "uno_python": environ.get(ENV_UNO_PYTHON) or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -628,9 +628,9 @@ def batch(
             journal.close()
         produced = [i for i in result.items if i.file]
         if pdf:
-            _convert(out, produced, jobs or os.cpu_count() or 1)
+            _convert(out, produced, jobs or os.cpu_count() or 1, options)
         if merge and produced:
-            result.merged = _merge(out, produced, pdf)
+            result.merged = _merge(out, produced, pdf, options)
         _write_manifest(out, result, earlier, known)
         for done in [*journals, journal_path]:
             done.unlink(missing_ok=True)
@@ -686,7 +686,7 @@ def _assign_numbers(spec: FormSpec, plans: list[_Plan], settings: dict[str, Any]
     return numbers
 
 
-def _convert(out: Path, items: list[BatchItem], jobs: int) -> None:
+def _convert(out: Path, items: list[BatchItem], jobs: int, options: Settings | None = None) -> None:
     from formkit.documents.pdf import convert_to_pdf
 
     todo = []
@@ -703,16 +703,16 @@ def _convert(out: Path, items: list[BatchItem], jobs: int) -> None:
     chunks = [todo[i::workers] for i in range(workers)]
     # One LibreOffice process per worker: start-up dominates the cost of a page.
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(convert_to_pdf, chunk, out) for chunk in chunks]:
+        for future in [pool.submit(convert_to_pdf, chunk, out, settings=options) for chunk in chunks]:
             future.result()
 
 
-def _merge(out: Path, items: list[BatchItem], pdf: bool) -> str:
+def _merge(out: Path, items: list[BatchItem], pdf: bool, options: Settings | None = None) -> str:
     if pdf:
         from formkit.documents.pdf import merge_pdfs
 
         target = out / "merged.pdf"
-        merge_pdfs([(out / i.pdf, f"{i.file.split('_', 1)[0]} {i.name}") for i in items], target)
+        merge_pdfs([(out / i.pdf, f"{i.file.split('_', 1)[0]} {i.name}") for i in items], target, settings=options)
         return target.name
     from formkit.documents.engine import merge_docx
 

@@ -129,10 +129,10 @@ def render_document(
         with work_area(output.parent) as work:
             tmp_docx = work / (output.stem + ".docx")
             tmp_docx.write_bytes(payload)
-            (made,) = convert_to_pdf([tmp_docx], work / "pdf")
+            (made,) = convert_to_pdf([tmp_docx], work / "pdf", settings=settings)
             atomic_write(output, made.read_bytes())
         return [output]
     atomic_write(docx_path, payload)
     if pdf:
-        convert_to_pdf([docx_path], docx_path.parent)
+        convert_to_pdf([docx_path], docx_path.parent, settings=settings)
     return targets
