@@ -215,3 +215,17 @@ def test_libreoffice_comes_from_settings(tmp_path: Path, monkeypatch: pytest.Mon
                           settings=Settings(soffice=str(tmp_path / "no-soffice")))
     assert missing.value.code == "soffice-missing" and "no-soffice" in str(missing.value)
     assert "from-env" not in str(missing.value) and not (tmp_path / "n.pdf").exists()
+
+
+def test_the_web_desk_uses_the_settings_it_is_given(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from formkit.web.app import Desk
+
+    county = Settings(enums=county_table(tmp_path))
+    pages = {}
+    for name, settings in (("county", county), ("shipped", None)):
+        desk = Desk(work_dir=tmp_path / name, settings=settings)
+        pages[name] = TestClient(desk.app).get("/generate/one?form=return-notice").text
+    assert ">务农<" in pages["county"] and ">学习困难<" not in pages["county"]
+    assert ">学习困难<" in pages["shipped"] and ">务农<" not in pages["shipped"]

@@ -21,6 +21,7 @@ from formkit.core import validators as v
 from formkit.core.enums import EnumTable, load_enums
 from formkit.core.errors import UsageError, ValueProblem
 from formkit.core.rules import first_day
+from formkit.core.settings import Settings
 from formkit.ledger.check import LedgerReport, check_ledger
 
 COUNT_KEYS = ("cases", "returned", "closed", "other", "out", "poverty")
@@ -193,9 +194,11 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
 
 
 def figures(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, month: str | None = None,
-            *, as_of: date | None = None) -> Summary:
-    """The summary figures of a checked report (or of ledgers, checked once here); nothing is written."""
-    report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, as_of)
+            *, as_of: date | None = None, settings: Settings | None = None) -> Summary:
+    """The summary figures of a checked report (or of ledgers, checked once here with ``settings``);
+    nothing is written."""
+    report = (report_or_paths if isinstance(report_or_paths, LedgerReport)
+              else check_ledger(report_or_paths, as_of, settings=settings))
     return collect(report, month)
 
 

@@ -400,14 +400,14 @@ class Desk:
         spec = _form_or_404(request.query_params.get("form", "return-notice"))
         issuer = self.issuer(request)
         values = {f"issuer.{k}": v for k, v in issuer.items() if v}
-        return self.page(request, "one.html", spec=spec, forms=forms(), group=fl.form_groups(spec), values=values,
+        return self.page(request, "one.html", spec=spec, forms=forms(), group=fl.form_groups(spec, self.settings.enums), values=values,
                          placed={}, loose=[], number_prefix=issuer.get("number_prefix", ""), nav="generate")
 
     async def one_post(self, request: Request) -> Response:
         data = await self.form(request)
         session = _session(request)
         spec = _form_or_404(str(data.get("form", "")))
-        group = fl.form_groups(spec)
+        group = fl.form_groups(spec, self.settings.enums)
         paths = fl.leaf_paths(group)
         values = {k: v for k, v in data.items() if isinstance(v, str) and k in paths}
         prefix = str(data.get("number_prefix", "")).strip()
