@@ -77,8 +77,9 @@ class Settings:
         """Settings from ``FORMKIT_*`` variables in ``environ`` (the CLI passes ``os.environ``).
 
         ``FORMKIT_TEMPLATES``, ``FORMKIT_ENUMS`` (a TOML file), ``FORMKIT_RENDER_SECONDS``,
-        ``FORMKIT_LOCK_WAIT``, ``FORMKIT_SOFFICE``, ``FORMKIT_UNO_PYTHON`` and ``FORMKIT_MAX_<LIMIT>``; unset or unreadable numbers keep their
-        defaults. ``overrides`` (keyword per field) win over the environment.
+        ``FORMKIT_LOCK_WAIT``, ``FORMKIT_SOFFICE``, ``FORMKIT_UNO_PYTHON`` and ``FORMKIT_MAX_<LIMIT>``;
+        unset or unreadable numbers keep their defaults. ``overrides`` (keyword per field) win over
+        the environment.
         """
         templates = environ.get(ENV_TEMPLATES) or None
         enums_path = environ.get(ENV_ENUMS) or None

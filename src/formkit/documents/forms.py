@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from formkit.core import models as m
 from formkit.core import rules
 from formkit.core import validators as v
-from formkit.core.enums import EnumTable
+from formkit.core.enums import EnumTable, load_enums
 from formkit.core.errors import Problem, RecordError, UsageError
 from formkit.core.fileio import read_input
 from formkit.core.resources import template_bytes
@@ -388,7 +388,7 @@ def build_context(spec: FormSpec, record: BaseModel, extra: dict[str, Any] | Non
         context["totals"] = plain_data(totals)
     context["form_title"] = spec.title
     # Checkbox lists on the report slip follow the county's enumeration table.
-    context["reasons"] = list((enums or settings_or_default(None).enums)["reason"].canonical)
+    context["reasons"] = list((enums or load_enums())["reason"].canonical)
     context["today"] = date.today()
     # Wording that must follow the record, for templates to use instead of fixed phrases.
     if "visits" in context:
@@ -420,7 +420,7 @@ def _shipped(spec_name: str) -> bytes:
 
 
 def load_template_bytes(spec_name: str, templates_dir: Path | None = None) -> bytes:
-    """The template bytes of a form: the county override in ``templates_dir`` if there is one, else the shipped one."""
+    """The template bytes of a form: the override in ``templates_dir`` if there is one, else the shipped one."""
     _, override = template_source(spec_name, templates_dir)
     if override is None:
         return _shipped(spec_name)

@@ -62,9 +62,9 @@ def render(
 
     ``context`` adds or overrides template variables; ``template`` replaces the shipped
     template (a path, the bytes or a binary file object, or an already compiled template for
-    repeated use); ``timeout``
-    limits the render in seconds (default ``settings.render_seconds``, 10; safe in any
-    thread); ``settings`` also gives the county templates folder and enumerations. Raises ``RecordError`` for invalid data and ``TemplateError`` for a broken
+    repeated use); ``timeout`` limits the render in seconds (default ``settings.render_seconds``,
+    10; safe in any thread); ``settings`` also give the county templates folder and enumerations.
+    Raises ``RecordError`` for invalid data and ``TemplateError`` for a broken
     or hostile template.
     """
     spec = get_form(form)
