@@ -25,6 +25,7 @@ from click.testing import CliRunner
 
 import formkit.core.fileio as fileio
 import formkit.documents.batch as fb
+from formkit import Settings
 from formkit.cli import cli
 from formkit.core.errors import OutputError
 from formkit.core.validators import id_check_char
@@ -244,7 +245,7 @@ def test_live_lock_refuses_with_clear_message(tmp_path: Path, monkeypatch: pytes
     assert str(os.getpid()) in result.output and "内部错误" not in result.output
     assert lock.exists() and not list(out.glob("*.docx"))
     with pytest.raises(OutputError) as caught:
-        run(out, tmp_path / "reg.sqlite", source=RECORDS[:2])
+        run(out, tmp_path / "reg.sqlite", source=RECORDS[:2], options=Settings(lock_wait=0.3))
     assert caught.value.code == "output-locked"
 
 

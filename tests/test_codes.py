@@ -35,7 +35,7 @@ from formkit.core.rules import RuleProblem
 from formkit.documents.lint import TemplateIssue
 from formkit.ledger.check import Finding, check_ledger
 from formkit.tables.reader import HeaderProblem
-from tests.conftest import ROOT, SAMPLES
+from tests.helpers import ROOT, SAMPLES
 
 sys.path.insert(0, str(ROOT / "tools"))
 import gen_docs

@@ -17,12 +17,13 @@ from openpyxl import Workbook, load_workbook
 
 from formkit.cli import cli
 from formkit.core.errors import UsageError
+from formkit.core.settings import Settings
 from formkit.documents.batch import InvalidRosterError, batch, load_settings
 from formkit.documents.roster import read_records, read_rows, sheet_of
 from formkit.ledger.check import LedgerReport, check_ledger
 from formkit.ledger.due import due
 from formkit.ledger.workbook import annotate
-from formkit.tables.columns import HeaderMatcher, normalise_header, pin_columns
+from formkit.tables.columns import HeaderMatcher, normalise_header
 from formkit.tables.reader import read_ledger, read_workbook
 from tests.helpers import make_id
 
@@ -259,8 +260,7 @@ def test_pinned_wording_from_option_and_config(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     settings = load_settings(tmp_path / "formkit.toml")
     assert not any(k.startswith("columns") for k in settings) and settings["issuer.body"] == "石门镇"
-    with pin_columns({"户主": "guardian"}):
-        assert read_rows(path)[0][1]["guardian"]["name"] == "陈大山"
+    assert read_rows(path, settings=Settings(columns={"户主": "guardian"}))[0][1]["guardian"]["name"] == "陈大山"
     bad = runner.invoke(cli, ["ledger", "check", str(path), "--column", "户主=guardain"])
     assert bad.exit_code == 2 and "guardain" in bad.output and "Traceback" not in bad.output
     with pytest.raises(UsageError):

@@ -120,18 +120,15 @@ def test_five_hundred_documents_in_one_call(tmp_path: Path) -> None:
 
 
 @needs_soffice
-def test_cli_fallback_without_uno(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FORMKIT_UNO_PYTHON", "/nonexistent/python3")
-    find_uno_python.cache_clear()
-    try:
-        assert find_uno_python() is None
-        with pytest.raises(ConversionError) as err:
-            PdfConverter()
-        assert err.value.code == "uno-missing" and "python3-uno" in str(err.value)
-        pdfs = convert_to_pdf([tiny_docx(tmp_path / "a.docx", "回退")], tmp_path / "pdf")
-        assert "回退" in PdfReader(pdfs[0]).pages[0].extract_text().replace(" ", "")
-    finally:
-        find_uno_python.cache_clear()
+def test_cli_fallback_without_uno(tmp_path: Path) -> None:
+    missing = "/nonexistent/python3"
+    assert find_uno_python(missing) is None
+    with pytest.raises(ConversionError) as err:
+        PdfConverter(uno_python=missing)
+    assert err.value.code == "uno-missing" and "python3-uno" in str(err.value)
+    pdfs = convert_to_pdf([tiny_docx(tmp_path / "a.docx", "回退")], tmp_path / "pdf",
+                          settings=formkit.Settings(uno_python=missing))
+    assert "回退" in PdfReader(pdfs[0]).pages[0].extract_text().replace(" ", "")
 
 
 @needs_soffice

@@ -54,7 +54,7 @@ for path in sys.argv[2:]:
     checked = time.monotonic() - started
     started = time.monotonic()
     try:
-        formkit.render("return-notice", record, template=Path(path))
+        formkit.render("return-notice", record, template=Path(path), settings=formkit.Settings(render_seconds=2))
         code = "rendered"
     except formkit.FormkitError as exc:
         code = exc.code

@@ -6,8 +6,10 @@ change that breaks a client's types fails the tests.
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 import formkit
 
@@ -92,3 +94,26 @@ def errors_by_type(exc: Exception) -> str:
     if isinstance(exc, formkit.FormkitError):
         return exc.code
     raise exc
+
+
+def notice_deadline(record: dict[str, object], county: Path) -> date | None:
+    """Typed per form: a notice's record has an issuer with a deadline, read without casts."""
+    settings = formkit.Settings(templates_dir=county, render_seconds=5.0)
+    notice: formkit.NoticeRecord = formkit.validate_record("return-notice", record, settings=settings)
+    issued: date = notice.issuer.issue_date
+    report = formkit.validate_record("dropout-report", record)
+    visits: int = len(report.visits)
+    teacher = formkit.validate_record("pledge-teacher", record)
+    enrolled: int = teacher.enrolled
+    del issued, visits, enrolled
+    return notice.issuer.deadline
+
+
+def uploads(workbook: bytes, template: bytes, upload: BinaryIO) -> tuple[int, bool, bytes]:
+    """Uploads need no file: a workbook or template as bytes or a binary file object."""
+    report: formkit.LedgerReport = formkit.check_ledger([workbook, upload], as_of=date(2024, 5, 1))
+    table: formkit.LedgerTable = formkit.read_ledger(io.BytesIO(workbook))
+    lint: formkit.TemplateReport = formkit.check_template(template, "return-notice")
+    record = formkit.validate_record("home-visit", {"student": {"name": "王小明"}})
+    data: bytes = formkit.render("home-visit", record, template=io.BytesIO(template))
+    return len(report.findings) + len(table.rows), lint.valid, data

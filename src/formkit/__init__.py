@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # static typing sees the real names; at run time they load on
         School,
         Student,
     )
+    from formkit.core.settings import Settings
     from formkit.core.validators import parse_date
     from formkit.documents.batch import (
         BatchItem,
@@ -115,6 +116,7 @@ _LAZY: dict[str, str] = {
     "RecordError": "core.errors",
     "RecordsReport": "documents.roster",
     "School": "core.models",
+    "Settings": "core.settings",
     "Student": "core.models",
     "Summary": "ledger.summary",
     "TemplateError": "core.errors",
@@ -214,6 +216,7 @@ __all__ = [
     "RecordError",
     "RecordsReport",
     "School",
+    "Settings",
     "Student",
     "Summary",
     "TemplateError",

@@ -100,6 +100,21 @@ def _pins(config: Path | None, pairs: tuple[str, ...]) -> dict[str, str]:
     return column_pins(config, pairs)
 
 
+def _settings(pins: dict[str, str] | None = None) -> Any:
+    """The run's :class:`formkit.Settings` (built from ``FORMKIT_*`` and ``--templates-dir``), with ``pins``."""
+    from formkit import Settings
+
+    root = click.get_current_context().find_root()
+    if not isinstance(root.obj, Settings):
+        # The environment is read here, once per run, inside the command's error handling (an
+        # unreadable FORMKIT_ENUMS is a Chinese message, not a traceback): the library only
+        # ever sees the Settings passed to it.
+        templates_dir = root.params.get("templates_dir")
+        overrides = {"templates_dir": templates_dir} if templates_dir is not None else {}
+        root.obj = Settings.from_environ(os.environ, **overrides)
+    return root.obj.with_columns(pins) if pins else root.obj
+
+
 def _problem_lines(problems: list[Problem]) -> list[str]:
     return [
         f"  - [{p.code}] {p.field}：{p.message}" + (f"（值：{p.value}）" if p.value else "") for p in problems
@@ -117,9 +132,7 @@ def cli(templates_dir: Path | None) -> None:
     生成辍学报告单、返校通知书、敦返复学通知书、限期入学(复学)通知书、责任书、家访记录表，
     并检查数据是否正确。退出码：0 正常，1 数据有错，2 文件无法使用或用法错误。
     """
-    if templates_dir is not None:
-        # An environment variable reaches the batch worker processes too.
-        os.environ["FORMKIT_TEMPLATES"] = str(templates_dir)
+    # --templates-dir reaches the commands through the Settings built by _settings().
 
 
 @cli.command("forms")
@@ -147,7 +160,7 @@ def validate_cmd(data: Path, form_name: str) -> None:
     from formkit import read_json_record, record_warnings, validate_record
 
     raw = read_json_record(data)
-    record = validate_record(form_name, raw, where=str(data))
+    record = validate_record(form_name, raw, where=str(data), settings=_settings())
     warnings = record_warnings(record)
     if warnings:
         click.echo("数据有效，但有需要核对的地方：")
@@ -170,7 +183,7 @@ def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, templat
     from formkit import read_json_record, render_to
 
     written = render_to(output, form_name, read_json_record(data), pdf=also_pdf, template=template,
-                        overwrite=force, where=str(data))
+                        overwrite=force, where=str(data), settings=_settings())
     click.echo(f"已生成：{written}")
     if also_pdf and written.suffix.lower() != ".pdf":
         click.echo(f"已生成：{written.with_suffix('.pdf')}")
@@ -226,7 +239,8 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
     try:
         result = batch(form_name, roster, out_dir, settings=settings, pdf=pdf, merge=merge, jobs=jobs,
                        skip_invalid=skip_invalid, overwrite=force, dry_run=dry_run, register=register,
-                       template=template, progress=show, sheet=sheet, columns=pins)
+                       template=template, progress=show, sheet=sheet, columns=pins,
+                       options=_settings())
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -256,7 +270,7 @@ def ledger_new_cmd(output: Path, roster: Path | None, school: str | None, county
 
     pins = _pins(find_config(roster) if roster is not None else None, column_pins)
     made = new_ledger(output, roster=roster, school=school, county=county, township=township, overwrite=force,
-                      columns=pins)
+                      columns=pins, settings=_settings())
     click.echo(f"已生成台账：{made.path}" + (f"（已预填 {made.rows} 行）" if made.rows else ""))
 
 
@@ -280,7 +294,7 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
     from formkit import annotate, check_ledger, find_config, format_report
 
     pins = _pins(find_config(paths[0]), column_pins)
-    report = check_ledger(list(paths), _as_of(as_of), sheet=sheet, columns=pins)
+    report = check_ledger(list(paths), _as_of(as_of), sheet=sheet, columns=pins, settings=_settings())
     click.echo(report.to_json() if as_json else format_report(report))
     if annotate_dir is not None:
         for written in annotate(report, annotate_dir, overwrite=force):
@@ -332,7 +346,7 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     when = _as_of(as_of) or date.today()
     config = config or find_config(paths[0])
     settings = load_settings(config, sets)
-    report = check_ledger(list(paths), when, columns=_pins(config, column_pins))
+    report = check_ledger(list(paths), when, columns=_pins(config, column_pins), settings=_settings())
     # The register generate writes to is the one that says what was already issued.
     items = due(report, when, deadline_days=deadline_days, register=register or default_register_path(),
                 report_to=settings.get("issuer.report_to"))
@@ -341,7 +355,7 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     skipped = False
     if out_dir is not None:
         made = generate_due(items, out_dir, settings=settings, as_of=when, pdf=pdf, merge=merge, register=register,
-                            templates=chosen, overwrite=force)
+                            templates=chosen, overwrite=force, options=_settings())
         for form, result in made.results.items():
             # The batch's own "第N行" is ambiguous across files and sheets: failures are listed below by place.
             _echo_err(f"{form}：\n{_batch_text(dataclasses.replace(result, invalid=[]))}")
@@ -373,7 +387,7 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
     from formkit import find_config, summary
 
     figures = summary(list(paths), output, month, report_area=area, report=report_path, overwrite=force,
-                      columns=_pins(find_config(paths[0]), column_pins))
+                      columns=_pins(find_config(paths[0]), column_pins), settings=_settings())
     totals = figures.totals()
     if report_path is not None:
         click.echo(f"已生成月报：{report_path}")
@@ -416,7 +430,7 @@ def serve_cmd(port: int, host: str, password: str | None, open_browser: bool, id
     """在浏览器里操作：启动本机网页（生成文书、检查台账、待办、汇总、模板），按 Ctrl+C 结束。"""
     from formkit import serve
 
-    serve(host, port, open_browser=open_browser, password=password, idle_minutes=idle_minutes)
+    serve(host, port, open_browser=open_browser, password=password, idle_minutes=idle_minutes, settings=_settings())
 
 
 def _as_of(text: str | None) -> Any:

@@ -1,7 +1,8 @@
 """Enumerations as data: load them from TOML and match clerk wordings to canonical values.
 
-The default table ships as ``formkit/data/enums.toml``; a county replaces it by setting
-``FORMKIT_ENUMS`` to the path of its own copy. Matching is forgiving in the ways clerks
+The default table ships as ``formkit/data/enums.toml``; a county adjusts it with its own copy,
+loaded with :func:`load_enums` and passed to the library in :class:`formkit.core.settings.Settings`
+(the command line reads the path from ``FORMKIT_ENUMS``). Matching is forgiving in the ways clerks
 need (full-width characters, stray spaces, listed synonyms, case of Latin letters) and
 strict otherwise: an unknown value is rejected with the closest allowed value suggested.
 """
@@ -9,7 +10,6 @@ strict otherwise: an unknown value is rejected with the closest allowed value su
 from __future__ import annotations
 
 import difflib
-import os
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -123,9 +123,9 @@ def parse_enum_table(text: str, source: str) -> EnumTable:
 
 
 @cache
-def load_enums(path: str | None = None) -> EnumTable:
-    """Load the enumeration table: ``path``, else ``$FORMKIT_ENUMS``, else the packaged one."""
-    chosen = path or os.environ.get("FORMKIT_ENUMS")
+def load_enums(path: str | Path | None = None) -> EnumTable:
+    """Load the enumeration table: the packaged one, adjusted by the county file ``path`` when given."""
+    chosen = str(path) if path else None
     if chosen:
         try:
             text = Path(chosen).read_text(encoding="utf-8")
@@ -143,5 +143,5 @@ def _packaged_text() -> str:
 
 
 def enum(name: str) -> Enumeration:
-    """Shortcut for ``load_enums()[name]``."""
+    """The shipped enumeration ``name`` (``load_enums()[name]``); a county table travels in ``Settings``."""
     return load_enums()[name]

@@ -398,7 +398,7 @@ def work_area(folder: Path) -> Iterator[Path]:
 
 
 LOCK_WAIT = 10.0
-"""Seconds a run waits for another run's lock on the same folder (``FORMKIT_LOCK_WAIT``)."""
+"""Seconds a run waits for another run's lock on the same folder (``Settings.lock_wait``)."""
 _EMPTY_LOCK_STALE = 60.0
 
 
@@ -452,11 +452,11 @@ def folder_lock(folder: Path, *, wait: float | None = None) -> Iterator[str]:
 
     The lock is created with ``O_CREAT|O_EXCL`` and names the holder's pid and host. A lock
     whose pid is dead on this host is stale and taken over; otherwise the run waits up to
-    ``wait`` seconds (``FORMKIT_LOCK_WAIT``, default 10) and then refuses with ``output-locked``.
+    ``wait`` seconds (default 10) and then refuses with ``output-locked``.
     """
     token = run_token()
     lock = folder / LOCK_NAME
-    limit = wait if wait is not None else float(os.environ.get("FORMKIT_LOCK_WAIT", LOCK_WAIT))
+    limit = wait if wait is not None else LOCK_WAIT
     deadline = time.monotonic() + limit
     host = socket.gethostname()
     body = json.dumps({"pid": os.getpid(), "host": host, "run": token,
@@ -519,3 +519,33 @@ def read_input(path: Path, what: str = "文件") -> bytes:
         raise InputFileError(f"{path} 是文件夹，不是{what}。", path=str(path), code="file-type") from None
     except OSError as exc:
         raise InputFileError(f"无法读取{what} {path}：{exc.strerror}。", path=str(path), code="file-unreadable") from None
+
+
+UPLOADED = "<上传的文件>"
+"""How messages name an input given as bytes or a file object: it has no path to show."""
+
+Source = Path | str | bytes | IO[bytes]
+"""An input workbook or template: a path, its bytes, or a binary file object (an upload)."""
+
+
+def source_name(source: Source) -> str:
+    """The name messages give ``source``: its path, or :data:`UPLOADED`."""
+    return str(source) if isinstance(source, str | Path) else UPLOADED
+
+
+def source_bytes(source: Source, what: str = "文件") -> bytes:
+    """The content of ``source``; a missing file is an ``InputFileError`` naming ``what``."""
+    from formkit.core.errors import InputFileError
+
+    if isinstance(source, str | Path):
+        return read_input(Path(source), what)
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    try:
+        data = source.read()
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"无法读取{what}{UPLOADED}：{exc}。", path=UPLOADED, code="file-unreadable") from None
+    if not isinstance(data, bytes):
+        raise InputFileError(f"{what}{UPLOADED}应以二进制方式打开（open(…, \"rb\")）。", path=UPLOADED,
+                             code="file-type")
+    return data

@@ -20,14 +20,16 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from formkit.core import rules
 from formkit.core import validators as v
-from formkit.core.enums import enum, normalize_text
+from formkit.core.enums import Enumeration, EnumTable, enum, load_enums, normalize_text
 from formkit.core.errors import Problem, RecordError, ValueProblem
 
 T = TypeVar("T")
@@ -58,8 +60,32 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _enum(name: str) -> Callable[[Any], str]:
-    return lambda value: enum(name).match(value)
+ENUMS_KEY = "formkit_enums"
+"""Key of the enumeration table in the pydantic validation context (``model_validate(data, context=...)``)."""
+
+
+def enums_context(enums: EnumTable | None) -> dict[str, Any] | None:
+    """The validation context that makes every enumeration field of a record match against ``enums``."""
+    return None if enums is None else {ENUMS_KEY: enums}
+
+
+def _enums(info: ValidationInfo) -> EnumTable:
+    # A record validated without a context (a model built directly) matches the shipped table.
+    context = info.context
+    table = context.get(ENUMS_KEY) if isinstance(context, dict) else None
+    return table if isinstance(table, EnumTable) else load_enums()
+
+
+def _enum(name: str) -> Callable[[Any, ValidationInfo], str | None]:
+    def run(value: Any, info: ValidationInfo) -> str | None:
+        if _blank(value):
+            return None
+        try:
+            return _enums(info)[name].match(value)
+        except ValueProblem as p:
+            raise PydanticCustomError(p.code, p.message, {"shown": p.value}) from None
+
+    return run
 
 
 Text = Annotated[str, BeforeValidator(_adapt(_text))]
@@ -73,15 +99,15 @@ YesNo = Annotated[bool, BeforeValidator(lambda x: False if _blank(x) else _adapt
 OptionalYesNo = Annotated[bool | None, BeforeValidator(_adapt(v.parse_yes_no))]
 """是/否 where a blank means "not stated" (kept apart from an explicit 否)."""
 Count = Annotated[int, BeforeValidator(_adapt(v.parse_count))]
-Sex = Annotated[str, BeforeValidator(_adapt(_enum("sex")))]
-Ethnicity = Annotated[str, BeforeValidator(_adapt(_enum("ethnicity")))]
-Relation = Annotated[str, BeforeValidator(_adapt(_enum("relation")))]
-Reason = Annotated[str, BeforeValidator(_adapt(_enum("reason")))]
-Status = Annotated[str, BeforeValidator(_adapt(_enum("status")))]
-Placement = Annotated[str, BeforeValidator(_adapt(_enum("placement")))]
-Category = Annotated[str, BeforeValidator(_adapt(_enum("category")))]
-Destination = Annotated[str, BeforeValidator(_adapt(_enum("destination")))]
-Grade = Annotated[str, BeforeValidator(_adapt(_enum("grade")))]
+Sex = Annotated[str, BeforeValidator(_enum("sex"))]
+Ethnicity = Annotated[str, BeforeValidator(_enum("ethnicity"))]
+Relation = Annotated[str, BeforeValidator(_enum("relation"))]
+Reason = Annotated[str, BeforeValidator(_enum("reason"))]
+Status = Annotated[str, BeforeValidator(_enum("status"))]
+Placement = Annotated[str, BeforeValidator(_enum("placement"))]
+Category = Annotated[str, BeforeValidator(_enum("category"))]
+Destination = Annotated[str, BeforeValidator(_enum("destination"))]
+Grade = Annotated[str, BeforeValidator(_enum("grade"))]
 
 
 def label(title: str, name: str, *, default: Any = ..., extra: tuple[str, ...] = ()) -> Any:
@@ -209,15 +235,23 @@ class DropoutCase(FormkitModel):
     placement: Placement | None = label("安置方式", "placement", default=None)
     closed_date: CnDate | None = label("消帐时间", "closed_date", default=None)
     note: Text | None = label("备注", "note", default=None)
+    _statuses: Enumeration = PrivateAttr(default_factory=lambda: enum("status"))
+    """The 劝返状态 enumeration this case was validated with: which statuses mean returned."""
 
     @model_validator(mode="after")
-    def _workflow(self) -> DropoutCase:
-        _raise_rule_errors(rules.check(rules.CaseFacts(**rules.case_fields(self)), rules.CASE_RULES), "case.")
+    def _workflow(self, info: ValidationInfo) -> DropoutCase:
+        self._statuses = _enums(info)["status"]
+        _raise_rule_errors(rules.check(self.facts(), rules.CASE_RULES), "case.")
         return self
+
+    def facts(self, **student: Any) -> rules.CaseFacts:
+        """The rules' view of this case (plus ``student`` fields), judged by its own status table."""
+        return rules.CaseFacts(**student, **rules.case_fields(self), returned=self.returned,
+                               side_exit=self.status in self._statuses.needs_note)
 
     @property
     def returned(self) -> bool:
-        return self.status in enum("status").returned
+        return self.status in self._statuses.returned
 
 
 class Issuer(FormkitModel):
@@ -252,7 +286,7 @@ class CaseRecord(FormkitModel):
 
     def warnings(self) -> list[Problem]:
         """Rule warnings (G-学籍号, age at dropout, a compel notice overdue, …): the ledger checker's too."""
-        return rule_warnings(rules.check(rules.facts_from_record(self)))
+        return rule_warnings(rules.check(self.case.facts(**rules.student_fields(self.student))))
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -363,10 +397,13 @@ def _safe_shown(value: object) -> str:
     return text[:40]
 
 
-def validate_model(model: type[M], data: object, *, where: str = "") -> M:
-    """Validate ``data`` as ``model``; raise :class:`RecordError` listing every problem."""
+def validate_model(model: type[M], data: object, *, where: str = "", enums: EnumTable | None = None) -> M:
+    """Validate ``data`` as ``model``; raise :class:`RecordError` listing every problem.
+
+    ``enums`` is the enumeration table the values are matched against (default: the shipped one).
+    """
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=enums_context(enums))
     except ValidationError as exc:
         problems = problems_from_error(exc, model)
         prefix = f"{where}：" if where else ""

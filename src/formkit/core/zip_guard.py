@@ -8,8 +8,8 @@ caller turns a :class:`PackageProblem` into its own error type naming the file.
 
 from __future__ import annotations
 
-import os
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -26,9 +26,11 @@ class Limits:
     max_cells: int = 20_000_000
 
     @classmethod
-    def from_env(cls) -> Limits:
+    def from_env(cls, environ: Mapping[str, str]) -> Limits:
+        """Limits with the ``FORMKIT_<NAME>`` overrides found in ``environ`` (the caller's environment)."""
+
         def get(name: str, default: int) -> int:
-            raw = os.environ.get(f"FORMKIT_{name.upper()}")
+            raw = environ.get(f"FORMKIT_{name.upper()}")
             return int(raw) if raw and raw.isdigit() else default
 
         base = cls()

@@ -63,6 +63,7 @@ from formkit.core.fileio import (
     replaceable,
     safe_component,
 )
+from formkit.core.settings import Settings, settings_or_default
 from formkit.core.validators import mask_id, mask_message, mask_sensitive, neutralise_formula
 from formkit.documents.forms import FormSpec, build_context, get_form, validate_record
 from formkit.documents.roster import Roster, SheetRow, roster_rows, sheet_of
@@ -294,9 +295,10 @@ def _apply_settings(record: dict[str, Any], spec: FormSpec, settings: dict[str, 
 
 
 def read_records(path: Path, sheet: str | None = None,
-                 columns: Mapping[str, str] | None = None) -> list[tuple[SheetRow, dict[str, Any]]]:
+                 columns: Mapping[str, str] | None = None,
+                 options: Settings | None = None) -> list[tuple[SheetRow, dict[str, Any]]]:
     """Roster rows as (row number with its sheet, nested dict); see :func:`formkit.documents.roster.roster_rows`."""
-    return list(roster_rows(path, columns, sheet=sheet).rows)
+    return list(roster_rows(path, columns, sheet=sheet, settings=options).rows)
 
 
 def _student_key(record: BaseModel) -> str:
@@ -416,7 +418,8 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="formkit-parent-watch", daemon=True).start()
 
 
-def _init_worker(form: str, template: bytes | None, settings: dict[str, Any], parent: int | None = None) -> None:
+def _init_worker(form: str, template: bytes | None, settings: dict[str, Any], parent: int | None = None,
+                 options: Settings | None = None) -> None:
     from formkit.documents.engine import CompiledTemplate
     from formkit.documents.render import compiled_form
 
@@ -424,17 +427,22 @@ def _init_worker(form: str, template: bytes | None, settings: dict[str, Any], pa
         _die_with_parent(parent)
     spec = get_form(form)
     _WORKER["spec"] = spec
+    chosen = settings_or_default(options)
     _WORKER["settings"] = settings
-    _WORKER["compiled"] = CompiledTemplate(template, spec.template) if template is not None else compiled_form(form)
+    _WORKER["options"] = chosen
+    _WORKER["seconds"] = chosen.render_seconds
+    _WORKER["compiled"] = (CompiledTemplate(template, spec.template) if template is not None
+                           else compiled_form(form, chosen.templates_dir))
 
 
-def _validated(spec: FormSpec, raw: dict[str, Any], settings: dict[str, Any]) -> BaseModel | list[Problem]:
+def _validated(spec: FormSpec, raw: dict[str, Any], settings: dict[str, Any],
+               options: Settings | None = None) -> BaseModel | list[Problem]:
     """The row's model, or every problem that keeps it from being one."""
     # A lone surrogate (valid in JSON text, impossible in any UTF-8 file) is a data error
     # of its row, not a crash when the manifest or a document is written.
     broken = _bad_characters(raw)
     try:
-        record = validate_record(spec, _apply_settings(raw, spec, settings))
+        record = validate_record(spec, _apply_settings(raw, spec, settings), settings=options)
     except RecordError as exc:
         return [_shown(p) for p in broken + exc.problems]
     return broken or record
@@ -447,10 +455,10 @@ Checked = tuple[int, "_Plan | list[Problem]"]
 
 def _check_chunk(chunk: list[Check]) -> list[Checked]:
     """Pass 1 in a worker: validate each row, keep only what naming and numbering need."""
-    spec, settings = _WORKER["spec"], _WORKER["settings"]
+    spec, settings, options = _WORKER["spec"], _WORKER["settings"], _WORKER["options"]
     out: list[Checked] = []
     for index, blob in chunk:
-        got = _validated(spec, pickle.loads(blob), settings)
+        got = _validated(spec, pickle.loads(blob), settings, options)
         out.append((index, got if isinstance(got, list) else _plan_of(0, index, got)))
     return out
 
@@ -475,18 +483,18 @@ def _render_chunk(tasks: list[Task]) -> list[Outcome]:
     outcomes are returned only after every written file is on disk, so the journal line the
     batch then writes for it implies the file.
     """
-    spec, settings, compiled = _WORKER["spec"], _WORKER["settings"], _WORKER["compiled"]
+    spec, settings, compiled, options = _WORKER["spec"], _WORKER["settings"], _WORKER["compiled"], _WORKER["options"]
     outcomes: list[Outcome] = []
     with FileGroup() as group:
         for index, blob, target, doc_number, known, force in tasks:
-            record = _validated(spec, pickle.loads(blob), settings)
+            record = _validated(spec, pickle.loads(blob), settings, options)
             if isinstance(record, list):  # the parent compared the row with pass 1's: never expected
                 raise InputFileError(f"{target}：名单中该行的数据在生成过程中变了，已停止。请重新运行。",
                                      code="roster-changed")
-            context = build_context(spec, record)
+            context = build_context(spec, record, enums=options.enums)
             if doc_number and isinstance(context.get("issuer"), dict):
                 context["issuer"]["doc_number"] = doc_number
-            payload = compiled.render(context)
+            payload = compiled.render(context, timeout=_WORKER.get("seconds"))
             digest = hashlib.sha256(payload).hexdigest()
             path = Path(target)
             status = "written"
@@ -523,14 +531,15 @@ class _Workers:
     One pool serves both passes: each worker compiles the template once.
     """
 
-    def __init__(self, form: str, template: bytes | None, settings: dict[str, Any], jobs: int) -> None:
+    def __init__(self, form: str, template: bytes | None, settings: dict[str, Any], jobs: int,
+                 options: Settings | None = None) -> None:
         self.jobs = jobs
         self.pool: ProcessPoolExecutor | None = None
         if jobs <= 1:
-            _init_worker(form, template, settings)
+            _init_worker(form, template, settings, None, options)
         else:
             self.pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                                            initargs=(form, template, settings, os.getpid()))
+                                            initargs=(form, template, settings, os.getpid(), options))
 
     def __enter__(self) -> _Workers:
         return self
@@ -631,6 +640,7 @@ def batch(
     sheet: str | None = None,
     columns: Mapping[str, str] | None = None,
     force: bool | None = None,
+    options: Settings | None = None,
 ) -> BatchResult:
     """Generate ``form`` for every record; see the module docstring for the guarantees.
 
@@ -642,9 +652,11 @@ def batch(
     ``issuer.number_prefix``, …; see :func:`load_settings`). Raises ``InvalidRosterError``
     (a ``RecordError``) listing every invalid row unless ``skip_invalid``, and ``OutputError``
     when the folder cannot be written or another batch holds it for longer than
-    ``FORMKIT_LOCK_WAIT`` seconds (code ``output-locked``). A file formkit wrote and nobody
+    ``options.lock_wait`` seconds (code ``output-locked``). A file formkit wrote and nobody
     edited since is replaced; an edited one is kept (``kept-edited``) unless ``overwrite``
     (``force`` is its deprecated name). ``columns`` pins a roster's header wordings to fields.
+    ``options`` (a :class:`Settings`) gives the county templates, enumerations, limits, pinned
+    columns (``columns`` wins) and render time limit.
 
     Memory stays flat in the number of rows: pass 1 validates every row (in the workers)
     keeping a few facts per row, and pass 2 reads the roster again to render; a row that
@@ -658,10 +670,10 @@ def batch(
     source = str(records_or_path) if isinstance(records_or_path, str | Path) else "记录列表"
     if isinstance(records_or_path, str | Path):
         path = Path(records_or_path)
-        roster = roster_rows(path, columns, sheet=sheet)
+        roster = roster_rows(path, columns, sheet=sheet, settings=options)
 
         def again() -> Iterator[tuple[int, dict[str, Any]]]:
-            return roster_rows(path, columns, sheet=sheet).rows
+            return roster_rows(path, columns, sheet=sheet, settings=options).rows
     else:
         # Plain dicts are numbered from 1; (row, dict) pairs keep the caller's row numbers.
         given = [item if isinstance(item, tuple) else (n, item) for n, item in enumerate(records_or_path, 1)]
@@ -682,7 +694,8 @@ def batch(
     out = Path(out_dir)
     # A dry run only validates: no worker processes for it (the web page's dry run runs in a
     # server thread, where forking is best avoided).
-    with _Workers(spec.name, template_bytes, settings, 1 if dry_run or roster.total < 8 else jobs) as workers:
+    with _Workers(spec.name, template_bytes, settings, 1 if dry_run or roster.total < 8 else jobs,
+                  options) as workers:
         # Pass 1 validates every row before anything is written, keeping per row only a
         # fingerprint of its data and, for a valid row, the facts naming and numbering need.
         fingerprints = array("Q")
@@ -747,7 +760,7 @@ def batch(
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise output_error(exc, out) from None
-        with folder_lock(out) as token:
+        with folder_lock(out, wait=settings_or_default(options).lock_wait) as token:
             remove_leftovers(out)  # what killed earlier runs left: half-written files, PDF work folders
             known, earlier, journals = _load_manifest(out)
             journal = _Journal(out / f"{JOURNAL_PREFIX}-{token}.jsonl")
@@ -790,9 +803,9 @@ def batch(
             journal.check()
             produced = [i for i in result.items if i.file]
             if pdf:
-                _convert(out, produced, jobs)
+                _convert(out, produced, jobs, options)
             if merge and produced:
-                result.merged = _merge(out, produced, pdf)
+                result.merged = _merge(out, produced, pdf, options)
             _write_manifest(out, result, earlier, known)
             for finished in [*journals, journal.path]:
                 finished.unlink(missing_ok=True)
@@ -931,7 +944,7 @@ def _assign_numbers(spec: FormSpec, plans: list[_Plan], settings: dict[str, Any]
     return numbers
 
 
-def _convert(out: Path, items: list[BatchItem], jobs: int) -> None:
+def _convert(out: Path, items: list[BatchItem], jobs: int, options: Settings | None = None) -> None:
     from formkit.documents.pdf import convert_to_pdf
 
     todo = []
@@ -948,16 +961,16 @@ def _convert(out: Path, items: list[BatchItem], jobs: int) -> None:
     chunks = [todo[i::workers] for i in range(workers)]
     # One LibreOffice process per worker: start-up dominates the cost of a page.
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(convert_to_pdf, chunk, out) for chunk in chunks]:
+        for future in [pool.submit(convert_to_pdf, chunk, out, settings=options) for chunk in chunks]:
             future.result()
 
 
-def _merge(out: Path, items: list[BatchItem], pdf: bool) -> str:
+def _merge(out: Path, items: list[BatchItem], pdf: bool, options: Settings | None = None) -> str:
     if pdf:
         from formkit.documents.pdf import merge_pdfs
 
         target = out / "merged.pdf"
-        merge_pdfs([(out / i.pdf, f"{i.file.split('_', 1)[0]} {i.name}") for i in items], target)
+        merge_pdfs([(out / i.pdf, f"{i.file.split('_', 1)[0]} {i.name}") for i in items], target, settings=options)
         return target.name
     from formkit.documents.engine import merge_docx
 

@@ -52,7 +52,6 @@ from __future__ import annotations
 import html
 import io
 import json
-import os
 import pprint
 import re
 import struct
@@ -76,6 +75,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import Namespace
 
 from formkit.core.errors import TemplateError
+from formkit.core.settings import DEFAULT_RENDER_SECONDS
 from formkit.core.validators import Month, format_date, mask_id
 from formkit.core.zip_guard import (
     Limits,
@@ -88,7 +88,9 @@ from formkit.core.zip_guard import (
 )
 
 TEMPLATED_PART = re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
-"""The package parts that may hold Jinja tags (the linter reads the same list)."""
+"""The package parts that may hold Jinja tags; :func:`templated_parts` is the one reader of them."""
+_PARAGRAPH = re.compile(r"<w:p[ >].*?</w:p>", re.DOTALL)
+_TEXT = re.compile(r"<w:t(?: [^>]*)?>(.*?)</w:t>", re.DOTALL)
 # XML 1.0 forbids most C0 controls and lone surrogates (UTF-8 cannot even encode one); a value carrying one
 # would corrupt the document or crash the write.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -114,19 +116,8 @@ MAX_NESTING = 60
 """Deepest nesting of template tags and expressions accepted (200 nested ifs would overflow the stack)."""
 MAX_BLANK = 200
 """Widest run of spaces the ``blank`` filter writes."""
-DEFAULT_RENDER_SECONDS = 10.0
-"""Wall-clock limit for rendering one document unless ``FORMKIT_RENDER_SECONDS`` says otherwise."""
 TEMPLATE_LIMITS = Limits(max_file_bytes=50 * 1024 * 1024, max_uncompressed_bytes=200 * 1024 * 1024, max_members=1_000)
 """Package limits for Word templates: far above any real form, far below a zip bomb."""
-
-
-def render_seconds() -> float:
-    """The render time limit: ``FORMKIT_RENDER_SECONDS`` when set to a number, else 10 s (0 = no limit)."""
-    raw = os.environ.get("FORMKIT_RENDER_SECONDS", "")
-    try:
-        return float(raw) if raw.strip() else DEFAULT_RENDER_SECONDS
-    except ValueError:
-        return DEFAULT_RENDER_SECONDS
 
 
 def cn_date(value: object) -> str:
@@ -829,6 +820,30 @@ def read_package(data: bytes, name: str) -> list[tuple[zipfile.ZipInfo, bytes]]:
     return members
 
 
+def templated_parts(members: Iterable[tuple[zipfile.ZipInfo, bytes]], name: str) -> dict[str, str]:
+    """The XML of each package part that may hold Jinja tags (body, headers, footers, foot- and
+    endnotes), by part name; the renderer and the template linter both read parts through this."""
+    parts: dict[str, str] = {}
+    for info, raw in members:
+        if TEMPLATED_PART.match(info.filename):
+            try:
+                parts[info.filename] = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise TemplateError(f"模板 {name} 的 {info.filename} 不是 UTF-8 编码的 XML。",
+                                    code="template-file") from None
+    return parts
+
+
+def has_tags(xml: str) -> bool:
+    """True when a part holds anything Jinja would read (``{{``, ``{%`` or ``{#``)."""
+    return "{{" in xml or "{%" in xml or "{#" in xml
+
+
+def paragraph_texts(xml: str) -> list[str]:
+    """The text of each paragraph of a WordprocessingML part as Word shows it (runs joined)."""
+    return [html.unescape("".join(_TEXT.findall(p))) for p in _PARAGRAPH.findall(xml)]
+
+
 # --- errors ----------------------------------------------------------------------------------
 
 
@@ -966,16 +981,13 @@ class CompiledTemplate:
         base = io.BytesIO()
         with zipfile.ZipFile(base, "w", zipfile.ZIP_DEFLATED) as out:
             out.comment = b""
-            for info, raw in read_package(data, name):
-                if TEMPLATED_PART.match(info.filename):
-                    try:
-                        text = raw.decode("utf-8")
-                    except UnicodeDecodeError:
-                        raise TemplateError(f"模板 {name} 的 {info.filename} 不是 UTF-8 编码的 XML。",
-                                            code="template-file") from None
-                    if "{{" in text or "{%" in text or "{#" in text:
-                        self._parts[info.filename] = self._compile(text, info.filename)
-                        continue
+            members = read_package(data, name)
+            parts = templated_parts(members, name)
+            for info, raw in members:
+                text = parts.get(info.filename)
+                if text is not None and has_tags(text):
+                    self._parts[info.filename] = self._compile(text, info.filename)
+                    continue
                 out.writestr(info, raw)
         # The unchanged members are compressed once, here: each render copies their local
         # entries and central-directory records as raw bytes and deflates only its own parts.
@@ -1013,10 +1025,11 @@ class CompiledTemplate:
     def render(self, context: Mapping[str, Any], *, timeout: float | None = None) -> bytes:
         """Render one record; returns the bytes of a complete .docx file.
 
-        ``timeout`` (seconds, 0 = none) defaults to :func:`render_seconds`. The limit is
+        ``timeout`` (seconds, 0 = none) defaults to ``DEFAULT_RENDER_SECONDS`` (callers pass
+        ``Settings.render_seconds``). The limit is
         checked cooperatively, so it holds in any thread and never touches signals.
         """
-        seconds = render_seconds() if timeout is None else timeout
+        seconds = DEFAULT_RENDER_SECONDS if timeout is None else timeout
         budget = _Budget(self.name, time.monotonic() + seconds if seconds > 0 else float("inf"), seconds)
         token = _BUDGET.set(budget)
         try:

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel
 
 from formkit.core import models as m
 from formkit.core import rules
 from formkit.core import validators as v
-from formkit.core.enums import enum
+from formkit.core.enums import EnumTable, load_enums
 from formkit.core.errors import Problem, RecordError, UsageError
 from formkit.core.fileio import read_input
 from formkit.core.resources import template_bytes
+from formkit.core.settings import Settings, settings_or_default
 from formkit.core.validators import Month
 
 
@@ -280,10 +280,39 @@ def _path_label(model: type[BaseModel], path: str) -> str:
     return ".".join(labels)
 
 
-def validate_record(form: FormSpec | str, data: object, *, where: str = "") -> BaseModel:
-    """Validate one record for ``form``; raise :class:`RecordError` listing every problem."""
+NoticeForm = Literal["return-notice", "compel-notice", "deadline-notice"]
+"""The notices: their records are :class:`~formkit.core.models.NoticeRecord`."""
+
+
+@overload
+def validate_record(form: NoticeForm, data: object, *, where: str = "",
+                    settings: Settings | None = None) -> m.NoticeRecord: ...
+@overload
+def validate_record(form: Literal["dropout-report"], data: object, *, where: str = "",
+                    settings: Settings | None = None) -> m.DropoutReportRecord: ...
+@overload
+def validate_record(form: Literal["pledge-teacher"], data: object, *, where: str = "",
+                    settings: Settings | None = None) -> m.PledgeTeacherRecord: ...
+@overload
+def validate_record(form: Literal["pledge-parent"], data: object, *, where: str = "",
+                    settings: Settings | None = None) -> m.PledgeParentRecord: ...
+@overload
+def validate_record(form: Literal["monthly-report"], data: object, *, where: str = "",
+                    settings: Settings | None = None) -> m.MonthlyReportRecord: ...
+@overload
+def validate_record(form: Literal["home-visit"], data: object, *, where: str = "",
+                    settings: Settings | None = None) -> m.CaseRecord: ...
+@overload
+def validate_record(form: FormSpec | str, data: object, *, where: str = "",
+                    settings: Settings | None = None) -> BaseModel: ...
+def validate_record(form: FormSpec | str, data: object, *, where: str = "",
+                    settings: Settings | None = None) -> BaseModel:
+    """Validate one record for ``form``; raise :class:`RecordError` listing every problem.
+
+    Enumeration values are matched against ``settings.enums`` (default: the shipped table).
+    """
     spec = get_form(form) if isinstance(form, str) else form
-    record = m.validate_model(spec.model, data, where=where)
+    record = m.validate_model(spec.model, data, where=where, enums=settings_or_default(settings).enums)
     problems = [
         Problem("required", _path_label(spec.model, path), "本表单必须填写这一项。请补填。", path=path)
         for path in spec.requires
@@ -341,8 +370,12 @@ def plain_data(value: object) -> Any:
     return str(value)
 
 
-def build_context(spec: FormSpec, record: BaseModel, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The Jinja context for one record, as plain data (see :func:`plain_data`); empty sub-records as blanks."""
+def build_context(spec: FormSpec, record: BaseModel, extra: dict[str, Any] | None = None, *,
+                  enums: EnumTable | None = None) -> dict[str, Any]:
+    """The Jinja context for one record, as plain data (see :func:`plain_data`); empty sub-records as blanks.
+
+    ``enums`` is the table the report slip's checkbox lists come from (default: the shipped one).
+    """
     context: dict[str, Any] = {}
     for name, info in type(record).model_fields.items():
         value = getattr(record, name)
@@ -355,7 +388,7 @@ def build_context(spec: FormSpec, record: BaseModel, extra: dict[str, Any] | Non
         context["totals"] = plain_data(totals)
     context["form_title"] = spec.title
     # Checkbox lists on the report slip follow the county's enumeration table.
-    context["reasons"] = list(enum("reason").canonical)
+    context["reasons"] = list((enums or load_enums())["reason"].canonical)
     context["today"] = date.today()
     # Wording that must follow the record, for templates to use instead of fixed phrases.
     if "visits" in context:
@@ -368,18 +401,14 @@ def build_context(spec: FormSpec, record: BaseModel, extra: dict[str, Any] | Non
     return context
 
 
-TEMPLATES_ENV = "FORMKIT_TEMPLATES"
-
-
-def template_source(spec_name: str) -> tuple[str, Path | None]:
-    """Where a form's template comes from: a county override in ``$FORMKIT_TEMPLATES`` or the shipped one.
+def template_source(spec_name: str, templates_dir: Path | None = None) -> tuple[str, Path | None]:
+    """Where a form's template comes from: a county override in ``templates_dir`` or the shipped one.
 
     Returns (display name, override path or None for the shipped template).
     """
     spec = get_form(spec_name)
-    folder = os.environ.get(TEMPLATES_ENV)
-    if folder:
-        candidate = Path(folder) / spec.template
+    if templates_dir is not None:
+        candidate = Path(templates_dir) / spec.template
         if candidate.is_file():
             return str(candidate), candidate
     return spec.template, None
@@ -390,9 +419,9 @@ def _shipped(spec_name: str) -> bytes:
     return template_bytes("docx", get_form(spec_name).template)
 
 
-def load_template_bytes(spec_name: str) -> bytes:
-    """The template bytes of a form: the county override if there is one, else the shipped one."""
-    _, override = template_source(spec_name)
+def load_template_bytes(spec_name: str, templates_dir: Path | None = None) -> bytes:
+    """The template bytes of a form: the override in ``templates_dir`` if there is one, else the shipped one."""
+    _, override = template_source(spec_name, templates_dir)
     if override is None:
         return _shipped(spec_name)
     return read_input(override, "模板文件")

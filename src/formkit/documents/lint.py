@@ -9,7 +9,6 @@ as literal text or fail. The linter reports each problem with the paragraph it i
 from __future__ import annotations
 
 import difflib
-import html
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -21,21 +20,21 @@ from pydantic import BaseModel
 
 from formkit.core import codes
 from formkit.core.errors import InputFileError, TemplateError, UsageError
-from formkit.core.fileio import read_input
+from formkit.core.fileio import Source, source_bytes, source_name
 from formkit.core.models import _inner_model
 from formkit.documents.engine import (
-    TEMPLATED_PART,
     CompiledTemplate,
+    has_tags,
     jinja_source,
     make_environment,
+    paragraph_texts,
     parse_template,
     read_package,
+    templated_parts,
     unsafe_constructs,
 )
 from formkit.documents.forms import FormSpec, forms, get_form
 
-_PARAGRAPH = re.compile(r"<w:p[ >].*?</w:p>", re.DOTALL)
-_TEXT = re.compile(r"<w:t(?: [^>]*)?>(.*?)</w:t>", re.DOTALL)
 _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _MALFORMED = re.compile(r"\{\s+[{%]|[}%]\s+\}")
@@ -73,10 +72,6 @@ class TemplateReport:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
-
-
-def _paragraphs(xml: str) -> list[str]:
-    return [html.unescape("".join(_TEXT.findall(p))) for p in _PARAGRAPH.findall(xml)]
 
 
 def _normalise_tag(tag: str) -> str:
@@ -132,17 +127,21 @@ def _loop_targets(ast: nodes.Template) -> set[str]:
     return names
 
 
-def check_template(path: Path | str, form: str | None = None) -> TemplateReport:
-    """Lint the .docx template at ``path`` against ``form`` (guessed from the file name if omitted).
+def check_template(path: Source, form: str | None = None) -> TemplateReport:
+    """Lint the .docx template ``path`` (a path, the bytes or a binary file object) against ``form``
+    (guessed from the file name if omitted; required when there is no file name).
 
     Nothing in the template is evaluated: the package is checked as render checks it
     (sizes, DOCTYPEs, macros, external links) and the Jinja syntax tree is walked for
     everything the sandbox refuses (method calls, ``attr``, include/import, macros…).
     """
-    p = Path(path)
+    p = Path(source_name(path))
+    if form is None and not isinstance(path, str | Path):
+        names = "、".join(f.name for f in forms())
+        raise UsageError(f"上传的模板没有文件名，无法判断是哪个表单，请指定 form（{names}）。")
     spec = get_form(form) if form else _guess_form(p)
     report = TemplateReport(str(p), spec.name)
-    data = read_input(p, "模板文件")
+    data = source_bytes(path, "模板文件")
     add = report.issues.append
     try:
         members = read_package(data, p.name)
@@ -153,12 +152,15 @@ def check_template(path: Path | str, form: str | None = None) -> TemplateReport:
         return report
     paragraphs: list[str] = []
     sources: list[str] = []
-    for info, raw in members:
-        if TEMPLATED_PART.match(info.filename):
-            xml = raw.decode("utf-8", "replace")
-            paragraphs += _paragraphs(xml)
-            if "{{" in xml or "{%" in xml or "{#" in xml:
-                sources.append(jinja_source(xml)[1])
+    try:
+        parts = templated_parts(members, p.name)
+    except TemplateError as exc:
+        add(TemplateIssue("error", exc.code, str(exc)))
+        return report
+    for xml in parts.values():
+        paragraphs += paragraph_texts(xml)
+        if has_tags(xml):
+            sources.append(jinja_source(xml)[1])
     for text in paragraphs:
         shown = text.strip()[:60]
         if re.search(r"[｛｝]", text) or "｛｛" in text:

@@ -20,17 +20,17 @@ from formkit.core.errors import ConversionError
 SOFFICE_NAMES = ("soffice", "libreoffice")
 INSTALL_HINT = (
     "请安装 LibreOffice 和中文字体：apt-get install libreoffice-writer-nogui fonts-noto-cjk"
-    "（或设置环境变量 FORMKIT_SOFFICE 指向 soffice）。"
+    "（或用 Settings.soffice / 环境变量 FORMKIT_SOFFICE 指定 soffice 的位置）。"
 )
 
 
-def find_soffice() -> str:
-    """Path of the LibreOffice binary, or ``ConversionError`` saying what to install."""
-    configured = os.environ.get("FORMKIT_SOFFICE")
+def find_soffice(configured: str | None = None) -> str:
+    """Path of the LibreOffice binary (``configured`` when given, else found on ``PATH``), or
+    ``ConversionError`` saying what to install."""
     if configured:
         if Path(configured).is_file():
             return configured
-        raise ConversionError(f"FORMKIT_SOFFICE 指向的 {configured} 不存在。{INSTALL_HINT}", code="soffice-missing")
+        raise ConversionError(f"指定的 LibreOffice 程序 {configured} 不存在。{INSTALL_HINT}", code="soffice-missing")
     for name in SOFFICE_NAMES:
         found = shutil.which(name)
         if found:

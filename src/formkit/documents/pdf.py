@@ -17,20 +17,24 @@ from typing import Any
 
 from formkit.core.errors import ConversionError
 from formkit.core.fileio import atomic_write, remove_leftovers, work_area
+from formkit.core.settings import Settings, settings_or_default
 from formkit.documents.office import _fontconfig, _kill_group, _tell, _watchdog, find_soffice
 
 
-def convert_to_pdf(docs: Sequence[Path], out_dir: Path, *, timeout: float | None = None) -> list[Path]:
+def convert_to_pdf(docs: Sequence[Path], out_dir: Path, *, timeout: float | None = None,
+                   settings: Settings | None = None) -> list[Path]:
     """Convert ``docs`` to PDF in ``out_dir`` with one persistent LibreOffice; return the PDFs.
 
     Any number of documents: LibreOffice is recycled every few hundred documents.
     ``timeout`` bounds each document (default 120 s). A document LibreOffice cannot convert does
     not stop the others; after all are done, ``ConversionError`` (code ``pdf-failed``) names every
     failed document. Each PDF is written atomically, so an interruption leaves no half PDF.
+    ``settings`` say which LibreOffice (and uno Python) to use.
     """
     if not docs:
         return []
-    find_soffice()
+    chosen = settings_or_default(settings)
+    soffice = find_soffice(chosen.soffice)
     # "-o 输出" is relative: LibreOffice's profile URI, HOME and TMPDIR must not be.
     out_dir = out_dir.absolute()
     docs = [Path(doc).absolute() for doc in docs]
@@ -38,11 +42,13 @@ def convert_to_pdf(docs: Sequence[Path], out_dir: Path, *, timeout: float | None
     from formkit.documents.pdf_server import PdfConverter, find_uno_python
 
     remove_leftovers(out_dir)
-    if find_uno_python() is None:
-        return _convert_cli(docs, out_dir, timeout)
+    python = find_uno_python(chosen.uno_python)
+    if python is None:
+        return _convert_cli(docs, out_dir, timeout, soffice)
     results: list[Path] = []
     failed: list[ConversionError] = []
-    with work_area(out_dir) as work, PdfConverter(timeout=timeout or 120.0, work_root=work) as converter:
+    with work_area(out_dir) as work, PdfConverter(timeout=timeout or 120.0, work_root=work, soffice=soffice,
+                                                  uno_python=python) as converter:
         for doc in docs:
             try:
                 results.append(converter.convert(doc, out_dir / (Path(doc).stem + ".pdf")))
@@ -68,9 +74,8 @@ def _raise_failed(failed: Sequence[ConversionError], done: int) -> None:
 CLI_CHUNK = 100
 
 
-def _convert_cli(docs: Sequence[Path], out_dir: Path, timeout: float | None) -> list[Path]:
+def _convert_cli(docs: Sequence[Path], out_dir: Path, timeout: float | None, soffice: str) -> list[Path]:
     """Fallback without python3-uno: ``soffice --convert-to`` in chunks, checking every output."""
-    soffice = find_soffice()
     results: list[Path] = []
     failed: list[ConversionError] = []
     for first in range(0, len(docs), CLI_CHUNK):
@@ -116,7 +121,7 @@ def _convert_cli(docs: Sequence[Path], out_dir: Path, timeout: float | None) -> 
     return results
 
 
-def merge_pdfs(parts: Sequence[tuple[Path, str]], out: Path) -> Path:
+def merge_pdfs(parts: Sequence[tuple[Path, str]], out: Path, *, settings: Settings | None = None) -> Path:
     """Merge PDFs into ``out`` with one top-level bookmark per part (``(path, title)``).
 
     Each part's PDF embeds its own subset of the CJK fonts (~80 KB a page when simply
@@ -132,7 +137,8 @@ def merge_pdfs(parts: Sequence[tuple[Path, str]], out: Path) -> Path:
     counts = [len(PdfReader(path).pages) for path, _ in parts]
     writer = PdfWriter()
     sources = [path.with_suffix(".docx") for path, _ in parts]
-    if not (sources and all(src.is_file() for src in sources) and _merge_from_sources(writer, sources, counts, out.parent)):
+    if not (sources and all(src.is_file() for src in sources) and _merge_from_sources(writer, sources, counts, out.parent,
+                                                                                             settings)):
         writer = PdfWriter()
         for path, _ in parts:
             writer.append(PdfReader(path), import_outline=False)
@@ -152,17 +158,20 @@ def merge_pdfs(parts: Sequence[tuple[Path, str]], out: Path) -> Path:
 MERGE_GROUP = 200
 
 
-def _merge_from_sources(writer: Any, sources: Sequence[Path], counts: Sequence[int], folder: Path) -> bool:
+def _merge_from_sources(writer: Any, sources: Sequence[Path], counts: Sequence[int], folder: Path,
+                        settings: Settings | None = None) -> bool:
     """Append one PDF per group of merged .docx sources to ``writer``; False to fall back."""
     from pypdf import PdfReader
 
     from formkit.documents.merge import merge_docx
     from formkit.documents.pdf_server import PdfConverter, find_uno_python
 
-    if find_uno_python() is None:
+    chosen = settings_or_default(settings)
+    python = find_uno_python(chosen.uno_python)
+    if python is None:
         return False
     # The merged sources hold every student's data: their work folder sits beside the outputs, not in /tmp.
-    with work_area(folder) as work, PdfConverter(work_root=work) as converter:
+    with work_area(folder) as work, PdfConverter(work_root=work, soffice=chosen.soffice, uno_python=python) as converter:
         for first in range(0, len(sources), MERGE_GROUP):
             group = sources[first:first + MERGE_GROUP]
             merged = Path(work, f"group{first}.docx")

@@ -34,7 +34,8 @@ from typing import Any
 
 from formkit.core.errors import ConversionError
 
-UNO_HINT = "请安装 LibreOffice 的 Python 接口：apt-get install python3-uno（或设置环境变量 FORMKIT_UNO_PYTHON 指向能 import uno 的 Python）。"
+UNO_HINT = ("请安装 LibreOffice 的 Python 接口：apt-get install python3-uno"
+            "（或用 Settings.uno_python / 环境变量 FORMKIT_UNO_PYTHON 指定能 import uno 的 Python）。")
 
 # Runs under the Python that has ``uno``. Replies go to the original stdout only; anything
 # LibreOffice or Python prints goes to stderr so it cannot corrupt the protocol.
@@ -105,9 +106,9 @@ _LIVE: weakref.WeakSet[PdfConverter] = weakref.WeakSet()
 
 
 @cache
-def find_uno_python() -> str | None:
-    """A Python interpreter that can ``import uno`` (the system one on Debian), or ``None``."""
-    configured = os.environ.get("FORMKIT_UNO_PYTHON")
+def find_uno_python(configured: str | None = None) -> str | None:
+    """A Python interpreter that can ``import uno`` (``configured`` when given, else the system one
+    on Debian), or ``None``."""
     candidates = [configured] if configured else ["/usr/bin/python3", "/usr/lib/libreoffice/program/python",
                                                   shutil.which("python3") or ""]
     for candidate in candidates:
@@ -134,8 +135,8 @@ class PdfConverter:
         self.recycle_after = recycle_after
         self.max_rss_mb = max_rss_mb
         self.start_timeout = start_timeout
-        self.soffice = soffice or find_soffice()
-        python = uno_python or find_uno_python()
+        self.soffice = find_soffice(soffice)
+        python = find_uno_python(uno_python)
         if python is None:
             raise ConversionError(f"找不到 LibreOffice 的 Python 接口（uno），无法生成 PDF。{UNO_HINT}", code="uno-missing")
         self.uno_python = python

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from formkit.core.enums import normalize_text
 from formkit.core.errors import InputFileError, Problem, ValueProblem
 from formkit.core.fileio import read_input
+from formkit.core.settings import Settings, settings_or_default
 from formkit.core.validators import parse_yes_no
 from formkit.tables.columns import COLUMNS_BY_KEY, HeaderMatcher, header_key, header_lookup, normalise_header
 from formkit.tables.reader import LedgerTable, build_table, locate_header, read_ledger, read_workbook
@@ -258,13 +259,18 @@ class Roster(NamedTuple):
     rows: Iterator[tuple[SheetRow, dict[str, Any]]]
 
 
-def roster_rows(path: Path, columns: Mapping[str, str] | None = None, sheet: str | None = None) -> Roster:
+def roster_rows(path: Path, columns: Mapping[str, str] | None = None, sheet: str | None = None, *,
+                settings: Settings | None = None) -> Roster:
     """The rows of ``path`` one at a time, each a (:class:`SheetRow`, nested record) pair.
 
     Every sheet with a ledger header is read, in workbook order, unless ``sheet`` picks one.
     Records are built as the rows are consumed, so a large roster is never held twice.
     Raises ``InputFileError`` when the file is unusable, before the first row is yielded.
+    ``columns`` pins header wordings to fields (default ``settings.columns``); ``settings`` also
+    gives the size limits of the workbook guard.
     """
+    columns = settings_or_default(settings).columns if columns is None else columns
+    limits = settings_or_default(settings).limits
     suffix = path.suffix.lower()
     if suffix == ".json":
         items = _rows_from_json(path)
@@ -273,23 +279,23 @@ def roster_rows(path: Path, columns: Mapping[str, str] | None = None, sheet: str
         table = _csv_table(path, columns)
         return Roster([], len(table.rows), iter_table_records(table))
     if sheet is not None:
-        tables = [read_ledger(path, sheet=sheet, columns=columns)]
+        tables = [read_ledger(path, sheet=sheet, columns=columns, limits=limits)]
     else:
-        tables = read_workbook(path, columns=columns).tables or [read_ledger(path, columns=columns)]
+        tables = (read_workbook(path, columns=columns, limits=limits).tables
+                  or [read_ledger(path, columns=columns, limits=limits)])
     return Roster([t.sheet for t in tables], sum(len(t.rows) for t in tables),
                   (row for table in tables for row in iter_table_records(table)))
 
 
 def read_rows(path: Path, columns: Mapping[str, str] | None = None,
-              sheet: str | None = None) -> list[tuple[SheetRow, dict[str, Any]]]:
+              sheet: str | None = None, *, settings: Settings | None = None) -> list[tuple[SheetRow, dict[str, Any]]]:
     """Read a roster as (row number, nested record dict) pairs; raises ``InputFileError``.
 
     A workbook's every ledger sheet is read (one school per sheet in a township workbook),
     unless ``sheet`` picks one; each row number carries its sheet (:class:`SheetRow`).
-    ``columns`` pins header wordings to fields; by default the pins of
-    :func:`formkit.tables.columns.pin_columns` apply.
+    ``columns`` pins header wordings to fields; by default ``settings.columns`` apply.
     """
-    return list(roster_rows(path, columns, sheet).rows)
+    return list(roster_rows(path, columns, sheet, settings=settings).rows)
 
 
 @dataclass
@@ -320,20 +326,21 @@ class RecordsReport:
 
 
 def read_records(path: Path | str, form: str | None = None, *,
-                 columns: Mapping[str, str] | None = None) -> RecordsReport:
+                 columns: Mapping[str, str] | None = None, settings: Settings | None = None) -> RecordsReport:
     """Read a roster (.xlsx/.xls/.csv/.json) into nested records; validate them for ``form`` if given.
 
     Raises ``InputFileError`` only when the file itself is unusable; invalid rows are
     reported in ``problems`` (by Excel row number, which names its sheet: :class:`SheetRow`) instead.
+    ``settings`` gives the pinned columns, limits and the enumeration table the rows are validated against.
     """
     from formkit.core.errors import RecordError
     from formkit.documents.forms import validate_record
 
-    report = RecordsReport(str(path), read_rows(Path(path), columns), form=form or "")
+    report = RecordsReport(str(path), read_rows(Path(path), columns, settings=settings), form=form or "")
     if form:
         for row, data in report.rows:
             try:
-                validate_record(form, data)
+                validate_record(form, data, settings=settings)
             except RecordError as exc:
                 report.problems.append((row, exc.problems))
     return report

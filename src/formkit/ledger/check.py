@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from formkit.core import codes, rules
 from formkit.core import validators as v
-from formkit.core.enums import EnumTable, load_enums, normalize_text
+from formkit.core.enums import EnumTable, normalize_text
 from formkit.core.errors import FormkitError, InputFileError, UsageError, ValueProblem
+from formkit.core.fileio import Source, source_name
 from formkit.core.rules import CaseFacts, RuleProblem
+from formkit.core.settings import Settings, settings_or_default
 from formkit.documents.roster import decode_sex, is_resident_id, roster_id_type_column
 from formkit.tables.columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column, HeaderMatcher
 from formkit.tables.reader import LedgerTable, no_header_error, read_ledger, read_workbook
@@ -163,6 +165,8 @@ class LedgerReport:
     cases: list[LedgerCase] = field(default_factory=list, repr=False)
     """Every data row of every readable table, parsed once, in reading order."""
     as_of: date | None = None
+    enums: EnumTable | None = field(default=None, repr=False)
+    """The enumeration table the rows were checked against (figures and due lists reuse it)."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -545,18 +549,22 @@ def _duplicates(per_table: Sequence[tuple[LedgerTable, list[tuple[int, Any]]]], 
 
 
 def check_ledger(
-    paths: Iterable[Path | str] | Path | str,
+    paths: Iterable[Source] | Source,
     as_of: date | None = None,
     *,
     sheet: str | None = None,
     columns: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
 ) -> LedgerReport:
     """Check one or more ledgers (files or folders) together and return the report.
 
-    ``as_of`` is the date "future" and "due" are measured against (default today).
+    ``paths`` are files, folders, or uploads (the bytes or a binary file object of a workbook, named
+    ``<上传的文件>`` in the report). ``as_of`` is the date "future" and "due" are measured against
+    (default today).
     Every ledger sheet of each workbook is checked (only ``sheet`` when given); the file
     summaries say which sheets were read and which were skipped and why. ``columns`` pins
-    header wordings to fields (``{"家长联系方式": "phone"}``).
+    header wordings to fields (``{"家长联系方式": "phone"}``; default ``settings.columns``); ``settings``
+    also gives the enumeration table and the workbook limits.
     Duplicate ID numbers are found within each file and across all files checked.
     """
     # A check allocates millions of small objects and frees none of them until it returns:
@@ -564,36 +572,39 @@ def check_ledger(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _check_ledger(paths, as_of, sheet=sheet, columns=columns)
+        chosen = settings_or_default(settings)
+        return _check_ledger(paths, as_of, sheet=sheet, columns=chosen.columns if columns is None else columns,
+                             settings=chosen)
     finally:
         if enabled:
             gc.enable()
 
 
-def _check_ledger(paths: Iterable[Path | str] | Path | str, as_of: date | None, *, sheet: str | None,
-                  columns: Mapping[str, str] | None) -> LedgerReport:
-    if isinstance(paths, str | Path):
-        paths = [paths]
+def _check_ledger(paths: Iterable[Source] | Source, as_of: date | None, *, sheet: str | None,
+                  columns: Mapping[str, str] | None, settings: Settings) -> LedgerReport:
+    if isinstance(paths, str | Path | bytes) or hasattr(paths, "read"):
+        paths = [cast(Source, paths)]
     paths = list(paths)
     when = as_of or date.today()
     if columns:
         HeaderMatcher(columns)  # a wrong pin is a usage error, not a problem of each file
-    enums = load_enums()
-    report = LedgerReport(as_of=when)
+    enums = settings.enums
+    report = LedgerReport(as_of=when, enums=enums)
     per_table: list[tuple[LedgerTable, list[tuple[int, Any]]]] = []
-    files = expand_paths(paths)
+    files = [f for p in paths for f in (expand_paths([p]) if isinstance(p, str | Path) else [p])]
     if not files:
-        raise UsageError(f"在 {'、'.join(str(p) for p in paths)} 中没有找到表格文件（.xlsx/.xls）。请检查文件夹或文件路径。")
-    for path in files:
-        kind = _own_output(path)
+        raise UsageError(f"在 {'、'.join(source_name(p) for p in paths)} 中没有找到表格文件（.xlsx/.xls）。请检查文件夹或文件路径。")
+    for source in files:
+        path = Path(source_name(source))
+        kind = _own_output(path) if isinstance(source, Path) else ""
         if kind:
             report.files.append(FileSummary(str(path), not_ledger=kind))
             continue
         try:
             if sheet is not None:
-                tables, skipped = [read_ledger(path, sheet=sheet, columns=columns)], []
+                tables, skipped = [read_ledger(source, sheet=sheet, columns=columns, limits=settings.limits)], []
             else:
-                book = read_workbook(path, columns=columns)
+                book = read_workbook(source, columns=columns, limits=settings.limits)
                 tables, skipped = book.tables, book.skipped
                 if not tables:
                     raise no_header_error(path, "任何工作表")

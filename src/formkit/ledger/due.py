@@ -30,6 +30,7 @@ from typing import Any
 from formkit.core import rules
 from formkit.core import validators as v
 from formkit.core.errors import Problem, UsageError, ValueProblem
+from formkit.core.settings import Settings
 from formkit.documents.batch import BatchResult
 from formkit.documents.roster import nest
 from formkit.ledger.check import LedgerCase, LedgerReport, check_ledger
@@ -196,15 +197,18 @@ def due(
     deadline_days: int = 7,
     register: Path | str | None = None,
     report_to: str | None = None,
+    settings: Settings | None = None,
 ) -> list[DueItem]:
     """Every document open cases need next (and those already issued, and refusals), oldest first.
 
     Accepts a :class:`LedgerReport` (no second reading) or ledger paths (checked once here).
     ``register`` is the 文号 register whose issued documents count as done; ``report_to`` the
-    junior middle school 小学毕业未升入初中 children report to.
+    junior middle school 小学毕业未升入初中 children report to; ``settings`` is what ledger paths are
+    checked with.
     """
     when = as_of or (report_or_paths.as_of if isinstance(report_or_paths, LedgerReport) else None) or date.today()
-    report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, when)
+    report = (report_or_paths if isinstance(report_or_paths, LedgerReport)
+              else check_ledger(report_or_paths, when, settings=settings))
     issued, digest = _issued(register)
     # The same child in two rows (often two schools' sheets) may be in two different states: deciding
     # from either row could send one family a return notice and a compel notice at once.
@@ -324,6 +328,7 @@ def generate_due(
     jobs: int | None = None,
     overwrite: bool = False,
     templates: Mapping[str, Path | str] | None = None,
+    options: Settings | None = None,
 ) -> DueGeneration:
     """Generate every due document of ``items`` (from :func:`due`), one sub-folder of ``out_dir`` per form.
 
@@ -332,7 +337,8 @@ def generate_due(
     the rest are generated. Every document produced is recorded in ``register`` (default: the
     user's register) so the next :func:`due` lists it as issued. ``templates`` maps a form name to
     a county template to use instead of the shipped one (see :func:`parse_templates`); ``overwrite``
-    replaces documents a clerk edited (the batch's rule otherwise keeps them).
+    replaces documents a clerk edited (the batch's rule otherwise keeps them). ``options`` are the
+    :class:`~formkit.Settings` the batches run with (``settings`` holds the issue-level values).
     """
     from formkit.documents.batch import batch
     from formkit.documents.roster import SheetRow
@@ -347,7 +353,7 @@ def generate_due(
         if records:
             result = batch(form, records, Path(out_dir) / form, settings=settings, pdf=pdf, merge=merge,
                            register=register, jobs=jobs, overwrite=overwrite, skip_invalid=True,
-                           template=chosen_templates.get(form))
+                           template=chosen_templates.get(form), options=options)
             results[form] = result
             _remember(form, chosen, result, settings or {}, when, register)
     return DueGeneration(results, _failures(items, results))

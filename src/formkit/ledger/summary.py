@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from formkit.core import validators as v
-from formkit.core.enums import load_enums
+from formkit.core.enums import EnumTable, load_enums
 from formkit.core.errors import UsageError, ValueProblem
 from formkit.core.rules import first_day
+from formkit.core.settings import Settings
 from formkit.ledger.check import LedgerReport, check_ledger
 
 COUNT_KEYS = ("cases", "returned", "closed", "other", "out", "poverty")
@@ -70,6 +71,8 @@ class Summary:
     """Files without a 劝返状态 column (rosters), left out of the figures."""
     area: str = ""
     """The township (or county) the ledgers declare, for the monthly report (see :meth:`report_area`)."""
+    enums: EnumTable | None = field(default=None, repr=False)
+    """The enumeration table of the checked ledgers (their order of grades, reasons and categories)."""
 
     def report_area(self, override: str | None = None) -> str:
         """The 填报单位 of the monthly report: ``override``, else the one township the cases
@@ -105,7 +108,7 @@ class Summary:
             counter["poverty"] += case.poverty
         # Grades, reasons and categories read best in the enumeration's own order.
         order = {"grade": "grade", "reason": "reason", "category": "category"}.get(attr)
-        canonical = list(load_enums()[order].canonical) if order else []
+        canonical = list((self.enums or load_enums())[order].canonical) if order else []
 
         def rank(key: str) -> tuple[int, str]:
             return (canonical.index(key) if key in canonical else len(canonical), key)
@@ -148,8 +151,8 @@ class Summary:
 
 def collect(report: LedgerReport, month: str | None = None) -> Summary:
     """Reduce a checked report to summary cases (from the cases it parsed: no cell is read again)."""
-    status_enum = load_enums()["status"]
-    summary = Summary(month=_month(month))
+    status_enum = (report.enums or load_enums())["status"]
+    summary = Summary(month=_month(month), enums=report.enums)
     errors = Counter(f.file for f in report.findings if f.severity == "error")
     summary.files_with_errors = [(path, n) for path, n in errors.items()]
     for table in report.tables:
@@ -191,9 +194,11 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
 
 
 def figures(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, month: str | None = None,
-            *, as_of: date | None = None) -> Summary:
-    """The summary figures of a checked report (or of ledgers, checked once here); nothing is written."""
-    report = report_or_paths if isinstance(report_or_paths, LedgerReport) else check_ledger(report_or_paths, as_of)
+            *, as_of: date | None = None, settings: Settings | None = None) -> Summary:
+    """The summary figures of a checked report (or of ledgers, checked once here with ``settings``);
+    nothing is written."""
+    report = (report_or_paths if isinstance(report_or_paths, LedgerReport)
+              else check_ledger(report_or_paths, as_of, settings=settings))
     return collect(report, month)
 
 

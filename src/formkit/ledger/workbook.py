@@ -36,6 +36,7 @@ from formkit.core.enums import load_enums
 from formkit.core.errors import FormkitError, OutputError, UsageError
 from formkit.core.fileio import atomic_write, claim_output
 from formkit.core.resources import template_bytes
+from formkit.core.settings import Settings
 from formkit.core.validators import format_date, neutralise_formula
 from formkit.documents.roster import read_rows
 from formkit.ledger.check import SPREADSHEET_SUFFIXES, Finding, LedgerReport, _copy_names, check_ledger
@@ -624,19 +625,21 @@ def new_ledger(
     template: bytes | None = None,
     fill_date: date | None = None,
     force: bool | None = None,
+    settings: Settings | None = None,
 ) -> NewLedger:
     """Create a ledger workbook at ``path`` from the shipped template.
 
     Rows are pre-filled from ``records`` (nested dicts) or from a ``roster`` file (xlsx, xls,
     csv, json; ``columns`` pins its header wordings to fields). An existing file is kept
     (``OutputError``, code ``output-exists``) unless ``overwrite``: a clerk may already have
-    filled it. ``force`` is the deprecated name of ``overwrite``.
+    filled it. ``force`` is the deprecated name of ``overwrite``. ``settings`` gives the roster's
+    pinned columns (``columns`` wins) and the workbook guard's limits.
     """
     overwrite = _deprecated_force(force, overwrite)
     (target,) = claim_output(path, overwrite)
     rows: list[dict[str, Any]] = list(records or [])
     if roster is not None:
-        rows = [row for _, row in read_rows(Path(roster), columns)]
+        rows = [row for _, row in read_rows(Path(roster), columns, settings=settings)]
     write_ledger(target, rows, school=school, county=county, township=township, template=template,
                  fill_date=fill_date)
     return NewLedger(target, len(rows))
@@ -697,7 +700,7 @@ def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, o
             month: str | None = None, *, as_of: date | None = None, report_area: str | None = None,
             for_report: bool = False, report: Path | str | None = None,
             report_template: Path | None = None, overwrite: bool = False,
-            columns: Mapping[str, str] | None = None) -> Summary:
+            columns: Mapping[str, str] | None = None, settings: Settings | None = None) -> Summary:
     """Write the summary workbook of a checked report (or of ledgers, checked once) to ``out``; returns the figures.
 
     ``report`` also writes the Word monthly report (``.docx``, or ``.pdf`` through LibreOffice)
@@ -712,7 +715,7 @@ def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, o
     if isinstance(report_or_paths, LedgerReport):
         checked = report_or_paths
     else:
-        checked = check_ledger(report_or_paths, as_of, columns=columns)
+        checked = check_ledger(report_or_paths, as_of, columns=columns, settings=settings)
     figures = collect(checked, month)
     if for_report or report is not None:
         figures.area = figures.report_area(report_area)
@@ -727,5 +730,5 @@ def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, o
         from formkit.documents.render import render_to
 
         render_to(report, "monthly-report", report_record(figures, figures.area), template=report_template,
-                  overwrite=True)  # claimed above, with the workbook
+                  overwrite=True, settings=settings)  # claimed above, with the workbook
     return figures

@@ -8,9 +8,7 @@ reader (turning a flat row into a nested record).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -288,10 +286,10 @@ def score_header(text: str, group: str = "") -> list[tuple[int, str]]:
 
 
 class HeaderMatcher:
-    """Reads header cells, honouring a county's pinned wordings (``[columns]``, ``--column``)."""
+    """Reads header cells, honouring a county's pinned wordings (``Settings.columns``: ``[columns]``, ``--column``)."""
 
     def __init__(self, pins: Mapping[str, str] | None = None) -> None:
-        pins = pinned_columns() if pins is None else pins
+        pins = pins or {}
         checked: dict[str, str] = {}
         for text, key in pins.items():
             add_pin(checked, text, key, source="columns")
@@ -315,24 +313,6 @@ class HeaderMatcher:
                 found = HeaderMatch(scored[0][1], scored[0][0])
         self._cache[memo] = found
         return found
-
-
-_PINS: ContextVar[Mapping[str, str] | None] = ContextVar("formkit_column_pins", default=None)
-
-
-def pinned_columns() -> Mapping[str, str]:
-    """The pins in force for readers called without ``columns=`` (set by the CLI)."""
-    return _PINS.get() or {}
-
-
-@contextmanager
-def pin_columns(pins: Mapping[str, str]) -> Iterator[None]:
-    """Within the block, every ledger/roster reader uses ``pins`` unless given its own."""
-    token = _PINS.set(dict(pins))
-    try:
-        yield
-    finally:
-        _PINS.reset(token)
 
 
 def parse_pins(pairs: Iterable[str], *, source: str = "列名说明") -> dict[str, str]:

@@ -9,6 +9,7 @@ Every file passes :func:`formkit.tables.xlsx_guard.check_spreadsheet` first.
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -22,6 +23,8 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 from formkit.core import codes
 from formkit.core.enums import normalize_text
 from formkit.core.errors import InputFileError
+from formkit.core.fileio import UPLOADED, Source, source_bytes, source_name
+from formkit.core.settings import Settings, settings_or_default
 from formkit.tables.columns import (
     COLUMNS_BY_KEY,
     GROUP_MAX_CHARS,
@@ -296,17 +299,26 @@ def _declared(grid: list[list[Any]], before: int) -> dict[str, str]:
     return out
 
 
-def open_workbook(path: Path, limits: Limits | None = None) -> CalamineWorkbook:
-    """Guard-check and open a workbook; Chinese ``InputFileError`` for anything unusable."""
-    check_spreadsheet(path, limits)
+def open_workbook(path: Path | bytes, limits: Limits | None = None, name: str | None = None) -> CalamineWorkbook:
+    """Guard-check and open a workbook (a file, or an upload's bytes: the guard sees them before
+    the parser does); Chinese ``InputFileError`` naming ``name`` for anything unusable."""
+    shown = name or (str(path) if isinstance(path, Path) else UPLOADED)
+    check_spreadsheet(path, limits, shown)
     try:
+        if isinstance(path, bytes):
+            return CalamineWorkbook.from_filelike(io.BytesIO(path))
         return CalamineWorkbook.from_path(str(path))
     except PasswordError:
-        raise InputFileError(f"{path} 设置了密码，无法读取。请取消密码后另存再检查。", path=str(path),
+        raise InputFileError(f"{shown} 设置了密码，无法读取。请取消密码后另存再检查。", path=shown,
                              code="file-encrypted") from None
     except (CalamineError, ValueError, OSError) as exc:
-        raise InputFileError(f"{path} 无法作为表格读取（{type(exc).__name__}）。请用 Excel/WPS 打开后另存为 .xlsx。",
-                             path=str(path), code="file-corrupt") from None
+        raise InputFileError(f"{shown} 无法作为表格读取（{type(exc).__name__}）。请用 Excel/WPS 打开后另存为 .xlsx。",
+                             path=shown, code="file-corrupt") from None
+
+
+def _opened(source: Source) -> Path | bytes:
+    """What the guard and the parser read: the file of a path, else the bytes of an upload."""
+    return Path(source) if isinstance(source, str | Path) else source_bytes(source, "表格文件")
 
 
 def _sheet_grid(wb: CalamineWorkbook, name: str, path: Path) -> list[list[Any]]:
@@ -375,17 +387,18 @@ def _visible(wb: CalamineWorkbook) -> list[str]:
     return [m.name for m in wb.sheets_metadata if str(m.visible).endswith("Visible")] or names
 
 
-def read_workbook(path: Path | str, *, limits: Limits | None = None,
-                  columns: Mapping[str, str] | None = None) -> WorkbookRead:
+def read_workbook(path: Source, *, limits: Limits | None = None,
+                  columns: Mapping[str, str] | None = None, settings: Settings | None = None) -> WorkbookRead:
     """Read every ledger sheet of ``path`` (one :class:`LedgerTable` each) and say why others were skipped.
 
-    ``columns`` pins header wordings to fields (``{"家长联系方式": "phone"}``); by default the
-    pins set with :func:`formkit.tables.columns.pin_columns` apply. Raises ``InputFileError`` only when
+    ``columns`` pins header wordings to fields (``{"家长联系方式": "phone"}``); by default
+    ``settings.columns`` apply, as ``settings.limits`` do. Raises ``InputFileError`` only when
     the file itself is unusable; a workbook without any ledger sheet has no tables.
     """
-    p = Path(path)
-    wb = open_workbook(p, limits)
-    matcher = HeaderMatcher(columns)
+    p = Path(source_name(path))
+    chosen = settings_or_default(settings)
+    wb = open_workbook(_opened(path), limits or chosen.limits, str(p))
+    matcher = HeaderMatcher(chosen.columns if columns is None else columns)
     visible = set(_visible(wb))
     out = WorkbookRead(str(p))
     for name in wb.sheet_names:
@@ -407,18 +420,20 @@ def read_workbook(path: Path | str, *, limits: Limits | None = None,
     return out
 
 
-def read_ledger(path: Path | str, *, sheet: str | None = None, limits: Limits | None = None,
-                columns: Mapping[str, str] | None = None) -> LedgerTable:
+def read_ledger(path: Source, *, sheet: str | None = None, limits: Limits | None = None,
+                columns: Mapping[str, str] | None = None, settings: Settings | None = None) -> LedgerTable:
     """Read the ledger (or roster) sheet of ``path``.
 
     The sheet is ``sheet`` when given, else one named 台账, else the first visible sheet
     whose header matches. Raises ``InputFileError`` (exit 2) when the file is unusable or
     no header can be found; data problems are the checker's business, not errors here.
-    Use :func:`read_workbook` to read every ledger sheet.
+    Use :func:`read_workbook` to read every ledger sheet. ``limits`` and ``columns`` default to
+    those of ``settings``.
     """
-    p = Path(path)
-    wb = open_workbook(p, limits)
-    matcher = HeaderMatcher(columns)
+    p = Path(source_name(path))
+    chosen = settings_or_default(settings)
+    wb = open_workbook(_opened(path), limits or chosen.limits, str(p))
+    matcher = HeaderMatcher(chosen.columns if columns is None else columns)
     names = list(wb.sheet_names)
     visible = _visible(wb)
     if sheet is not None:

@@ -15,6 +15,7 @@ before anything is expanded.
 
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 import zipfile
@@ -26,6 +27,7 @@ from urllib.parse import unquote
 from xml.parsers import expat
 
 from formkit.core.errors import InputFileError
+from formkit.core.fileio import UPLOADED
 from formkit.core.zip_guard import Limits, PackageProblem, check_members, has_dtd, read_member
 
 __all__ = ["Limits", "check_spreadsheet", "output_kind"]
@@ -71,17 +73,22 @@ def _local(name: str) -> str:
     return name.rpartition(":")[2]
 
 
-def check_spreadsheet(path: Path, limits: Limits | None = None) -> str:
-    """Check ``path`` is a spreadsheet safe to parse; return its kind (``xlsx`` or ``xls``).
+def check_spreadsheet(path: Path | bytes, limits: Limits | None = None, name: str | None = None) -> str:
+    """Check ``path`` (a file, or the bytes of an upload) is a spreadsheet safe to parse; return its
+    kind (``xlsx`` or ``xls``).
 
-    Raises :class:`InputFileError` with a Chinese message naming the file and the problem.
+    Raises :class:`InputFileError` with a Chinese message naming the file (``name``, else the path,
+    else ``<上传的文件>``) and the problem.
     """
-    limits = limits or Limits.from_env()
-    name = str(path)
+    limits = limits or Limits()
+    name = name or (str(path) if isinstance(path, Path) else UPLOADED)
     try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(8)
+        if isinstance(path, bytes):
+            size, head = len(path), path[:8]
+        else:
+            size = path.stat().st_size
+            with path.open("rb") as handle:
+                head = handle.read(8)
     except FileNotFoundError:
         raise InputFileError(f"找不到文件：{name}。请检查路径。", path=name, code="file-missing") from None
     except IsADirectoryError:
@@ -98,8 +105,11 @@ def check_spreadsheet(path: Path, limits: Limits | None = None) -> str:
             code="file-too-large",
         )
     if head == _OLE_MAGIC:
-        with path.open("rb") as handle:
-            blob = handle.read(min(size, 4 * 1024 * 1024))
+        if isinstance(path, bytes):
+            blob = path[:4 * 1024 * 1024]
+        else:
+            with path.open("rb") as handle:
+                blob = handle.read(min(size, 4 * 1024 * 1024))
         if "EncryptedPackage".encode("utf-16-le") in blob or b"EncryptedPackage" in blob:
             raise InputFileError(
                 f"{name} 设置了打开密码，无法读取。请在 Excel/WPS 中取消密码（文件→信息→保护工作簿）后另存再检查。",
@@ -210,11 +220,11 @@ def _xls_extent(stream: bytes) -> tuple[int, int]:
     return rows, cols
 
 
-def _check_xls(path: Path, name: str, limits: Limits) -> None:
+def _check_xls(path: Path | bytes, name: str, limits: Limits) -> None:
     """A legacy .xls: calamine sizes each sheet from its farthest BIFF cell record (a 5 KB file with one
     cell at column 65535 asks for a 65536 × 65536 grid and aborts), so those records are read first."""
     try:
-        streams = _ole_streams(path.read_bytes(), ("Workbook", "Book"))
+        streams = _ole_streams(path if isinstance(path, bytes) else path.read_bytes(), ("Workbook", "Book"))
     except (ValueError, IndexError):
         raise InputFileError(
             f"{name} 已损坏（不是完整的 Excel 97-2003 文件），可能没有传完。请让对方重新发送或另存为 .xlsx。",
@@ -227,9 +237,9 @@ def _check_xls(path: Path, name: str, limits: Limits) -> None:
             raise _too_large(name, "Workbook", rows, cols, limits, False)
 
 
-def _check_zip(path: Path, name: str, limits: Limits) -> None:
+def _check_zip(path: Path | bytes, name: str, limits: Limits) -> None:
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(io.BytesIO(path) if isinstance(path, bytes) else path)
     except (zipfile.BadZipFile, OSError):
         raise InputFileError(
             f"{name} 已损坏（不是完整的 xlsx 压缩包），可能没有传完。请让对方重新发送。", path=name, code="file-corrupt"

@@ -44,6 +44,7 @@ from formkit import (
     InvalidRosterError,
     LedgerReport,
     RecordError,
+    Settings,
     Summary,
     UsageError,
     __version__,
@@ -182,8 +183,10 @@ class Desk:
     """The web application and its state; ``app`` is the ASGI entry point."""
 
     def __init__(self, *, register: Path | None = None, work_dir: Path | None = None, idle_minutes: float = 60,
-                 limits: Limits | None = None, password: str | None = None) -> None:
+                 limits: Limits | None = None, password: str | None = None,
+                 settings: Settings | None = None) -> None:
         self.register = register
+        self.settings = settings or Settings()
         self.limits = limits or Limits()
         self.store = Store(work_dir, idle_minutes * 60)
         self.idle_minutes = idle_minutes
@@ -306,7 +309,7 @@ class Desk:
         key = ("report", tuple(session.ledgers), as_of)
         cached = session.cache.get("report")
         if cached is None or cached[0] != key:
-            cached = (key, check_ledger(session.ledgers, as_of))
+            cached = (key, check_ledger(session.ledgers, as_of, settings=self.settings))
             session.cache["report"] = cached
         result: LedgerReport = cached[1]
         return result
@@ -368,7 +371,7 @@ class Desk:
             # The dry run validates every row (and reads the register) before anything is written.
             planned = await run_in_threadpool(
                 lambda: batch(spec.name, roster, session.folder("dry"), settings=settings, dry_run=True,
-                              skip_invalid=skip, register=self.register, template=template))
+                              skip_invalid=skip, register=self.register, template=template, options=self.settings))
         except InvalidRosterError as exc:
             # A township workbook holds one school per sheet: its rows are named with their sheet.
             rows = [(row_label(row, len(exc.sheets) > 1), p) for row, problems in exc.rows for p in problems]
@@ -390,7 +393,7 @@ class Desk:
             job.results.append(batch(spec.name, roster, job.out_dir / spec.title, settings=settings, skip_invalid=skip,
                                      register=self.register, template=template, jobs=1,
                                      progress=_progress(job, options["pdf"]), pdf=options["pdf"],
-                                     merge=options["merge"]))
+                                     merge=options["merge"], options=self.settings))
 
         job = session.start_job(f"{spec.title}（{roster.name}）", work, total=sum(1 for i in planned.items if i.file))
         job.zip_name = f"{spec.title}_{date.today().isoformat()}.zip"
@@ -402,20 +405,20 @@ class Desk:
         spec = _form_or_404(request.query_params.get("form", "return-notice"))
         issuer = self.issuer(request)
         values = {f"issuer.{k}": v for k, v in issuer.items() if v}
-        return self.page(request, "one.html", spec=spec, forms=forms(), group=fl.form_groups(spec), values=values,
+        return self.page(request, "one.html", spec=spec, forms=forms(), group=fl.form_groups(spec, self.settings.enums), values=values,
                          placed={}, loose=[], number_prefix=issuer.get("number_prefix", ""), nav="generate")
 
     async def one_post(self, request: Request) -> Response:
         data = await self.form(request)
         session = _session(request)
         spec = _form_or_404(str(data.get("form", "")))
-        group = fl.form_groups(spec)
+        group = fl.form_groups(spec, self.settings.enums)
         paths = fl.leaf_paths(group)
         values = {k: v for k, v in data.items() if isinstance(v, str) and k in paths}
         prefix = str(data.get("number_prefix", "")).strip()
         record = fl.record_from_form(values)
         try:
-            validate_record(spec, record)
+            validate_record(spec, record, settings=self.settings)
         except RecordError as exc:
             placed, loose = fl.problems_by_field(exc.problems, group)
             return self.page(request, "one.html", 200, spec=spec, forms=forms(), group=group, values=values,
@@ -427,7 +430,8 @@ class Desk:
         def work(job: Job) -> None:
             job.phase = "正在生成文书"
             job.results.append(batch(spec.name, [record], job.out_dir / spec.title, settings=settings,
-                                     register=self.register, template=template, jobs=1, progress=_progress(job, False)))
+                                     register=self.register, template=template, jobs=1, progress=_progress(job, False),
+                                     options=self.settings))
 
         job = session.start_job(f"{spec.title}（{name}）", work)
         job.zip_name = f"{spec.title}_{safe_name(name)}.zip"
@@ -518,7 +522,7 @@ class Desk:
             for path in await self.save_uploads(uploads, session.folder("uploads"), (*LEDGER_SUFFIXES, ".zip")):
                 if path.suffix.lower() == ".zip":
                     folder = unique_path(target, safe_name(path.stem))
-                    added += extract_ledgers(path, path.name, folder, self.limits.max_files)
+                    added += extract_ledgers(path, path.name, folder, self.limits.max_files, self.settings.limits)
                 else:
                     dest = unique_path(target, path.name)
                     path.replace(dest)
@@ -588,7 +592,7 @@ class Desk:
                 job.phase = f"正在生成{title}"
                 job.results.append(batch(form, records, job.out_dir / title, settings=settings, pdf=pdf, merge=True,
                                          skip_invalid=True, register=register, template=templates.get(form), jobs=1,
-                                         progress=_progress(job, pdf)))
+                                         progress=_progress(job, pdf), options=self.settings))
 
         job = session.start_job("待办文书", work)
         job.zip_name = f"待办文书_{when.isoformat()}.zip"
@@ -602,7 +606,7 @@ class Desk:
         if cached is None or cached[0] != key:
             out = session.folder("summary") / "汇总.xlsx"
             # The session's own working copy: a later month replaces it.
-            cached = (key, summary(session.ledgers, out, month or None, overwrite=True), out)
+            cached = (key, summary(session.ledgers, out, month or None, overwrite=True, settings=self.settings), out)
             session.cache["summary"] = cached
         return cached[1], cached[2]
 
@@ -642,7 +646,7 @@ class Desk:
         area = str(data.get("area", "")).strip() or figures.area or "本乡镇"
         record = report_record(figures, area)
         template = session.templates.get("monthly-report")
-        body = render("monthly-report", record, template=template)
+        body = render("monthly-report", record, template=template, settings=self.settings)
         return Response(body, media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                         headers={"Content-Disposition": content_disposition(f"{area}控辍保学工作月报_{record['month']}.docx")})
 
@@ -767,8 +771,9 @@ def start_in_thread(desk: Desk, port: int, host: str = "127.0.0.1") -> Callable[
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, open_browser: bool = False,
-          password: str | None = None, idle_minutes: float = 60) -> None:
-    """Run the desk until Ctrl+C. A host other than loopback needs a password."""
+          password: str | None = None, idle_minutes: float = 60, settings: Settings | None = None) -> None:
+    """Run the desk until Ctrl+C. A host other than loopback needs a password; ``settings`` are the
+    county's (templates folder, enumerations, limits …) for every call the page makes."""
     import uvicorn
 
     if host not in LOOPBACK:
@@ -776,7 +781,8 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, open_browser: bo
             raise UsageError(f"--host {host} 会让局域网里的其他电脑也能打开本页面，必须同时用 --password 设置密码。")
         print("警告：页面对本机以外开放。学生和家长的姓名、身份证号等个人信息会经网络传输（未加密），"
               "只应在可信的内部网络中这样用，用完请关闭。", file=sys.stderr)
-    desk = Desk(password=password if host not in LOOPBACK else password or None, idle_minutes=idle_minutes)
+    desk = Desk(password=password if host not in LOOPBACK else password or None, idle_minutes=idle_minutes,
+                settings=settings)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown if ':' not in shown else f'[{shown}]'}:{port}/"
     desk.start_sweeper()

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from formkit.core import models as m
-from formkit.core.enums import load_enums
+from formkit.core.enums import EnumTable, load_enums
 from formkit.core.errors import Problem
 from formkit.documents.forms import FormSpec
 
@@ -75,7 +75,7 @@ def _sub_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     return None, False
 
 
-def _leaf(path: str, info: FieldInfo, required: bool) -> Field:
+def _leaf(path: str, info: FieldInfo, required: bool, enums: EnumTable) -> Field:
     funcs = [id(f) for f in _validators(info) if f is not None]
     default: Any = "" if info.is_required() or info.default is None or isinstance(info.default, list) else info.default
     if isinstance(default, bool):
@@ -85,7 +85,7 @@ def _leaf(path: str, info: FieldInfo, required: bool) -> Field:
     label = info.title or path.rsplit(".", 1)[-1]
     for func in funcs:
         if func in _VALIDATOR_TO_ENUM:
-            choices = load_enums()[_VALIDATOR_TO_ENUM[func]].canonical
+            choices = enums[_VALIDATOR_TO_ENUM[func]].canonical
             return Field(path, label, "select", required, tuple(choices), str(default))
         if func == _DATE_FUNC:
             return Field(path, label, "date", required, default=str(default))
@@ -94,7 +94,8 @@ def _leaf(path: str, info: FieldInfo, required: bool) -> Field:
     return Field(path, label, "text", required, default=str(default))
 
 
-def _group(model: type[BaseModel], prefix: str, label: str, requires: set[str], optional: bool = False) -> Group:
+def _group(model: type[BaseModel], prefix: str, label: str, requires: set[str], enums: EnumTable,
+           optional: bool = False) -> Group:
     """``optional``: a list row, whose own required fields only matter once the row is used."""
     group = Group(prefix, label)
     for name, info in model.model_fields.items():
@@ -103,17 +104,18 @@ def _group(model: type[BaseModel], prefix: str, label: str, requires: set[str], 
         title = info.title or name
         if sub is not None and many:
             for i in range(LIST_ROWS):
-                group.groups.append(_group(sub, f"{path}.{i}", f"{title}（第{i + 1}条）", set(), True))
+                group.groups.append(_group(sub, f"{path}.{i}", f"{title}（第{i + 1}条）", set(), enums, True))
         elif sub is not None:
-            group.groups.append(_group(sub, path, title, requires, optional))
+            group.groups.append(_group(sub, path, title, requires, enums, optional))
         else:
-            group.fields.append(_leaf(path, info, not optional and (info.is_required() or path in requires)))
+            group.fields.append(_leaf(path, info, not optional and (info.is_required() or path in requires), enums))
     return group
 
 
-def form_groups(spec: FormSpec) -> Group:
-    """The whole input form for ``spec``: top-level fields first, then one box per sub-record."""
-    return _group(spec.model, "", spec.title, set(spec.requires))
+def form_groups(spec: FormSpec, enums: EnumTable | None = None) -> Group:
+    """The whole input form for ``spec``: top-level fields first, then one box per sub-record;
+    drop-down lists offer the values of ``enums`` (default: the shipped table)."""
+    return _group(spec.model, "", spec.title, set(spec.requires), enums or load_enums())
 
 
 def record_from_form(values: dict[str, str]) -> dict[str, Any]:

@@ -170,14 +170,15 @@ def _member_name(info: zipfile.ZipInfo) -> str:
         return info.filename
 
 
-def extract_ledgers(archive_path: Path, display: str, target: Path, max_files: int) -> list[Path]:
+def extract_ledgers(archive_path: Path, display: str, target: Path, max_files: int,
+                    limits: Limits | None = None) -> list[Path]:
     """Extract the workbooks of an uploaded zip (a township's folder) into ``target``.
 
     The directory is checked against the same package limits as a workbook (member count,
     total size, compression ratio) before anything is inflated; a member whose path would
     leave the folder (absolute, ``..``, drive letter) rejects the whole archive.
     """
-    limits = Limits.from_env()
+    limits = limits or Limits()
     try:
         with zipfile.ZipFile(archive_path) as archive:
             infos = check_members(archive, limits)
