@@ -68,7 +68,9 @@ def test_batch_workers_receive_the_templates_dir(tmp_path: Path) -> None:
     county = Settings(templates_dir=county_templates(tmp_path / "county"))
     record = sample("return-notice")
     issuer = {f"issuer.{k}": v for k, v in record.pop("issuer").items()}
-    records = [dict(record, student=dict(record["student"], name=f"王小{c}")) for c in "一二三四五六七八九十"]
+    # Ten different children (one ID each: a child listed twice is refused before any worker starts).
+    records = [dict(record, student=dict(record["student"], name=f"王小{c}", id_number=make_id(seq=f"{2 * n + 1:03d}")))
+               for n, c in enumerate("一二三四五六七八九十", 1)]
     result = formkit.batch("return-notice", records, tmp_path / "out", settings=issuer, jobs=2,
                            register=tmp_path / "r.sqlite", options=county)
     texts = [docx_text((tmp_path / "out" / item.file).read_bytes()) for item in result.items]
