@@ -220,9 +220,10 @@ class _RowChecker:
         self.id_type = roster_id_type_column(table)
         self._last_id: v.IdInfo | None = None
         self.parsers: dict[str, Callable[[Any], Any]] = {}
-        # Per column, once: (key, cell index, parser, its remembered results and the str cells
-        # whose value needs no further test or None, whether the cell is plain text, whether its 身份证件类型 decides how to read it, whether a date may lie
-        # in the future). check_row runs this plan for every cell of the sheet.
+        # Per column, once: (key, cell index, parser, its remembered results or None, the str cells
+        # whose value needs no further test or None, whether the cell is plain text, whether the
+        # row's 身份证件类型 decides how to read it, whether a date may lie in the future).
+        # check_row runs this plan for every cell of the sheet.
         self.plan: list[tuple[str, int, Callable[[Any], Any], _Remembering | None, dict[Any, Any] | None, bool, bool,
                               bool]] = []
         for key, (index, _) in table.columns.items():
