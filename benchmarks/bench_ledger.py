@@ -17,7 +17,7 @@ formkit's rules, so the comparison flatters frictionless.
 
 The check and the calamine read alternate ``--repeat`` times (default 5) and the medians are
 compared; openpyxl and frictionless (tens of seconds each) run once. The machine may be shared,
-so process CPU time is reported beside wall time for the check and the calamine read.
+so process CPU time is reported beside wall time for every side.
 """
 
 from __future__ import annotations
@@ -175,27 +175,32 @@ def bench(rows: int, repeat: int) -> dict[str, Any]:
     check_s, check_cpu = (statistics.median(t[i] for t in checks) for i in (0, 1))
     calamine_s, calamine_cpu = (statistics.median(t[i] for t in reads) for i in (0, 1))
     findings, cells = checks[0][2], reads[0][2]
-    openpyxl_s, _ = timed(read_openpyxl, path)
+    openpyxl_s, openpyxl_cpu, _ = timed_cpu(read_openpyxl, path)
     fl_rows = None
     if frictionless_installed():
-        frictionless_s, fl_rows = timed(read_frictionless, path)
+        frictionless_s, frictionless_cpu, fl_rows = timed_cpu(read_frictionless, path)
     out: dict[str, Any] = {
         "bench": "ledger", "rows": rows, "file": "saved by LibreOffice (shared strings)", "repeat": repeat,
         "check_s": round(check_s, 3), "calamine_read_s": round(calamine_s, 3),
         "check_over_calamine": round(check_s / calamine_s, 2),
         "check_cpu_s": round(check_cpu, 3), "calamine_read_cpu_s": round(calamine_cpu, 3),
         "check_over_calamine_cpu": round(check_cpu / calamine_cpu, 2),
-        "openpyxl_readonly_s": round(openpyxl_s, 3),
+        "openpyxl_readonly_s": round(openpyxl_s, 3), "openpyxl_readonly_cpu_s": round(openpyxl_cpu, 3),
         "openpyxl_over_check": round(openpyxl_s / check_s, 2),
+        "openpyxl_over_check_cpu": round(openpyxl_cpu / check_cpu, 2),
         "frictionless_validate_s": round(frictionless_s, 3) if fl_rows is not None else None,
+        "frictionless_validate_cpu_s": round(frictionless_cpu, 3) if fl_rows is not None else None,
         "frictionless_over_check": round(frictionless_s / check_s, 2) if fl_rows is not None else None,
+        "frictionless_over_check_cpu": round(frictionless_cpu / check_cpu, 2) if fl_rows is not None else None,
         "frictionless_rows": fl_rows,
         "findings": findings, "cells": cells,
     }
     log(f"{rows} rows (LibreOffice-saved), medians of {repeat}: check {check_s:.2f}s (CPU {check_cpu:.2f}s), "
         f"calamine {calamine_s:.2f}s (CPU {calamine_cpu:.2f}s) → {check_s / calamine_s:.2f}× "
-        f"(CPU {check_cpu / calamine_cpu:.2f}×); openpyxl read-only {openpyxl_s:.2f}s; frictionless validate "
-        + (f"{frictionless_s:.2f}s ({frictionless_s / check_s:.1f}× the check)" if fl_rows is not None
+        f"(CPU {check_cpu / calamine_cpu:.2f}×); openpyxl read-only {openpyxl_s:.2f}s (CPU {openpyxl_cpu:.2f}s); "
+        "frictionless validate "
+        + (f"{frictionless_s:.2f}s (CPU {frictionless_cpu:.2f}s): {frictionless_s / check_s:.1f}× the check "
+           f"(CPU {frictionless_cpu / check_cpu:.1f}×)" if fl_rows is not None
            else "not installed (pip install frictionless)"))
     return out
 

@@ -226,9 +226,10 @@ class _RowChecker:
         self.id_type = roster_id_type_column(table)
         self._last_id: v.IdInfo | None = None
         self.parsers: dict[str, Callable[[Any], Any]] = {}
-        # Per column, once: (key, cell index, parser, its remembered results and their values by
-        # str cell or None, whether the cell is plain text, whether its 身份证件类型 decides how to read it, whether a date may lie
-        # in the future). check_row runs this plan for every cell of the sheet.
+        # Per column, once: (key, cell index, parser, its remembered results or None, the str cells
+        # whose value needs no further test or None, whether the cell is plain text, whether the
+        # row's 身份证件类型 decides how to read it, whether a date may lie in the future).
+        # check_row runs this plan for every cell of the sheet.
         self.plan: list[tuple[str, int, Callable[[Any], Any], _Remembering | None, dict[Any, Any] | None, bool, bool,
                               bool]] = []
         for key, (index, _) in table.columns.items():
@@ -242,8 +243,11 @@ class _RowChecker:
                 parser = self._id
             remembered = _remembering(parser) if column.enum_name or column.kind in _REPEATING else None
             self.parsers[key] = remembered or parser
-            self.plan.append((key, index, parser, remembered, None if remembered is None else remembered.done, parser is _text,
-                              key == "id_number" and self.id_type is not None, column.kind in ("date", "month")))
+            dated = column.kind in ("date", "month")
+            # A date column's answers are taken as they are only once known not to lie in the future.
+            done = None if remembered is None else {} if dated else remembered.done
+            self.plan.append((key, index, parser, remembered, done, parser is _text,
+                              key == "id_number" and self.id_type is not None, dated))
         self.required = [c for c in LEDGER_COLUMNS if c.required and c.key in table.columns]
         self.required_keys = frozenset(c.key for c in self.required)
 
@@ -301,12 +305,11 @@ class _RowChecker:
         for key, index, parser, remembered, done, plain, by_type, dated in self.plan:
             raw = values[index] if index < width else None
             # A str cell of a repeating column read before is answered by one look-up, before
-            # any other test: ``done`` holds parsed values only (never a blank or a refusal).
+            # any other test: ``done`` holds parsed values only (never a blank, a refusal or a
+            # date after the check date).
             if done is not None and type(raw) is str:
                 value = done.get(raw, _INVALID)
                 if value is not _INVALID:
-                    if dated and (value > as_of if type(value) is date else _after(value, as_of)):
-                        self._future(number, key, value)
                     parsed[key] = value
                     continue
             if raw is None:
@@ -342,8 +345,11 @@ class _RowChecker:
                     parsed[key] = _INVALID
                     bad = True
                     continue
-            if dated and (value > as_of if type(value) is date else _after(value, as_of)):
-                self._future(number, key, value)
+            if dated:
+                if _after(value, as_of):
+                    self._future(number, key, value)
+                elif done is not None and type(raw) is str:
+                    done[raw] = value
             parsed[key] = value
         if not parsed.keys() >= self.required_keys:
             self._required(number, parsed)
