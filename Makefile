@@ -24,8 +24,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src tests/typing_client.py
 
 # pytest runs on two workers (pytest-xdist; tests sharing an expensive fixture stay on one, see
-# tests/conftest.py) in a random order (pytest-randomly prints the seed; repeat an order with
-# -p randomly --randomly-seed=N). Minutes-long proofs are left out; run them with $(BIN)/pytest -m heavy
+# tests/conftest.py) in a random order (pytest-randomly; the summary prints the seed that repeats it).
+# Minutes-long proofs are left out; run them with $(BIN)/pytest -m heavy
 test: lint typecheck
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 

@@ -25,6 +25,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(min(groups)))
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    # make test runs -q, which hides pytest-randomly's header: say how to repeat this order.
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(f"test order: repeat with -p randomly --randomly-seed={seed}")
+
+
 @pytest.fixture(autouse=True)
 def _formkit_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts without ``FORMKIT_*`` variables and leaves none behind.
