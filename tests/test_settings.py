@@ -231,3 +231,34 @@ def test_the_web_desk_uses_the_settings_it_is_given(tmp_path: Path) -> None:
         pages[name] = TestClient(desk.app).get("/generate/one?form=return-notice").text
     assert ">务农<" in pages["county"] and ">学习困难<" not in pages["county"]
     assert ">学习困难<" in pages["shipped"] and ">务农<" not in pages["shipped"]
+
+
+def test_in_process_batches_in_two_threads_keep_their_own_template(tmp_path: Path) -> None:
+    """The web desk runs two clerks' small batches in two server threads at once (in-process)."""
+    import threading
+
+    from formkit.documents import batch as batch_module
+
+    county = Settings(templates_dir=county_templates(tmp_path / "county"))
+    ready, switched = threading.Event(), threading.Event()
+    seen: dict[str, str] = {}
+
+    def clerk_a() -> None:
+        batch_module._init_worker("return-notice", None, {}, None, county)
+        ready.set()
+        switched.wait(10)
+        state = batch_module._worker_state()
+        seen["a"] = f'{state["spec"].name} {state["options"].templates_dir is not None}'
+
+    def clerk_b() -> None:
+        ready.wait(10)
+        batch_module._init_worker("compel-notice", None, {}, None, None)
+        switched.set()
+        seen["b"] = batch_module._worker_state()["spec"].name
+
+    threads = [threading.Thread(target=clerk_a), threading.Thread(target=clerk_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen == {"a": "return-notice True", "b": "compel-notice"}

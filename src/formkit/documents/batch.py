@@ -387,7 +387,23 @@ def _load_manifest(out_dir: Path) -> tuple[dict[str, str], list[dict[str, Any]],
 
 # --- worker side --------------------------------------------------------------------
 
-_WORKER: dict[str, Any] = {}
+class _WorkerState(threading.local):
+    """What a worker renders with (form, issuer settings, county options, compiled template).
+
+    Thread-local: with one job (or a handful of rows) the batch runs in the caller's thread, and
+    the web desk runs two clerks' batches in two server threads at once; a process-wide dict
+    would let one batch render with the other's template.
+    """
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+
+_STATE = _WorkerState()
+
+
+def _worker_state() -> dict[str, Any]:
+    return _STATE.data
 
 
 def _die_with_parent(parent: int) -> None:
@@ -426,13 +442,12 @@ def _init_worker(form: str, template: bytes | None, settings: dict[str, Any], pa
     if parent is not None:
         _die_with_parent(parent)
     spec = get_form(form)
-    _WORKER["spec"] = spec
     chosen = settings_or_default(options)
-    _WORKER["settings"] = settings
-    _WORKER["options"] = chosen
-    _WORKER["seconds"] = chosen.render_seconds
-    _WORKER["compiled"] = (CompiledTemplate(template, spec.template) if template is not None
-                           else compiled_form(form, chosen.templates_dir))
+    state = _worker_state()
+    state.clear()
+    state.update(spec=spec, settings=settings, options=chosen, seconds=chosen.render_seconds,
+                 compiled=(CompiledTemplate(template, spec.template) if template is not None
+                           else compiled_form(form, chosen.templates_dir)))
 
 
 def _validated(spec: FormSpec, raw: dict[str, Any], settings: dict[str, Any],
@@ -455,7 +470,8 @@ Checked = tuple[int, "_Plan | list[Problem]"]
 
 def _check_chunk(chunk: list[Check]) -> list[Checked]:
     """Pass 1 in a worker: validate each row, keep only what naming and numbering need."""
-    spec, settings, options = _WORKER["spec"], _WORKER["settings"], _WORKER["options"]
+    state = _worker_state()
+    spec, settings, options = state["spec"], state["settings"], state["options"]
     out: list[Checked] = []
     for index, blob in chunk:
         got = _validated(spec, pickle.loads(blob), settings, options)
@@ -483,7 +499,8 @@ def _render_chunk(tasks: list[Task]) -> list[Outcome]:
     outcomes are returned only after every written file is on disk, so the journal line the
     batch then writes for it implies the file.
     """
-    spec, settings, compiled, options = _WORKER["spec"], _WORKER["settings"], _WORKER["compiled"], _WORKER["options"]
+    state = _worker_state()
+    spec, settings, compiled, options = state["spec"], state["settings"], state["compiled"], state["options"]
     outcomes: list[Outcome] = []
     with FileGroup() as group:
         for index, blob, target, doc_number, known, force in tasks:
@@ -494,7 +511,7 @@ def _render_chunk(tasks: list[Task]) -> list[Outcome]:
             context = build_context(spec, record, enums=options.enums)
             if doc_number and isinstance(context.get("issuer"), dict):
                 context["issuer"]["doc_number"] = doc_number
-            payload = compiled.render(context, timeout=_WORKER.get("seconds"))
+            payload = compiled.render(context, timeout=state.get("seconds"))
             digest = hashlib.sha256(payload).hexdigest()
             path = Path(target)
             status = "written"
