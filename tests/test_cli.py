@@ -178,3 +178,35 @@ def test_due_template_pairs_are_checked_before_the_ledger_is_read(runner: CliRun
     result = runner.invoke(cli, ["ledger", "due", str(tmp_path / "missing.xlsx"), "--generate", str(tmp_path / "o"),
                                  "--template", "compel-notice"])
     assert result.exit_code == 2 and "表单=模板.docx" in result.output and "missing.xlsx" not in result.output
+
+
+def test_summary_names_an_unreadable_ledger_and_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    """A township's ledger that cannot be read must not vanish from the county's figures unnoticed."""
+    broken = tmp_path / "红岩小学.xlsx"
+    broken.write_bytes(b"not a workbook")
+    out = tmp_path / "汇总.xlsx"
+    result = runner.invoke(cli, ["ledger", "summary", str(SAMPLES / "ledger-clean.xlsx"), str(broken), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "红岩小学.xlsx" in result.output and "未计入汇总" in result.output
+    figures = formkit.summary([SAMPLES / "ledger-clean.xlsx", broken], tmp_path / "again.xlsx")
+    assert [path for path, _ in figures.unreadable] == [str(broken)]
+    assert figures.to_dict()["unreadable"][0]["path"] == str(broken)
+    with pytest.raises(formkit.UsageError):  # the summary workbook was still written, and is recognised as one
+        formkit.check_ledger([out])
+
+
+def test_no_header_hint_names_only_flags_the_command_has(runner: CliRunner, tmp_path: Path) -> None:
+    """`ledger new` has no --sheet: its 提示 line must not send the clerk to a flag that does not exist."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["甲", "乙", "丙"])
+    book.active.append([1, 2, 3])
+    roster = tmp_path / "名单.xlsx"
+    book.save(roster)
+    result = runner.invoke(cli, ["ledger", "new", "-o", str(tmp_path / "新台账.xlsx"), "--roster", str(roster)])
+    assert result.exit_code == 2
+    hint = next(line for line in result.output.splitlines() if line.startswith("提示："))
+    assert "--column" in hint and "--column" in runner.invoke(cli, ["ledger", "new", "--help"]).output
+    # --sheet exists only on batch and ledger check: the hint may name it only for those commands.
+    assert "--sheet" not in hint or ("formkit batch" in hint and "ledger check" in hint), hint

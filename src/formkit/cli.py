@@ -383,7 +383,12 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
 @handle_errors
 def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None, report_path: Path | None,
                        area: str | None, force: bool, column_pins: tuple[str, ...]) -> None:
-    """把多份台账汇总成一个工作簿：按学校、年级、原因、类别统计，月报，未返校明细和图表。"""
+    """把多份台账汇总成一个工作簿：按学校、年级、原因、类别统计，月报，未返校明细和图表。
+
+    \b
+    退出码：0 已生成；2 有台账无法读取（汇总表照常生成，但不含这些台账，须改正后重新汇总）、
+    输出文件已存在或用法错误。
+    """
     from formkit import find_config, summary
 
     figures = summary(list(paths), output, month, report_area=area, report=report_path, overwrite=force,
@@ -396,6 +401,10 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
     for path in figures.skipped:
         _echo_err(f"说明：{path} 没有“劝返状态”列，是学生名单而不是台账，未计入汇总。")
     click.echo(f"已生成汇总表：{output}（{totals['cases']} 个案例，已复学 {totals['returned']}，仍未返校 {totals['out']}）")
+    for path, reason in figures.unreadable:
+        _echo_err(f"错误：无法读取 {path}，未计入汇总：{reason}")
+    # A summary silently missing a township's ledger is worse than none: unusable input is exit 2.
+    sys.exit(EXIT_UNUSABLE if figures.unreadable else EXIT_OK)
 
 
 @cli.group("template")
