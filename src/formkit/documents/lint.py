@@ -155,7 +155,7 @@ def check_template(path: Source, form: str | None = None) -> TemplateReport:
     try:
         parts = templated_parts(members, p.name)
     except TemplateError as exc:
-        add(TemplateIssue("error", exc.code, str(exc)))
+        add(TemplateIssue(exc.code, str(exc)))
         return report
     for xml in parts.values():
         paragraphs += paragraph_texts(xml)
