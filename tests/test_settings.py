@@ -68,7 +68,9 @@ def test_batch_workers_receive_the_templates_dir(tmp_path: Path) -> None:
     county = Settings(templates_dir=county_templates(tmp_path / "county"))
     record = sample("return-notice")
     issuer = {f"issuer.{k}": v for k, v in record.pop("issuer").items()}
-    records = [dict(record, student=dict(record["student"], name=f"王小{c}")) for c in "一二三四五六七八九十"]
+    # Ten different boys (one ID ten times is refused as duplicate-id before any template is used).
+    records = [dict(record, student=dict(record["student"], name=f"王小{c}", id_number=make_id(seq=f"{n:02d}1")))
+               for n, c in enumerate("一二三四五六七八九十", 1)]
     result = formkit.batch("return-notice", records, tmp_path / "out", settings=issuer, jobs=2,
                            register=tmp_path / "r.sqlite", options=county)
     texts = [docx_text((tmp_path / "out" / item.file).read_bytes()) for item in result.items]
@@ -229,3 +231,30 @@ def test_the_web_desk_uses_the_settings_it_is_given(tmp_path: Path) -> None:
         pages[name] = TestClient(desk.app).get("/generate/one?form=return-notice").text
     assert ">务农<" in pages["county"] and ">学习困难<" not in pages["county"]
     assert ">学习困难<" in pages["shipped"] and ">务农<" not in pages["shipped"]
+
+
+def test_a_mistyped_county_template_folder_is_refused_not_ignored(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Falling back to the shipped templates would print a whole batch in the wrong county's wording."""
+    data = tmp_path / "r.json"
+    data.write_text(formkit_json(sample("return-notice")), encoding="utf-8")
+    out = tmp_path / "n.docx"
+    missing = tmp_path / "县版模板"  # never created
+    monkeypatch.delenv("FORMKIT_TEMPLATES", raising=False)
+    by_flag = CliRunner().invoke(cli, ["--templates-dir", str(missing), "render", "return-notice", str(data),
+                                       "-o", str(out)])
+    monkeypatch.setenv("FORMKIT_TEMPLATES", str(missing))
+    by_env = CliRunner().invoke(cli, ["render", "return-notice", str(data), "-o", str(out)])
+    for result, named in ((by_flag, "--templates-dir"), (by_env, "FORMKIT_TEMPLATES")):
+        assert result.exit_code == 2 and named in result.output and str(missing) in result.output, result.output
+        assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_a_broken_county_template_is_named_by_its_path(tmp_path: Path) -> None:
+    folder = tmp_path / "县版"
+    folder.mkdir()
+    (folder / "return-notice.docx").write_bytes(b"not a docx")
+    with pytest.raises(TemplateError) as refused:
+        formkit.render("return-notice", sample("return-notice"), settings=Settings(templates_dir=folder))
+    assert str(folder / "return-notice.docx") in str(refused.value)

@@ -112,6 +112,13 @@ def _settings(pins: dict[str, str] | None = None) -> Any:
         templates_dir = root.params.get("templates_dir")
         overrides = {"templates_dir": templates_dir} if templates_dir is not None else {}
         root.obj = Settings.from_environ(os.environ, **overrides)
+        folder = root.obj.templates_dir
+        if folder is not None and not folder.is_dir():
+            # A mistyped county folder would otherwise print every notice from the shipped templates.
+            from formkit import UsageError
+
+            named = "--templates-dir" if templates_dir is not None else "环境变量 FORMKIT_TEMPLATES"
+            raise UsageError(f"{named} 指定的模板文件夹 {folder} 不存在或不是文件夹。请改正路径（或去掉该设置，使用内置模板）。")
     return root.obj.with_columns(pins) if pins else root.obj
 
 
