@@ -210,3 +210,18 @@ def test_no_header_hint_names_only_flags_the_command_has(runner: CliRunner, tmp_
     assert "--column" in hint and "--column" in runner.invoke(cli, ["ledger", "new", "--help"]).output
     # --sheet exists only on batch and ledger check: the hint may name it only for those commands.
     assert "--sheet" not in hint or ("formkit batch" in hint and "ledger check" in hint), hint
+
+
+def test_an_unreadable_ledger_gets_the_same_hint_as_a_raised_error(runner: CliRunner, tmp_path: Path) -> None:
+    """`ledger check`/`ledger due` report an unreadable file instead of raising: the 提示 line must still come."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["甲", "乙", "丙"])
+    book.active.append([1, 2, 3])
+    ledger = tmp_path / "台账.xlsx"
+    book.save(ledger)
+    hint = f"提示：{formkit.CODES['no-header'].cli_hint}"
+    for args in (["ledger", "check", str(ledger)], ["ledger", "due", str(ledger), "--register", str(tmp_path / "r")]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2 and result.output.count(hint) == 1, result.output

@@ -46,6 +46,16 @@ def _error_text(exc: FormkitError) -> str:
     return f"错误：{exc}" + (f"\n提示：{hint}" if hint else "")
 
 
+def _unreadable_hints(report: Any) -> None:
+    """The 提示 line of each kind of unreadable file in a report (as a raised error would get)."""
+    from formkit import CODES
+
+    for code in dict.fromkeys(f.error_code for f in report.files if f.error):
+        info = CODES.get(code)
+        if info is not None and info.cli_hint:
+            _echo_err(f"提示：{info.cli_hint}")
+
+
 def handle_errors(func: F) -> F:
     """Turn formkit errors into Chinese messages and exit codes; never show a traceback."""
 
@@ -303,6 +313,8 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
     pins = _pins(find_config(paths[0]), column_pins)
     report = check_ledger(list(paths), _as_of(as_of), sheet=sheet, columns=pins, settings=_settings())
     click.echo(report.to_json() if as_json else format_report(report))
+    if not as_json:
+        _unreadable_hints(report)
     if annotate_dir is not None:
         for written in annotate(report, annotate_dir, overwrite=force):
             _echo_err(f"已写出标注副本：{written}")
@@ -372,6 +384,7 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     for summary in report.files:
         if summary.error:
             _echo_err(f"错误：无法读取 {summary.path}：{summary.error}")
+    _unreadable_hints(report)
     errors = report.counts["error"]
     if errors and not as_json:
         _echo_err(f"注意：台账中有 {errors} 个错误（用 formkit ledger check 查看），有错误的行可能未列出或判断不准确。")
