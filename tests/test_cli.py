@@ -225,3 +225,4 @@ def test_an_unreadable_ledger_gets_the_same_hint_as_a_raised_error(runner: CliRu
     for args in (["ledger", "check", str(ledger)], ["ledger", "due", str(ledger), "--register", str(tmp_path / "r")]):
         result = runner.invoke(cli, args)
         assert result.exit_code == 2 and result.output.count(hint) == 1, result.output
+        assert "没有需要补办" not in result.output  # nothing is known to be due when nothing could be read

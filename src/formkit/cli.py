@@ -369,8 +369,10 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     # The register generate writes to is the one that says what was already issued.
     items = due(report, when, deadline_days=deadline_days, register=register or default_register_path(),
                 report_to=settings.get("issuer.report_to"))
-    click.echo(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2) if as_json
-               else format_due(items, when))
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2))
+    elif items or report.readable:  # "nothing due" would be false comfort when a ledger could not be read
+        click.echo(format_due(items, when))
     skipped = False
     if out_dir is not None:
         made = generate_due(items, out_dir, settings=settings, as_of=when, pdf=pdf, merge=merge, register=register,
