@@ -83,3 +83,25 @@ def test_batch_refuses_roster_bytes_with_a_message(tmp_path: Path) -> None:
 
     with pytest.raises(formkit.UsageError, match="保存为文件"):
         formkit.batch("return-notice", (ROOT / "samples" / "roster.xlsx").read_bytes(), tmp_path)
+
+
+def test_readme_ledger_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+    import shutil
+
+    import formkit
+
+    shutil.copy(ROOT / "samples" / "ledger-clean.xlsx", tmp_path / "school-a.xlsx")
+    shutil.copy(ROOT / "samples" / "ledger-b.xlsx", tmp_path / "school-b.xlsx")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # generate_due's default register
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    ledger_block = next(b for b in blocks if "generate_due(" in b)
+    namespace: dict[str, object] = {}
+    exec(compile(ledger_block, "README.md", "exec"), namespace)
+    made = namespace["made"]
+    assert isinstance(made, formkit.DueGeneration) and made.results
+    again = formkit.due(["school-a.xlsx", "school-b.xlsx"], formkit.parse_date("2024-05-01"),
+                        register=formkit.default_register_path())
+    written = sum(r.counts.get("written", 0) for r in made.results.values())
+    assert written and sum(i.state == "issued" for i in again) == written  # recorded in the default register
