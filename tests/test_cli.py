@@ -226,3 +226,14 @@ def test_an_unreadable_ledger_gets_the_same_hint_as_a_raised_error(runner: CliRu
         result = runner.invoke(cli, args)
         assert result.exit_code == 2 and result.output.count(hint) == 1, result.output
         assert "没有需要补办" not in result.output  # nothing is known to be due when nothing could be read
+
+
+def test_render_refusal_names_each_problem_with_its_code(runner: CliRunner, tmp_path: Path) -> None:
+    record = sample("return-notice")
+    record["guardian"]["phone"] = "123"
+    data = tmp_path / "坏记录.json"
+    data.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(cli, ["render", "return-notice", str(data), "-o", str(tmp_path / "n.docx")])
+    assert result.exit_code == 1 and "坏记录.json" in result.output
+    assert "监护人.联系电话：" in result.output and "[phone-format]" in result.output, result.output
+    assert not (tmp_path / "n.docx").exists()
