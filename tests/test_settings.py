@@ -258,3 +258,18 @@ def test_a_broken_county_template_is_named_by_its_path(tmp_path: Path) -> None:
     with pytest.raises(TemplateError) as refused:
         formkit.render("return-notice", sample("return-notice"), settings=Settings(templates_dir=folder))
     assert str(folder / "return-notice.docx") in str(refused.value)
+
+
+@pytest.mark.parametrize(("content", "code"), [(None, "file-missing"), (b"\xff\xfe[x]", "file-encoding")])
+def test_an_unusable_formkit_enums_file_is_a_chinese_error_naming_the_variable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes | None, code: str) -> None:
+    enums = tmp_path / "县枚举.toml"
+    if content is not None:
+        enums.write_bytes(content)
+    with pytest.raises(formkit.InputFileError) as refused:
+        load_enums(enums)
+    assert refused.value.code == code and str(enums) in str(refused.value)
+    monkeypatch.setenv("FORMKIT_ENUMS", str(enums))
+    result = CliRunner().invoke(cli, ["ledger", "check", str(tmp_path / "x.xlsx")])
+    assert result.exit_code == 2 and "FORMKIT_ENUMS" in result.output and "内部错误" not in result.output, result.output
+    assert "No such file" not in result.output

@@ -121,7 +121,13 @@ def _settings(pins: dict[str, str] | None = None) -> Any:
         # ever sees the Settings passed to it.
         templates_dir = root.params.get("templates_dir")
         overrides = {"templates_dir": templates_dir} if templates_dir is not None else {}
-        root.obj = Settings.from_environ(os.environ, **overrides)
+        from formkit import InputFileError
+
+        try:
+            root.obj = Settings.from_environ(os.environ, **overrides)
+        except InputFileError as exc:
+            # Only FORMKIT_ENUMS is read from a file here: say where the clerk set it.
+            raise InputFileError(f"环境变量 FORMKIT_ENUMS：{exc}", path=exc.path, code=exc.code) from None
         folder = root.obj.templates_dir
         if folder is not None and not folder.is_dir():
             # A mistyped county folder would otherwise print every notice from the shipped templates.
