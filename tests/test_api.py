@@ -10,7 +10,7 @@ from pathlib import Path
 
 import formkit
 from tests.helpers import ROOT, SAMPLES
-from tests.typing_client import lint, roster_to_notices, township_workflow
+from tests.typing_client import lint, roster_to_notices, township_batch, township_workflow
 
 
 def test_everything_in_all_is_exported_and_typed() -> None:
@@ -47,3 +47,15 @@ def test_typing_client_passes_mypy_strict() -> None:
     proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", str(ROOT / "tests" / "typing_client.py")],
                           capture_output=True, text=True, cwd=ROOT, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_client_batches_a_township_workbook_sheet_by_sheet(tmp_path: Path) -> None:
+    from tests.clerk_books import township_book
+
+    book = tmp_path / "平寨镇台账.xlsx"
+    township_book().save(book)
+    (tmp_path / "县版").mkdir()
+    rows, hints = township_batch(book, tmp_path / "out", tmp_path / "县版")
+    assert hints == [formkit.CODES["invalid-roster"].cli_hint] and "--skip-invalid" in hints[0]
+    assert {row.split(":")[0] for row in rows} == {"平寨小学", "平寨中学"}  # the hidden 旧表 is not read
+    assert "平寨中学:7:skipped-invalid" in rows and "平寨小学:6:written" in rows

@@ -178,3 +178,62 @@ def test_due_template_pairs_are_checked_before_the_ledger_is_read(runner: CliRun
     result = runner.invoke(cli, ["ledger", "due", str(tmp_path / "missing.xlsx"), "--generate", str(tmp_path / "o"),
                                  "--template", "compel-notice"])
     assert result.exit_code == 2 and "表单=模板.docx" in result.output and "missing.xlsx" not in result.output
+
+
+def test_summary_names_an_unreadable_ledger_and_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    """A township's ledger that cannot be read must not vanish from the county's figures unnoticed."""
+    broken = tmp_path / "红岩小学.xlsx"
+    broken.write_bytes(b"not a workbook")
+    out = tmp_path / "汇总.xlsx"
+    result = runner.invoke(cli, ["ledger", "summary", str(SAMPLES / "ledger-clean.xlsx"), str(broken), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "红岩小学.xlsx" in result.output and "未计入汇总" in result.output
+    figures = formkit.summary([SAMPLES / "ledger-clean.xlsx", broken], tmp_path / "again.xlsx")
+    assert [path for path, _ in figures.unreadable] == [str(broken)]
+    assert figures.to_dict()["unreadable"][0]["path"] == str(broken)
+    with pytest.raises(formkit.UsageError):  # the summary workbook was still written, and is recognised as one
+        formkit.check_ledger([out])
+
+
+def test_no_header_hint_names_only_flags_the_command_has(runner: CliRunner, tmp_path: Path) -> None:
+    """`ledger new` has no --sheet: its 提示 line must not send the clerk to a flag that does not exist."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["甲", "乙", "丙"])
+    book.active.append([1, 2, 3])
+    roster = tmp_path / "名单.xlsx"
+    book.save(roster)
+    result = runner.invoke(cli, ["ledger", "new", "-o", str(tmp_path / "新台账.xlsx"), "--roster", str(roster)])
+    assert result.exit_code == 2
+    hint = next(line for line in result.output.splitlines() if line.startswith("提示："))
+    assert "--column" in hint and "--column" in runner.invoke(cli, ["ledger", "new", "--help"]).output
+    # --sheet exists only on batch and ledger check: the hint may name it only for those commands.
+    assert "--sheet" not in hint or ("formkit batch" in hint and "ledger check" in hint), hint
+
+
+def test_an_unreadable_ledger_gets_the_same_hint_as_a_raised_error(runner: CliRunner, tmp_path: Path) -> None:
+    """`ledger check`/`ledger due` report an unreadable file instead of raising: the 提示 line must still come."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["甲", "乙", "丙"])
+    book.active.append([1, 2, 3])
+    ledger = tmp_path / "台账.xlsx"
+    book.save(ledger)
+    hint = f"提示：{formkit.CODES['no-header'].cli_hint}"
+    for args in (["ledger", "check", str(ledger)], ["ledger", "due", str(ledger), "--register", str(tmp_path / "r")]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2 and result.output.count(hint) == 1, result.output
+        assert "没有需要补办" not in result.output  # nothing is known to be due when nothing could be read
+
+
+def test_render_refusal_names_each_problem_with_its_code(runner: CliRunner, tmp_path: Path) -> None:
+    record = sample("return-notice")
+    record["guardian"]["phone"] = "123"
+    data = tmp_path / "坏记录.json"
+    data.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(cli, ["render", "return-notice", str(data), "-o", str(tmp_path / "n.docx")])
+    assert result.exit_code == 1 and "坏记录.json" in result.output
+    assert "监护人.联系电话：" in result.output and "[phone-format]" in result.output, result.output
+    assert not (tmp_path / "n.docx").exists()

@@ -599,3 +599,16 @@ def test_output_errors_are_not_internal_errors(tmp_path: Path) -> None:
     for result, what in ((check, "checked.xlsx"), (summary, "summary.xlsx")):
         assert result.exit_code == 2 and what in result.output, result.output
         assert "内部错误" not in result.output and "Traceback" not in result.output
+
+
+def test_phone_message_example_is_not_masked_into_asterisks() -> None:
+    """Messages are masked by shape; the example of a valid landline must survive that, readable."""
+    from formkit.core.errors import ValueProblem
+    from formkit.core.validators import normalize_phone
+
+    report = checker.check_ledger(SAMPLES / "ledger-filled.xlsx", date(2024, 5, 1))
+    phone = next(f for f in report.findings if f.code == "phone-format")
+    assert "*" not in phone.message and "0851" in phone.message
+    assert normalize_phone("0851-8612345")  # the shape the message describes is accepted
+    with pytest.raises(ValueProblem):
+        normalize_phone("0851-86")

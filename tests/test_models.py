@@ -140,3 +140,14 @@ def test_error_family_inherits_builtins() -> None:
     with pytest.raises(formkit.UsageError) as err:
         formkit.get_form("nope")
     assert "return-notice" in str(err.value)
+
+
+def test_deadline_before_issue_date_names_the_deadline_not_the_model() -> None:
+    """A whole-record check must name a field in Chinese, never the model's English docstring."""
+    record = sample("return-notice")
+    record["issuer"]["deadline"] = "2024-04-01"
+    with pytest.raises(formkit.RecordError) as refused:
+        formkit.validate_record("return-notice", record)
+    [problem] = refused.value.problems
+    assert (problem.code, problem.path, problem.field) == ("date-order", "issuer.deadline", "发文信息.返校期限")
+    assert "2024年4月1日" in problem.value and "notice" not in str(refused.value)

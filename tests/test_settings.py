@@ -262,3 +262,45 @@ def test_in_process_batches_in_two_threads_keep_their_own_template(tmp_path: Pat
     for t in threads:
         t.join(20)
     assert seen == {"a": "return-notice True", "b": "compel-notice"}
+
+
+def test_a_mistyped_county_template_folder_is_refused_not_ignored(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Falling back to the shipped templates would print a whole batch in the wrong county's wording."""
+    data = tmp_path / "r.json"
+    data.write_text(formkit_json(sample("return-notice")), encoding="utf-8")
+    out = tmp_path / "n.docx"
+    missing = tmp_path / "县版模板"  # never created
+    monkeypatch.delenv("FORMKIT_TEMPLATES", raising=False)
+    by_flag = CliRunner().invoke(cli, ["--templates-dir", str(missing), "render", "return-notice", str(data),
+                                       "-o", str(out)])
+    monkeypatch.setenv("FORMKIT_TEMPLATES", str(missing))
+    by_env = CliRunner().invoke(cli, ["render", "return-notice", str(data), "-o", str(out)])
+    for result, named in ((by_flag, "--templates-dir"), (by_env, "FORMKIT_TEMPLATES")):
+        assert result.exit_code == 2 and named in result.output and str(missing) in result.output, result.output
+        assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_a_broken_county_template_is_named_by_its_path(tmp_path: Path) -> None:
+    folder = tmp_path / "县版"
+    folder.mkdir()
+    (folder / "return-notice.docx").write_bytes(b"not a docx")
+    with pytest.raises(TemplateError) as refused:
+        formkit.render("return-notice", sample("return-notice"), settings=Settings(templates_dir=folder))
+    assert str(folder / "return-notice.docx") in str(refused.value)
+
+
+@pytest.mark.parametrize(("content", "code"), [(None, "file-missing"), (b"\xff\xfe[x]", "file-encoding")])
+def test_an_unusable_formkit_enums_file_is_a_chinese_error_naming_the_variable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes | None, code: str) -> None:
+    enums = tmp_path / "县枚举.toml"
+    if content is not None:
+        enums.write_bytes(content)
+    with pytest.raises(formkit.InputFileError) as refused:
+        load_enums(enums)
+    assert refused.value.code == code and str(enums) in str(refused.value)
+    monkeypatch.setenv("FORMKIT_ENUMS", str(enums))
+    result = CliRunner().invoke(cli, ["ledger", "check", str(tmp_path / "x.xlsx")])
+    assert result.exit_code == 2 and "FORMKIT_ENUMS" in result.output and "内部错误" not in result.output, result.output
+    assert "No such file" not in result.output

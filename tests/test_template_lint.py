@@ -131,3 +131,16 @@ def test_cli_exit_codes_and_templates_dir(tmp_path: Path) -> None:
     assert "青山县版返校通知：王小明" in docx_text(out.read_bytes())
     buf = io.BytesIO(out.read_bytes())
     assert docx.Document(buf).paragraphs[0].runs[0]._element.find(qn("w:t")) is not None
+
+
+def test_a_part_that_is_not_utf8_is_an_issue_not_a_crash() -> None:
+    """A body saved as UTF-16 (some converters do) is reported as template-file, not an internal error."""
+    shipped = zipfile.ZipFile(io.BytesIO((ROOT / "templates" / "docx" / "return-notice.docx").read_bytes()))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as out:
+        for name in shipped.namelist():
+            data = shipped.read(name)
+            out.writestr(name, data.decode("utf-8").encode("utf-16") if name == "word/document.xml" else data)
+    report = check_template(buf.getvalue(), "return-notice")
+    assert [(i.code, i.severity) for i in report.issues] == [("template-file", "error")] and not report.valid
+    assert "UTF-8" in report.issues[0].message

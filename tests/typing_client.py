@@ -117,3 +117,33 @@ def uploads(workbook: bytes, template: bytes, upload: BinaryIO) -> tuple[int, bo
     record = formkit.validate_record("home-visit", {"student": {"name": "王小明"}})
     data: bytes = formkit.render("home-visit", record, template=io.BytesIO(template))
     return len(report.findings) + len(table.rows), lint.valid, data
+
+
+def township_batch(workbook: Path, out: Path, county: Path) -> tuple[list[str], list[str]]:
+    """A township workbook, every ledger sheet, with county Settings: (sheet:row:status, CLI-style hints)."""
+    options = formkit.Settings(templates_dir=county, columns=formkit.column_pins(None, ["户主=guardian"]))
+    issuer: dict[str, object] = formkit.load_settings(formkit.find_config(workbook), ["issuer.body=石门镇人民政府",
+                                                                                   "issuer.issue_date=2024-04-08"])
+    hints: list[str] = []
+    try:
+        result: formkit.BatchResult = formkit.batch("return-notice", workbook, out, settings=issuer,
+                                                    options=options, overwrite=False, jobs=1)
+    except formkit.InvalidRosterError as err:
+        info: formkit.CodeInfo = formkit.CODES[err.code]
+        hints.append(info.cli_hint)
+        result = formkit.batch("return-notice", workbook, out, settings=issuer, options=options, skip_invalid=True)
+    except OSError as err:
+        written_err: formkit.OutputError = formkit.output_error(err, out)
+        raise SystemExit(f"{written_err.code}: {formkit.CODES[written_err.code].title}") from err
+    items: list[formkit.BatchItem] = result.items
+    text: str = formkit.format_batch(result)
+    del text
+    return [f"{i.sheet}:{i.row}:{i.status}" for i in items], hints
+
+
+def due_by_sheet(ledger: Path, out: Path, options: formkit.Settings) -> list[str]:
+    report = formkit.check_ledger(ledger, settings=options)
+    print(formkit.format_report(report))
+    items = formkit.due(report, date(2024, 5, 1), settings=options)
+    made = formkit.generate_due(items, out, settings={"issuer.body": "石门镇人民政府"}, options=options, overwrite=True)
+    return [f"{i.file}:{i.sheet}:{i.row}" for i in items] + [f"{f.item.sheet}:{f.column}" for f in made.failures]

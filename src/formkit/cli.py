@@ -46,6 +46,16 @@ def _error_text(exc: FormkitError) -> str:
     return f"错误：{exc}" + (f"\n提示：{hint}" if hint else "")
 
 
+def _unreadable_hints(report: Any) -> None:
+    """The 提示 line of each kind of unreadable file in a report (as a raised error would get)."""
+    from formkit import CODES
+
+    for code in dict.fromkeys(f.error_code for f in report.files if f.error):
+        info = CODES.get(code)
+        if info is not None and info.cli_hint:
+            _echo_err(f"提示：{info.cli_hint}")
+
+
 def handle_errors(func: F) -> F:
     """Turn formkit errors into Chinese messages and exit codes; never show a traceback."""
 
@@ -111,7 +121,20 @@ def _settings(pins: dict[str, str] | None = None) -> Any:
         # ever sees the Settings passed to it.
         templates_dir = root.params.get("templates_dir")
         overrides = {"templates_dir": templates_dir} if templates_dir is not None else {}
-        root.obj = Settings.from_environ(os.environ, **overrides)
+        from formkit import InputFileError
+
+        try:
+            root.obj = Settings.from_environ(os.environ, **overrides)
+        except InputFileError as exc:
+            # Only FORMKIT_ENUMS is read from a file here: say where the clerk set it.
+            raise InputFileError(f"环境变量 FORMKIT_ENUMS：{exc}", path=exc.path, code=exc.code) from None
+        folder = root.obj.templates_dir
+        if folder is not None and not folder.is_dir():
+            # A mistyped county folder would otherwise print every notice from the shipped templates.
+            from formkit import UsageError
+
+            named = "--templates-dir" if templates_dir is not None else "环境变量 FORMKIT_TEMPLATES"
+            raise UsageError(f"{named} 指定的模板文件夹 {folder} 不存在或不是文件夹。请改正路径（或去掉该设置，使用内置模板）。")
     return root.obj.with_columns(pins) if pins else root.obj
 
 
@@ -296,6 +319,8 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
     pins = _pins(find_config(paths[0]), column_pins)
     report = check_ledger(list(paths), _as_of(as_of), sheet=sheet, columns=pins, settings=_settings())
     click.echo(report.to_json() if as_json else format_report(report))
+    if not as_json:
+        _unreadable_hints(report)
     if annotate_dir is not None:
         for written in annotate(report, annotate_dir, overwrite=force):
             _echo_err(f"已写出标注副本：{written}")
@@ -350,8 +375,10 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     # The register generate writes to is the one that says what was already issued.
     items = due(report, when, deadline_days=deadline_days, register=register or default_register_path(),
                 report_to=settings.get("issuer.report_to"))
-    click.echo(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2) if as_json
-               else format_due(items, when))
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2))
+    elif items or report.readable:  # "nothing due" would be false comfort when a ledger could not be read
+        click.echo(format_due(items, when))
     skipped = False
     if out_dir is not None:
         made = generate_due(items, out_dir, settings=settings, as_of=when, pdf=pdf, merge=merge, register=register,
@@ -365,6 +392,7 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     for summary in report.files:
         if summary.error:
             _echo_err(f"错误：无法读取 {summary.path}：{summary.error}")
+    _unreadable_hints(report)
     errors = report.counts["error"]
     if errors and not as_json:
         _echo_err(f"注意：台账中有 {errors} 个错误（用 formkit ledger check 查看），有错误的行可能未列出或判断不准确。")
@@ -383,7 +411,12 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
 @handle_errors
 def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None, report_path: Path | None,
                        area: str | None, force: bool, column_pins: tuple[str, ...]) -> None:
-    """把多份台账汇总成一个工作簿：按学校、年级、原因、类别统计，月报，未返校明细和图表。"""
+    """把多份台账汇总成一个工作簿：按学校、年级、原因、类别统计，月报，未返校明细和图表。
+
+    \b
+    退出码：0 已生成；2 有台账无法读取（汇总表照常生成，但不含这些台账，须改正后重新汇总）、
+    输出文件已存在或用法错误。
+    """
     from formkit import find_config, summary
 
     figures = summary(list(paths), output, month, report_area=area, report=report_path, overwrite=force,
@@ -396,6 +429,10 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
     for path in figures.skipped:
         _echo_err(f"说明：{path} 没有“劝返状态”列，是学生名单而不是台账，未计入汇总。")
     click.echo(f"已生成汇总表：{output}（{totals['cases']} 个案例，已复学 {totals['returned']}，仍未返校 {totals['out']}）")
+    for path, reason in figures.unreadable:
+        _echo_err(f"错误：无法读取 {path}，未计入汇总：{reason}")
+    # A summary silently missing a township's ledger is worse than none: unusable input is exit 2.
+    sys.exit(EXIT_UNUSABLE if figures.unreadable else EXIT_OK)
 
 
 @cli.group("template")

@@ -129,8 +129,14 @@ def load_enums(path: str | Path | None = None) -> EnumTable:
     if chosen:
         try:
             text = Path(chosen).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputFileError(f"找不到枚举文件 {chosen}。请检查路径。", path=chosen, code="file-missing") from None
+        except UnicodeDecodeError:
+            raise InputFileError(f"枚举文件 {chosen} 不是 UTF-8 编码。请另存为 UTF-8 编码的 TOML。", path=chosen,
+                                 code="file-encoding") from None
         except OSError as exc:
-            raise InputFileError(f"无法读取枚举文件 {chosen}：{exc.strerror}", path=chosen) from None
+            raise InputFileError(f"无法读取枚举文件 {chosen}（{exc.strerror}）。请检查文件权限，或换一个文件。",
+                                 path=chosen, code="file-unreadable") from None
         table = parse_enum_table(text, chosen)
         default = parse_enum_table(_packaged_text(), "formkit/data/enums.toml")
         # A county file may adjust a few enumerations; the rest keep their defaults.

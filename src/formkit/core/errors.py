@@ -90,7 +90,9 @@ class RecordError(FormkitError, ValueError):
 
     def __str__(self) -> str:
         lines = [self.message]
-        lines += [f"  - {p.field}: {p.message}" + (f"（值：{p.value}）" if p.value else "") for p in self.problems]
+        # Same shape as a roster's refusal (InvalidRosterError): the stable code ends each line.
+        lines += [f"  - {p.field}：{p.message}" + (f"（值：{p.value}）" if p.value else "") + f" [{p.code}]"
+                  for p in self.problems]
         return "\n".join(lines)
 
 

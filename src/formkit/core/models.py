@@ -349,7 +349,7 @@ def problems_from_error(exc: ValidationError, model: type[BaseModel]) -> list[Pr
                 out.append(Problem(code, _labels_for(model, full) or "记录", message, shown,
                                    path=_english_path(model, full)))
             continue
-        field = _labels_for(model, loc) if loc else model.__doc__ or model.__name__
+        field = _labels_for(model, loc) if loc else "记录"  # never the model's English docstring
         kind = err["type"]
         ctx = err.get("ctx") or {}
         if kind in _BUILTIN_MESSAGES:
@@ -424,7 +424,12 @@ class NoticeRecord(CaseRecord):
         if self.issuer.deadline is None:
             self.issuer.deadline = self.issuer.issue_date + timedelta(days=7)
         if self.issuer.deadline < self.issuer.issue_date:
-            raise _fail("date-order", "返校期限早于发文日期，请核对。")
+            # Located at issuer.deadline: a model-level error would otherwise name no field.
+            d, issued = self.issuer.deadline, self.issuer.issue_date
+            message = f"返校期限早于发文日期{issued.year}年{issued.month}月{issued.day}日，请核对。"
+            shown = f"{d.year}年{d.month}月{d.day}日"
+            raise PydanticCustomError("date-order", message,
+                                      {"shown": shown, "rule_problems": [("date-order", "issuer.deadline", message, shown)]})
         return self
 
 

@@ -225,7 +225,8 @@ def normalize_phone(value: object) -> str:
         return compact
     raise ValueProblem(
         "phone-format",
-        "联系电话应为11位手机号（1开头）或带区号的固定电话（如0851-8612345）。请核对。",
+        # The example is written in pieces: a whole number would be masked (by shape) in every report.
+        "联系电话应为11位手机号（1开头）或带区号的固定电话（区号如0851，加7-8位号码）。请核对。",
         mask_phone(text) if len(re.sub(r"\D", "", text)) >= 7 else text,
     )
 

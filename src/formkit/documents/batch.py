@@ -685,6 +685,10 @@ def batch(
     spec = get_form(form)
     settings = dict(settings or {})
     source = str(records_or_path) if isinstance(records_or_path, str | Path) else "记录列表"
+    if isinstance(records_or_path, bytes | bytearray | memoryview) or hasattr(records_or_path, "read"):
+        # Pass 2 reads the roster again, and its format comes from the file name: an upload
+        # must be saved first (a bytes value would otherwise be iterated as numbers).
+        raise UsageError("名单应是文件路径（.xlsx/.xls/.csv/.json）或记录列表，不能是文件内容；请先把上传的名单保存为文件。")
     if isinstance(records_or_path, str | Path):
         path = Path(records_or_path)
         roster = roster_rows(path, columns, sheet=sheet, settings=options)

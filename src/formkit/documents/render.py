@@ -33,7 +33,8 @@ def compiled_form(name: str, templates_dir: Path | None = None) -> CompiledTempl
 
 @cache
 def _compiled(name: str, shown: str, stamp: int, templates_dir: Path | None) -> CompiledTemplate:
-    return CompiledTemplate(load_template_bytes(name, templates_dir), Path(shown).name)
+    # An override is named by its path: the clerk must see which county file is broken.
+    return CompiledTemplate(load_template_bytes(name, templates_dir), shown)
 
 
 def compile_template_file(path: Source) -> CompiledTemplate:

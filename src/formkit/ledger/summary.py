@@ -69,6 +69,8 @@ class Summary:
     files_with_errors: list[tuple[str, int]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     """Files without a 劝返状态 column (rosters), left out of the figures."""
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    """(file, Chinese reason) for every file that could not be read: its cases are missing from the figures."""
     area: str = ""
     """The township (or county) the ledgers declare, for the monthly report (see :meth:`report_area`)."""
     enums: EnumTable | None = field(default=None, repr=False)
@@ -130,6 +132,7 @@ class Summary:
             "by_category": dict(self.by("category")),
             "files_with_errors": [{"path": p, "errors": n} for p, n in self.files_with_errors],
             "skipped": self.skipped,
+            "unreadable": [{"path": p, "error": e} for p, e in self.unreadable],
         }
 
     def to_json(self) -> str:
@@ -155,6 +158,7 @@ def collect(report: LedgerReport, month: str | None = None) -> Summary:
     summary = Summary(month=_month(month), enums=report.enums)
     errors = Counter(f.file for f in report.findings if f.severity == "error")
     summary.files_with_errors = [(path, n) for path, n in errors.items()]
+    summary.unreadable = [(f.path, f.error) for f in report.files if f.error]
     for table in report.tables:
         if "status" not in table.columns:
             summary.skipped.append(table.path)  # a roster, not a ledger: it tracks no case

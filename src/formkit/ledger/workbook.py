@@ -720,7 +720,7 @@ def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, o
     if for_report or report is not None:
         figures.area = figures.report_area(report_area)
     try:
-        write_summary(targets[0], figures, unreadable=[(f.path, f.error) for f in checked.files if f.error])
+        write_summary(targets[0], figures, unreadable=figures.unreadable)
     except FormkitError:
         raise
     except OSError as exc:
