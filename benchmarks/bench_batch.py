@@ -76,7 +76,7 @@ def contexts_for(roster: Path) -> tuple[list[dict[str, Any]], list[str]]:
     settings = load_settings(CONFIG)
     spec = get_form("return-notice")
     with tempfile.TemporaryDirectory() as tmp:
-        planned = batch("return-notice", roster, tmp, settings=settings, dry_run=True, register=Path(tmp, "r.sqlite"))
+        planned = batch("return-notice", roster, tmp, issuer=settings, dry_run=True, register=Path(tmp, "r.sqlite"))
     contexts = [build_context(spec, validate_record(spec, _apply_settings(raw, spec, settings)))
                 for _, raw in read_records(roster)]
     return contexts, [item.file for item in planned.items]
@@ -106,7 +106,7 @@ def bench_batch(n: int) -> dict[str, Any]:
         times = {}
         for jobs in (1, 2):
             t = time.perf_counter()
-            result = formkit.batch("return-notice", roster, work / f"jobs{jobs}", settings=settings, jobs=jobs,
+            result = formkit.batch("return-notice", roster, work / f"jobs{jobs}", issuer=settings, jobs=jobs,
                                    register=work / f"reg{jobs}.sqlite")
             times[jobs] = time.perf_counter() - t
             assert len(result.items) == n and result.items[-1].doc_number.endswith(f"〔2024〕{n}号"), result.items[-1]
@@ -223,7 +223,7 @@ def _child_batch(n: int, jobs: int) -> None:
             pass
         read = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t = time.perf_counter()
-        result = formkit.batch("return-notice", roster, work / "out", settings=load_settings(CONFIG), jobs=jobs,
+        result = formkit.batch("return-notice", roster, work / "out", issuer=load_settings(CONFIG), jobs=jobs,
                                register=work / "reg.sqlite")
         secs = time.perf_counter() - t
         assert result.counts == {"written": n}, result.counts
@@ -276,7 +276,7 @@ def bench_jobs(n: int, rounds: int) -> dict[str, Any]:
             for jobs in (1, 2):
                 cpu, kids = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
                 t = time.perf_counter()
-                result = formkit.batch("return-notice", roster, work / f"out{r}-{jobs}", settings=settings, jobs=jobs,
+                result = formkit.batch("return-notice", roster, work / f"out{r}-{jobs}", issuer=settings, jobs=jobs,
                                        register=work / f"reg{r}-{jobs}.sqlite")
                 wall[jobs].append(time.perf_counter() - t)
                 parent[jobs].append(time.process_time() - cpu)

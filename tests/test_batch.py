@@ -25,7 +25,7 @@ SETTINGS = fb.load_settings(None, ["body=石门镇人民政府", "issue_date=202
 
 def run(out: Path, reg: Path, source: Any = None, **kw: Any) -> fb.BatchResult:
     return fb.batch("return-notice", source if source is not None else SAMPLES / "roster.xlsx", out,
-                    settings=SETTINGS, register=reg, jobs=kw.pop("jobs", 1), **kw)
+                    issuer=SETTINGS, register=reg, jobs=kw.pop("jobs", 1), **kw)
 
 
 def test_roster_to_documents_with_numbers_and_manifest(tmp_path: Path) -> None:

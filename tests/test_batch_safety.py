@@ -40,7 +40,7 @@ FIRST = "001_石门镇中心小学_王小明_辍学生返校通知书.docx"
 
 
 def run(out: Path, reg: Path, source: Any = None, **kw: Any) -> fb.BatchResult:
-    return fb.batch("return-notice", source if source is not None else RECORDS, out, settings=SETTINGS,
+    return fb.batch("return-notice", source if source is not None else RECORDS, out, issuer=SETTINGS,
                     register=reg, jobs=kw.pop("jobs", 1), **kw)
 
 

@@ -46,7 +46,7 @@ def test_plain_batch_records_issued_notices_for_ledger_due(tmp_path: Path) -> No
     assert [(i.name, i.state) for i in before] == [("龙飞", "due")]
     settings = fb.load_settings(None, ["body=龙井乡人民政府", "issue_date=2024-05-02", "deadline=2024-05-09",
                                        "number_prefix=龙乡教复"])
-    result = fb.batch("compel-notice", [(before[0].row, before[0].record)], tmp_path / "out", settings=settings,
+    result = fb.batch("compel-notice", [(before[0].row, before[0].record)], tmp_path / "out", issuer=settings,
                       register=reg, jobs=1)
     assert result.counts == {"written": 1}
     after = [i for i in due(ledger, date(2024, 5, 10), register=reg)
@@ -56,7 +56,7 @@ def test_plain_batch_records_issued_notices_for_ledger_due(tmp_path: Path) -> No
         [issued] = register.issued_documents(before[0].student_key)
     assert (issued.issue_date, issued.deadline) == (date(2024, 5, 2), date(2024, 5, 9))
     # A dry run promises nothing: no number, nothing recorded.
-    dry = fb.batch("compel-notice", [(before[0].row, before[0].record)], tmp_path / "dry", settings=settings,
+    dry = fb.batch("compel-notice", [(before[0].row, before[0].record)], tmp_path / "dry", issuer=settings,
                    register=tmp_path / "dry.sqlite", dry_run=True)
     assert dry.items[0].doc_number == "龙乡教复〔2024〕（待分配）号"
     with NumberRegister(tmp_path / "dry.sqlite") as register:
@@ -69,7 +69,7 @@ from pathlib import Path
 import formkit.documents.batch as fb
 records = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
 settings = fb.load_settings(None, ["body=石门镇人民政府", "issue_date=2024-04-08", "number_prefix=石镇教复"])
-result = fb.batch("return-notice", records, sys.argv[2], settings=settings, register=sys.argv[3], jobs=1)
+result = fb.batch("return-notice", records, sys.argv[2], issuer=settings, register=sys.argv[3], jobs=1)
 print(json.dumps({i.name: i.doc_number for i in result.items}, ensure_ascii=False))
 """
 
@@ -111,11 +111,11 @@ def test_every_row_validated_before_writing_and_again_only_where_rendered(tmp_pa
     records = students("学生", 40)
     records[3]["student"]["name"] = ""  # invalid: checked once, never rendered
     original = json.dumps(records, ensure_ascii=False)
-    planned = fb.batch("return-notice", records, tmp_path / "dry", settings=SETTINGS, register=tmp_path / "r.sqlite",
+    planned = fb.batch("return-notice", records, tmp_path / "dry", issuer=SETTINGS, register=tmp_path / "r.sqlite",
                        jobs=1, dry_run=True, skip_invalid=True)
     assert len(calls) == 40 and not (tmp_path / "dry").exists()
     calls.clear()
-    result = fb.batch("return-notice", records, tmp_path / "out", settings=SETTINGS, register=tmp_path / "r.sqlite",
+    result = fb.batch("return-notice", records, tmp_path / "out", issuer=SETTINGS, register=tmp_path / "r.sqlite",
                       jobs=1, skip_invalid=True)
     # pass 1 checks all 40; pass 2 validates the 39 it renders (no model or context is kept per row)
     assert result.counts == {"written": 39, "skipped-invalid": 1} and len(calls) == 40 + 39
@@ -128,7 +128,7 @@ def test_every_row_validated_before_writing_and_again_only_where_rendered(tmp_pa
 def test_workers_give_the_same_documents_as_one_process(tmp_path: Path) -> None:
     records = students("学生", 60)
     records[5]["student"]["name"] = ""  # refused in a worker's pass 1 as in the batch process
-    made = {jobs: fb.batch("return-notice", records, tmp_path / f"out{jobs}", settings=SETTINGS, jobs=jobs,
+    made = {jobs: fb.batch("return-notice", records, tmp_path / f"out{jobs}", issuer=SETTINGS, jobs=jobs,
                            register=tmp_path / f"r{jobs}.sqlite", skip_invalid=True) for jobs in (1, 2)}
     shown = {jobs: [(i.row, i.file, i.doc_number, i.sha256, i.status) for i in r.items] for jobs, r in made.items()}
     assert shown[1] == shown[2] and made[2].counts == {"written": 59, "skipped-invalid": 1}
@@ -164,13 +164,13 @@ def test_roster_changed_between_the_passes_stops_before_rendering_the_changed_ro
     monkeypatch.setattr(fb, "roster_rows", clerk_saves_meanwhile)
     monkeypatch.setattr(fb, "CHUNK", 4)
     with pytest.raises(fb.InputFileError) as err:
-        fb.batch("return-notice", roster, tmp_path / "out", settings=SETTINGS, register=tmp_path / "r.sqlite", jobs=1)
+        fb.batch("return-notice", roster, tmp_path / "out", issuer=SETTINGS, register=tmp_path / "r.sqlite", jobs=1)
     assert err.value.code == "roster-changed" and "第50行" in str(err.value)
     made = {p.name for p in (tmp_path / "out").glob("*.docx")}
     assert made and not any("学生48" in n for n in made) and len(made) < 60
     monkeypatch.setattr(fb, "roster_rows", real)
     with pytest.raises(fb.InvalidRosterError):  # the re-run sees the blank name and refuses, as any run does
-        fb.batch("return-notice", roster, tmp_path / "out", settings=SETTINGS, register=tmp_path / "r.sqlite", jobs=1)
+        fb.batch("return-notice", roster, tmp_path / "out", issuer=SETTINGS, register=tmp_path / "r.sqlite", jobs=1)
 
 
 def test_journal_lines_only_for_files_already_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,7 +187,7 @@ def test_journal_lines_only_for_files_already_on_disk(tmp_path: Path, monkeypatc
     monkeypatch.setattr(fio.FileGroup, "commit", failing)
     out = tmp_path / "out"
     with pytest.raises(OSError):
-        fb.batch("return-notice", students("学生", 30), out, settings=SETTINGS, register=tmp_path / "r.sqlite", jobs=1)
+        fb.batch("return-notice", students("学生", 30), out, issuer=SETTINGS, register=tmp_path / "r.sqlite", jobs=1)
     [journal] = out.glob(fb.JOURNAL_PREFIX + "*.jsonl")
     entries = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
     assert len(entries) == 8  # two chunks of four were synced and journalled; the third never was
@@ -197,7 +197,7 @@ def test_journal_lines_only_for_files_already_on_disk(tmp_path: Path, monkeypatc
     assert not list(out.glob(fio.TEMP_PREFIX + "*"))
     # The next run resumes: the journalled files are formkit's own and come out unchanged.
     monkeypatch.setattr(fio.FileGroup, "commit", real)
-    again = fb.batch("return-notice", students("学生", 30), out, settings=SETTINGS, register=tmp_path / "r.sqlite",
+    again = fb.batch("return-notice", students("学生", 30), out, issuer=SETTINGS, register=tmp_path / "r.sqlite",
                      jobs=1)
     assert again.counts == {"unchanged": 8, "written": 22}
 

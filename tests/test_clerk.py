@@ -91,7 +91,7 @@ def _text(path: Path) -> str:
 def test_deadline_notices_send_each_child_to_the_right_school(book: Path, tmp_path: Path) -> None:
     """report_to names the junior school for 小学毕业未升入初中 only; 开学未报名/适龄未入学 stay at their own school."""
     items = due(check_ledger(book, AS_OF), AS_OF, report_to=JUNIOR)
-    results = generate_due(items, tmp_path / "out", settings=SETTINGS, as_of=AS_OF, register=tmp_path / "r.sqlite",
+    results = generate_due(items, tmp_path / "out", issuer=SETTINGS, as_of=AS_OF, register=tmp_path / "r.sqlite",
                            jobs=1)
     made = {item.name: tmp_path / "out" / "deadline-notice" / item.file for item in results.results["deadline-notice"].items}
     texts = {name: _text(path) for name, path in made.items()}
@@ -124,7 +124,7 @@ def test_month_typed_as_a_number_names_both_readings() -> None:
 
 
 def test_batch_reads_every_ledger_sheet(book: Path, tmp_path: Path) -> None:
-    result = batch("return-notice", book, tmp_path / "o", settings=SETTINGS, dry_run=True, skip_invalid=True,
+    result = batch("return-notice", book, tmp_path / "o", issuer=SETTINGS, dry_run=True, skip_invalid=True,
                    register=tmp_path / "r.sqlite")
     assert result.sheets == [PRIMARY, JUNIOR]  # the hidden 旧表 is not a ledger sheet of today
     assert len(result.items) == 12
@@ -153,14 +153,14 @@ def _class_book(path: Path) -> Path:
 def test_same_name_on_two_sheets_gets_two_documents_and_an_invalid_row_names_its_sheet(tmp_path: Path) -> None:
     roster = _class_book(tmp_path / "平寨小学.xlsx")
     with pytest.raises(InvalidRosterError) as err:
-        batch("return-notice", roster, tmp_path / "o", settings=SETTINGS, register=tmp_path / "r.sqlite")
+        batch("return-notice", roster, tmp_path / "o", issuer=SETTINGS, register=tmp_path / "r.sqlite")
     [(row, problems)] = err.value.rows
     assert (sheet_of(row), row, [p.code for p in problems]) == ("六年级2班", 7, ["phone-format"])
     assert "工作表“六年级2班”第7行“联系电话”列" in str(err.value)
     assert not (tmp_path / "o").exists()  # nothing written before every sheet's rows were checked
 
     out = tmp_path / "o"
-    result = batch("return-notice", roster, out, settings={**SETTINGS, "issuer.number_prefix": "平镇教复"},
+    result = batch("return-notice", roster, out, issuer={**SETTINGS, "issuer.number_prefix": "平镇教复"},
                    skip_invalid=True, register=tmp_path / "r.sqlite", jobs=1)
     made = [i for i in result.items if i.status == "written"]
     assert sorted((i.sheet, i.row, i.name) for i in made) == [("六年级1班", 6, "杨小春"), ("六年级2班", 6, "杨小春")]
@@ -186,7 +186,7 @@ def test_same_name_on_two_sheets_gets_two_documents_and_an_invalid_row_names_its
     edited = Document(str(out / files["六年级2班"]))
     edited.add_paragraph("班主任补充：已电话联系家长。")
     edited.save(str(out / files["六年级2班"]))
-    again = batch("return-notice", roster, out, settings={**SETTINGS, "issuer.number_prefix": "平镇教复"},
+    again = batch("return-notice", roster, out, issuer={**SETTINGS, "issuer.number_prefix": "平镇教复"},
                   skip_invalid=True, register=tmp_path / "r.sqlite", jobs=1)
     status = {(i.sheet, i.row): (i.status, i.file, i.doc_number) for i in again.items if i.file}
     assert status[("六年级1班", 6)] == ("unchanged", files["六年级1班"], "平镇教复〔2024〕1号")
@@ -210,10 +210,10 @@ def test_batch_messages_keep_chinese_punctuation(tmp_path: Path) -> None:
     path = tmp_path / "平寨小学.xlsx"
     township_book(junior=False).save(path)
     with pytest.raises(InvalidRosterError) as err:
-        batch("return-notice", path, tmp_path / "o", settings=SETTINGS, dry_run=True, register=tmp_path / "r.sqlite")
+        batch("return-notice", path, tmp_path / "o", issuer=SETTINGS, dry_run=True, register=tmp_path / "r.sqlite")
     text = str(err.value)
     assert "“否”，但通知书下达时间" in text and "无法分辨是2011年1月还是2011年10月（Excel" in text
-    result = batch("return-notice", path, tmp_path / "o", settings=SETTINGS, dry_run=True, skip_invalid=True,
+    result = batch("return-notice", path, tmp_path / "o", issuer=SETTINGS, dry_run=True, skip_invalid=True,
                    register=tmp_path / "r.sqlite")
     assert "，但" in format_batch(result) and ",但" not in format_batch(result)
     # one ledger sheet: rows are named as before, without their sheet
@@ -232,7 +232,7 @@ def test_pdf_into_a_relative_output_folder(tmp_path: Path, monkeypatch: pytest.M
     path = tmp_path / "平寨小学.xlsx"
     township_book(junior=False).save(path)
     monkeypatch.chdir(tmp_path)
-    result = batch("deadline-notice", path, "输出", settings=SETTINGS, pdf=True, skip_invalid=True, jobs=1,
+    result = batch("deadline-notice", path, "输出", issuer=SETTINGS, pdf=True, skip_invalid=True, jobs=1,
                    register=tmp_path / "r.sqlite")
     written = [i for i in result.items if i.pdf]
     assert written and all((tmp_path / "输出" / i.pdf).is_file() for i in written)
@@ -246,10 +246,10 @@ def test_batch_sheet_option_picks_one_school_of_a_township_workbook(book: Path, 
     report = check_ledger(book, AS_OF)
     names = {sheet: {c.text("name") for c in report.cases if c.sheet == sheet} for sheet in (PRIMARY, JUNIOR)}
     for sheet in (PRIMARY, JUNIOR):
-        result = batch("return-notice", book, tmp_path / sheet, settings=SETTINGS, dry_run=True, skip_invalid=True,
+        result = batch("return-notice", book, tmp_path / sheet, issuer=SETTINGS, dry_run=True, skip_invalid=True,
                        register=tmp_path / "r.sqlite", sheet=sheet)
         seen = {i.name for i in result.items if i.name}
         assert seen and seen <= names[sheet], (sheet, seen)
     with pytest.raises(InputFileError):
-        batch("return-notice", book, tmp_path / "n", settings=SETTINGS, dry_run=True, register=tmp_path / "r.sqlite",
+        batch("return-notice", book, tmp_path / "n", issuer=SETTINGS, dry_run=True, register=tmp_path / "r.sqlite",
               sheet="没有这个表")

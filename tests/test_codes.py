@@ -320,7 +320,7 @@ def test_an_invalid_roster_is_a_library_message_plus_the_cli_flag(tmp_path: Path
     roster.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     settings = {"issuer.body": "石门镇人民政府", "issuer.issue_date": "2024-04-08"}
     with pytest.raises(formkit.InvalidRosterError) as err:
-        formkit.batch("return-notice", roster, tmp_path / "lib", settings=settings, register=tmp_path / "r.sqlite",
+        formkit.batch("return-notice", roster, tmp_path / "lib", issuer=settings, register=tmp_path / "r.sqlite",
                       jobs=1)
     assert err.value.code == "invalid-roster" and "--" not in str(err.value) and "跳过" in str(err.value)
     result = CliRunner().invoke(cli, ["batch", "return-notice", str(roster), "-o", str(tmp_path / "cli"),

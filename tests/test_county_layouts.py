@@ -167,10 +167,10 @@ def test_xueji_roster_records() -> None:
 def test_batch_reads_the_xueji_roster(tmp_path: Path) -> None:
     settings = {"school_year": "2023-2024学年"}
     with pytest.raises(InvalidRosterError) as err:
-        batch("pledge-parent", COUNTY / "roster-xueji.xlsx", tmp_path / "o", settings=settings, dry_run=True,
+        batch("pledge-parent", COUNTY / "roster-xueji.xlsx", tmp_path / "o", issuer=settings, dry_run=True,
               register=tmp_path / "r.sqlite")
     assert [(row, [p.code for p in problems]) for row, problems in err.value.rows] == [(7, ["id-checksum"])]
-    result = batch("pledge-parent", COUNTY / "roster-xueji.xlsx", tmp_path / "o", settings=settings, dry_run=True,
+    result = batch("pledge-parent", COUNTY / "roster-xueji.xlsx", tmp_path / "o", issuer=settings, dry_run=True,
                    skip_invalid=True, register=tmp_path / "r.sqlite")
     assert sorted(i.row for i in result.items if i.status == "planned") == [4, 5, 6, 8]
     report = read_records(COUNTY / "roster-xueji.xlsx", "pledge-parent")
@@ -345,7 +345,7 @@ def test_check_due_summary_and_batch_agree(name: str, tmp_path: Path) -> None:
     # month-precision cells (2012.03, 2011年9月, 2024年2月) are accepted by check and by batch alike
     assert not [f for f in report.findings if f.code == "date-format"]
     settings = {"issuer.body": "青溪镇人民政府", "issuer.issue_date": "2024-05-06"}
-    result = batch("return-notice", COUNTY / name, tmp_path / "o", settings=settings, dry_run=True, skip_invalid=True,
+    result = batch("return-notice", COUNTY / name, tmp_path / "o", issuer=settings, dry_run=True, skip_invalid=True,
                    register=tmp_path / "r.sqlite")
     # batch reads every ledger sheet check read, and names each row by sheet and row as check does
     assert result.sheets == [t.sheet for t in report.tables]
@@ -361,7 +361,7 @@ def test_check_due_summary_and_batch_agree(name: str, tmp_path: Path) -> None:
 def test_roster_rows_agree_between_check_and_batch(tmp_path: Path) -> None:
     report = check_ledger(COUNTY / "roster-xueji.xlsx", AS_OF)
     result = batch("pledge-parent", COUNTY / "roster-xueji.xlsx", tmp_path / "o",
-                   settings={"school_year": "2023-2024学年"}, dry_run=True, skip_invalid=True,
+                   issuer={"school_year": "2023-2024学年"}, dry_run=True, skip_invalid=True,
                    register=tmp_path / "r.sqlite")
     assert sorted(i.row for i in result.items) == [c.row for c in report.cases] == [4, 5, 6, 7, 8]
     assert due(report, AS_OF) == []  # a roster tracks no case

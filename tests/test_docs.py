@@ -74,7 +74,7 @@ def test_library_quick_start_runs_as_written(tmp_path: Path, monkeypatch: pytest
     assert (tmp_path / "notice.pdf").read_bytes()[:5] == b"%PDF-"
     issuer = namespace["issuer"]
     assert isinstance(issuer, dict)
-    result = formkit.batch("return-notice", "名单.xlsx", "out/", settings=issuer, jobs=1)
+    result = formkit.batch("return-notice", "名单.xlsx", "out/", issuer=issuer, jobs=1)
     assert result.counts == {"unchanged": result.counts["unchanged"]}  # the docs' batch wrote them all
 
 

@@ -77,7 +77,7 @@ def test_filled_ledger_due_to_generated_notices(tmp_path: Path) -> None:
     assert "劝返次数填2次" in next(i.reason for i in refused if i.row == 8)
     assert all("*" in i.id_masked for i in items)
     settings = {"issuer.body": "龙井乡人民政府", "issuer.issue_date": "2024-05-02", "issuer.number_prefix": "龙乡教复"}
-    results = generate_due(items, tmp_path / "out", settings=settings, as_of=date(2024, 5, 1),
+    results = generate_due(items, tmp_path / "out", issuer=settings, as_of=date(2024, 5, 1),
                            register=tmp_path / "reg.sqlite", jobs=1)
     made = results.results["compel-notice"]
     written = [i for i in made.items if i.status == "written"]

@@ -71,8 +71,8 @@ def test_batch_workers_receive_the_templates_dir(tmp_path: Path) -> None:
     # Ten different children (one ID each: a child listed twice is refused before any worker starts).
     records = [dict(record, student=dict(record["student"], name=f"王小{c}", id_number=make_id(seq=f"{2 * n + 1:03d}")))
                for n, c in enumerate("一二三四五六七八九十", 1)]
-    result = formkit.batch("return-notice", records, tmp_path / "out", settings=issuer, jobs=2,
-                           register=tmp_path / "r.sqlite", options=county)
+    result = formkit.batch("return-notice", records, tmp_path / "out", issuer=issuer, jobs=2,
+                           register=tmp_path / "r.sqlite", settings=county)
     texts = [docx_text((tmp_path / "out" / item.file).read_bytes()) for item in result.items]
     assert len(texts) == 10 and all(t.startswith("县版返校通知：王小") for t in texts)
 
@@ -304,3 +304,14 @@ def test_an_unusable_formkit_enums_file_is_a_chinese_error_naming_the_variable(
     result = CliRunner().invoke(cli, ["ledger", "check", str(tmp_path / "x.xlsx")])
     assert result.exit_code == 2 and "FORMKIT_ENUMS" in result.output and "内部错误" not in result.output, result.output
     assert "No such file" not in result.output
+
+
+def test_batch_takes_settings_like_every_call_and_the_old_issuer_mapping_with_a_warning(tmp_path: Path) -> None:
+    county = Settings(templates_dir=county_templates(tmp_path / "county"))
+    record = sample("return-notice")
+    issuer = {f"issuer.{k}": v for k, v in record.pop("issuer").items()}
+    result = formkit.batch("return-notice", [record], tmp_path / "new", issuer=issuer, settings=county, jobs=1)
+    assert docx_text((tmp_path / "new" / result.items[0].file).read_bytes()).startswith("县版返校通知")
+    with pytest.warns(DeprecationWarning, match="issuer="):
+        old = formkit.batch("return-notice", [record], tmp_path / "old", settings=issuer, jobs=1)
+    assert old.counts == {"written": 1}

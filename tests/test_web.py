@@ -135,7 +135,7 @@ def test_roster_batch_numbers_from_the_register_and_downloads_once(clerk: Clerk)
     assert "王小明" in body and "石门镇人民政府" in body
     # The same register as the CLI: asking the library again gives the same numbers.
     again = formkit.batch("return-notice", SAMPLES / "roster.xlsx", clerk.register.parent / "dry", dry_run=True,
-                          settings=formkit.load_settings(SAMPLES / "formkit.toml"), register=clerk.register)
+                          issuer=formkit.load_settings(SAMPLES / "formkit.toml"), register=clerk.register)
     assert [i.doc_number for i in again.items][:2] == ["石镇教复〔2024〕1号", "石镇教复〔2024〕2号"]
     # Downloaded once: the session's copy is gone and a second download is refused.
     assert clerk.http.get(job + "/download").status_code == 409
@@ -171,7 +171,7 @@ def test_hostile_roster_gets_the_same_words_as_the_cli(clerk: Clerk, tmp_path: P
     shutil.copyfile(BAD / "truncated.xlsx", copy)
     with pytest.raises(formkit.InputFileError) as expected:
         formkit.batch("return-notice", copy, tmp_path / "out", dry_run=True,
-                      settings={"issuer.body": "x", "issuer.issue_date": "2024-04-08"})
+                      issuer={"issuer.body": "x", "issuer.issue_date": "2024-04-08"})
     page = clerk.post("/generate", {"form": "return-notice", "issuer_body": "x", "issuer_issue_date": "2024-04-08"},
                       files={"roster": ("truncated.xlsx", copy.read_bytes())})
     words = str(expected.value).split(str(copy))[-1].strip("：:，。 ")

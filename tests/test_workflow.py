@@ -95,14 +95,14 @@ def test_primary_graduate_reports_to_junior_middle_school(tmp_path: Path) -> Non
     assert steps(items) == [("due", "deadline-notice", date(2023, 9, 1))]
     assert "初中" in items[0].reason and "report_to" in items[0].reason
     # Without a junior middle school, generation refuses the row instead of sending the child back.
-    out = generate_due(items, tmp_path / "a", settings=SETTINGS, as_of=date(2024, 3, 1), register=tmp_path / "r.sqlite",
+    out = generate_due(items, tmp_path / "a", issuer=SETTINGS, as_of=date(2024, 3, 1), register=tmp_path / "r.sqlite",
                        jobs=1)
     made = out.results["deadline-notice"]
     assert [i.status for i in made.items] == ["skipped-invalid"]
     assert "初中学校" in made.invalid[0][1][0].message
     items = due(path, date(2024, 3, 1), report_to="石门镇中学")
     assert "report_to" not in items[0].reason
-    out = generate_due(items, tmp_path / "b", settings=SETTINGS, as_of=date(2024, 3, 1),
+    out = generate_due(items, tmp_path / "b", issuer=SETTINGS, as_of=date(2024, 3, 1),
                        register=tmp_path / "r.sqlite", jobs=1)
     (written,) = out.results["deadline-notice"].items
     text = docx_text((tmp_path / "b" / "deadline-notice" / written.file).read_bytes())
@@ -147,7 +147,7 @@ def test_due_generate_due_again_shows_issued(tmp_path: Path) -> None:
     reg = tmp_path / "reg.sqlite"
     first = due(path, date(2024, 5, 1), register=reg)
     assert sorted((i.state, i.form) for i in first) == [("due", "compel-notice"), ("due", "return-notice")]
-    made = generate_due(first, tmp_path / "out", settings=SETTINGS, as_of=date(2024, 5, 1), register=reg, jobs=1)
+    made = generate_due(first, tmp_path / "out", issuer=SETTINGS, as_of=date(2024, 5, 1), register=reg, jobs=1)
     compel_no = made.results["compel-notice"].items[0].doc_number
     assert compel_no.startswith("龙乡教复〔2024〕")
     again = due(path, date(2024, 5, 3), register=reg)
@@ -158,7 +158,7 @@ def test_due_generate_due_again_shows_issued(tmp_path: Path) -> None:
     late = due(path, date(2024, 5, 10), register=reg)
     assert ("due", "", date(2024, 5, 9)) in steps(late)
     # Nothing issued is proposed again, so generating again produces nothing.
-    assert generate_due(again, tmp_path / "out", settings=SETTINGS, register=reg, jobs=1).results == {}
+    assert generate_due(again, tmp_path / "out", issuer=SETTINGS, register=reg, jobs=1).results == {}
     with NumberRegister(reg) as r:
         assert {d.form for d in r.issued_documents()} == {"compel-notice", "return-notice"}
 
@@ -206,7 +206,7 @@ def test_month_precision_in_checking_and_in_documents(tmp_path: Path) -> None:
     assert [f.code for f in report.findings if f.code in ("date-format", "id-birth-mismatch")] == []
     items = due(report)
     assert steps(items) == [("due", "return-notice", date(2024, 3, 8))]
-    made = generate_due(items, tmp_path / "o", settings=SETTINGS, as_of=date(2024, 5, 1),
+    made = generate_due(items, tmp_path / "o", issuer=SETTINGS, as_of=date(2024, 5, 1),
                         register=tmp_path / "r.sqlite", jobs=1)
     (written,) = made.results["return-notice"].items
     assert written.status == "written"

@@ -63,7 +63,7 @@ def generate_due_notices(ledger: Path, out: Path, register: Path) -> tuple[int, 
     settings = formkit.load_settings(config, ["body=石门镇人民政府", "issue_date=2024-05-06"])
     items = formkit.due(ledger, formkit.parse_date("2024-05-01"), register=register)
     records: list[dict[str, object]] = [formkit.due_record(i) for i in items if i.form and i.state == "due"]
-    made: formkit.DueGeneration = formkit.generate_due(items, out, settings=settings, register=register, jobs=1,
+    made: formkit.DueGeneration = formkit.generate_due(items, out, issuer=settings, register=register, jobs=1,
                                                        templates=formkit.parse_templates([]))
     results: dict[str, formkit.BatchResult] = made.results
     failures: list[formkit.DueFailure] = made.failures
@@ -76,7 +76,7 @@ def roster_to_notices(roster: Path, out: Path) -> formkit.BatchResult:
     if not records.rows:
         raise SystemExit(f"{roster} 没有记录")
     settings = formkit.load_settings(None, ["body=石门镇人民政府", "issue_date=2024-04-08"])
-    result: formkit.BatchResult = formkit.batch("return-notice", roster, out, settings=settings, jobs=1)
+    result: formkit.BatchResult = formkit.batch("return-notice", roster, out, issuer=settings, jobs=1)
     made: formkit.NewLedger = formkit.new_ledger(out / "ledger.xlsx", roster=roster)
     table: formkit.LedgerTable = formkit.read_ledger(made.path)
     assert len(table.rows) == made.rows
@@ -126,12 +126,12 @@ def township_batch(workbook: Path, out: Path, county: Path) -> tuple[list[str], 
                                                                                    "issuer.issue_date=2024-04-08"])
     hints: list[str] = []
     try:
-        result: formkit.BatchResult = formkit.batch("return-notice", workbook, out, settings=issuer,
-                                                    options=options, overwrite=False, jobs=1)
+        result: formkit.BatchResult = formkit.batch("return-notice", workbook, out, issuer=issuer,
+                                                    settings=options, overwrite=False, jobs=1)
     except formkit.InvalidRosterError as err:
         info: formkit.CodeInfo = formkit.CODES[err.code]
         hints.append(info.cli_hint)
-        result = formkit.batch("return-notice", workbook, out, settings=issuer, options=options, skip_invalid=True)
+        result = formkit.batch("return-notice", workbook, out, issuer=issuer, settings=options, skip_invalid=True)
     except OSError as err:
         written_err: formkit.OutputError = formkit.output_error(err, out)
         raise SystemExit(f"{written_err.code}: {formkit.CODES[written_err.code].title}") from err
@@ -145,5 +145,5 @@ def due_by_sheet(ledger: Path, out: Path, options: formkit.Settings) -> list[str
     report = formkit.check_ledger(ledger, settings=options)
     print(formkit.format_report(report))
     items = formkit.due(report, date(2024, 5, 1), settings=options)
-    made = formkit.generate_due(items, out, settings={"issuer.body": "石门镇人民政府"}, options=options, overwrite=True)
+    made = formkit.generate_due(items, out, issuer={"issuer.body": "石门镇人民政府"}, settings=options, overwrite=True)
     return [f"{i.file}:{i.sheet}:{i.row}" for i in items] + [f"{f.item.sheet}:{f.column}" for f in made.failures]

@@ -46,11 +46,11 @@ def batch_sample_roster() -> None:
     target = OUT / "batch-return-notice"
     try:
         result = batch("return-notice", ROOT / "samples" / "roster.xlsx", target,
-                       settings=load_settings(ROOT / "samples" / "formkit.toml"), pdf=True, merge=True,
+                       issuer=load_settings(ROOT / "samples" / "formkit.toml"), pdf=True, merge=True,
                        register=OUT / "register.sqlite")
     except ConversionError as exc:
         result = batch("return-notice", ROOT / "samples" / "roster.xlsx", target,
-                       settings=load_settings(ROOT / "samples" / "formkit.toml"), merge=True,
+                       issuer=load_settings(ROOT / "samples" / "formkit.toml"), merge=True,
                        register=OUT / "register.sqlite")
         print(f"  未生成 PDF：{exc}")
     print(format_batch(result))
@@ -81,7 +81,7 @@ def due_and_summary() -> None:
     items = due([ROOT / "samples" / "ledger-clean.xlsx", ROOT / "samples" / "ledger-b.xlsx"], when)
     print("\n待办文书（ledger-clean.xlsx 和 ledger-b.xlsx，按 2024-05-01）：")
     print(format_due(items, when))
-    generated = generate_due(items, OUT / "due", settings=load_settings(ROOT / "samples" / "formkit.toml"), as_of=when,
+    generated = generate_due(items, OUT / "due", issuer=load_settings(ROOT / "samples" / "formkit.toml"), as_of=when,
                              register=OUT / "register.sqlite")
     for form, result in generated.results.items():
         made = [i.file for i in result.items if i.status in ("written", "unchanged", "updated")]

@@ -260,10 +260,10 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
     show = progress if sys.stderr.isatty() and not as_json else None
     pins = _pins(config, column_pins)
     try:
-        result = batch(form_name, roster, out_dir, settings=settings, pdf=pdf, merge=merge, jobs=jobs,
+        result = batch(form_name, roster, out_dir, issuer=settings, pdf=pdf, merge=merge, jobs=jobs,
                        skip_invalid=skip_invalid, overwrite=force, dry_run=dry_run, register=register,
                        template=template, progress=show, sheet=sheet, columns=pins,
-                       options=_settings())
+                       settings=_settings())
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -381,8 +381,8 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
         click.echo(format_due(items, when))
     skipped = False
     if out_dir is not None:
-        made = generate_due(items, out_dir, settings=settings, as_of=when, pdf=pdf, merge=merge, register=register,
-                            templates=chosen, overwrite=force, options=_settings())
+        made = generate_due(items, out_dir, issuer=settings, as_of=when, pdf=pdf, merge=merge, register=register,
+                            templates=chosen, overwrite=force, settings=_settings())
         for form, result in made.results.items():
             # The batch's own "第N行" is ambiguous across files and sheets: failures are listed below by place.
             _echo_err(f"{form}：\n{_batch_text(dataclasses.replace(result, invalid=[]))}")

@@ -639,12 +639,28 @@ def _plan_names(plans: Iterable[_Plan], spec: FormSpec, out_dir: Path) -> list[s
     return names
 
 
+def _county_and_issuer(settings: Settings | Mapping[str, Any] | None,
+                       issuer: Mapping[str, Any] | None) -> tuple[Settings | None, dict[str, Any]]:
+    """Split ``batch``'s arguments into the county :class:`Settings` and the issue-level values.
+
+    Earlier versions took the issue-level values as ``settings=``; a mapping there still works
+    (with a warning) so a county's scripts keep running.
+    """
+    values = dict(issuer or {})
+    if settings is None or isinstance(settings, Settings):
+        return settings, values
+    warnings.warn("batch(settings=<issue-level values>) is deprecated; pass them as issuer= "
+                  "(settings= is the county Settings, as on every other call)", DeprecationWarning, stacklevel=3)
+    return None, {**settings, **values}
+
+
 def batch(
     form: str,
     records_or_path: Path | str | Iterable[dict[str, Any]] | Iterable[tuple[int, dict[str, Any]]],
     out_dir: Path | str,
     *,
-    settings: dict[str, Any] | None = None,
+    issuer: Mapping[str, Any] | None = None,
+    settings: Settings | Mapping[str, Any] | None = None,
     pdf: bool = False,
     merge: bool = False,
     jobs: int | None = None,
@@ -657,7 +673,6 @@ def batch(
     sheet: str | None = None,
     columns: Mapping[str, str] | None = None,
     force: bool | None = None,
-    options: Settings | None = None,
 ) -> BatchResult:
     """Generate ``form`` for every record; see the module docstring for the guarantees.
 
@@ -665,25 +680,26 @@ def batch(
     (row, dict) pairs, the row a :class:`~formkit.documents.roster.SheetRow` to name its sheet). Every
     ledger sheet of a workbook is read (a township workbook holds one school per sheet) unless
     ``sheet`` picks one; each item and invalid row names its sheet.
-    ``settings`` holds issue-level values (``issuer.body``, ``issuer.issue_date``,
+    ``issuer`` holds issue-level values (``issuer.body``, ``issuer.issue_date``,
     ``issuer.number_prefix``, …; see :func:`load_settings`). Raises ``InvalidRosterError``
     (a ``RecordError``) listing every invalid row unless ``skip_invalid``, and ``OutputError``
     when the folder cannot be written or another batch holds it for longer than
-    ``options.lock_wait`` seconds (code ``output-locked``). A file formkit wrote and nobody
+    ``settings.lock_wait`` seconds (code ``output-locked``). A file formkit wrote and nobody
     edited since is replaced; an edited one is kept (``kept-edited``) unless ``overwrite``
     (``force`` is its deprecated name). ``columns`` pins a roster's header wordings to fields.
-    ``options`` (a :class:`Settings`) gives the county templates, enumerations, limits, pinned
-    columns (``columns`` wins) and render time limit.
+    ``settings`` (a :class:`Settings`) gives the county templates, enumerations, limits, pinned
+    columns (``columns`` wins) and render time limit, as on every other call; a plain mapping
+    there is the issue-level values of earlier versions (deprecated: use ``issuer``).
 
     Memory stays flat in the number of rows: pass 1 validates every row (in the workers)
     keeping a few facts per row, and pass 2 reads the roster again to render; a row that
     changed in between stops the batch (``roster-changed``) instead of being rendered unchecked.
     """
+    options, values = _county_and_issuer(settings, issuer)
     if force is not None:
         warnings.warn("force= is deprecated; use overwrite=", DeprecationWarning, stacklevel=2)
         overwrite = overwrite or force
     spec = get_form(form)
-    settings = dict(settings or {})
     source = str(records_or_path) if isinstance(records_or_path, str | Path) else "记录列表"
     if isinstance(records_or_path, bytes | bytearray | memoryview) or hasattr(records_or_path, "read"):
         # Pass 2 reads the roster again, and its format comes from the file name: an upload
@@ -715,12 +731,12 @@ def batch(
     out = Path(out_dir)
     # A dry run only validates: no worker processes for it (the web page's dry run runs in a
     # server thread, where forking is best avoided).
-    with _Workers(spec.name, template_bytes, settings, 1 if dry_run or roster.total < 8 else jobs,
+    with _Workers(spec.name, template_bytes, values, 1 if dry_run or roster.total < 8 else jobs,
                   options) as workers:
         # Pass 1 validates every row before anything is written, keeping per row only a
         # fingerprint of its data and, for a valid row, the facts naming and numbering need.
         fingerprints = array("Q")
-        issuer = _IssuerSeen(spec, settings)
+        issuer_seen = _IssuerSeen(spec, values)
         rows_of: dict[int, int] = {}
         valid: list[_Plan] = []
         invalid: list[tuple[int, list[Problem]]] = []
@@ -731,7 +747,7 @@ def batch(
             for index, (row, raw) in enumerate(roster.rows):
                 blob = pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL)
                 fingerprints.append(_fingerprint(blob))
-                issuer.see(raw)
+                issuer_seen.see(raw)
                 rows_of[index] = row
                 yield index, blob
 
@@ -750,7 +766,7 @@ def batch(
                     outcome.issue_date = shared.setdefault(outcome.issue_date, outcome.issue_date)
                     outcome.deadline = shared.setdefault(outcome.deadline, outcome.deadline)
                     valid.append(outcome)
-        issuer.require()
+        issuer_seen.require()
         if spec.numbered:
             # Two rows of one child would give two notices under one number: refused as ledger check does.
             twice = _listed_twice([(p.index, p.row, p.student_key) for p in valid if p.id_masked], several)
@@ -765,7 +781,7 @@ def batch(
                 f"{source}：{len(invalid)} 行数据有问题，未生成任何文书。请改正后重试（或选择跳过这些行）：",
                 invalid, source, sheets)
         names = _plan_names(valid, spec, out)
-        numbers = _assign_numbers(spec, valid, settings, register, dry_run, form=spec.name)
+        numbers = _assign_numbers(spec, valid, values, register, dry_run, form=spec.name)
         result = BatchResult(spec.name, str(out), invalid=invalid, dry_run=dry_run, sheets=sheets)
         slot = array("q", [-1]) * roster.total  # roster position → item position
         for plan, name, number in zip(valid, names, numbers, strict=True):

@@ -320,7 +320,8 @@ def generate_due(
     items: list[DueItem],
     out_dir: Path | str,
     *,
-    settings: dict[str, Any] | None = None,
+    issuer: Mapping[str, Any] | None = None,
+    settings: Settings | Mapping[str, Any] | None = None,
     as_of: date | None = None,
     pdf: bool = False,
     merge: bool = False,
@@ -328,7 +329,6 @@ def generate_due(
     jobs: int | None = None,
     overwrite: bool = False,
     templates: Mapping[str, Path | str] | None = None,
-    options: Settings | None = None,
 ) -> DueGeneration:
     """Generate every due document of ``items`` (from :func:`due`), one sub-folder of ``out_dir`` per form.
 
@@ -337,12 +337,13 @@ def generate_due(
     the rest are generated. Every document produced is recorded in ``register`` (default: the
     user's register) so the next :func:`due` lists it as issued. ``templates`` maps a form name to
     a county template to use instead of the shipped one (see :func:`parse_templates`); ``overwrite``
-    replaces documents a clerk edited (the batch's rule otherwise keeps them). ``options`` are the
-    :class:`~formkit.Settings` the batches run with (``settings`` holds the issue-level values).
+    replaces documents a clerk edited (the batch's rule otherwise keeps them). ``issuer`` holds the
+    issue-level values and ``settings`` the county :class:`~formkit.Settings`, as on :func:`batch`.
     """
-    from formkit.documents.batch import batch
+    from formkit.documents.batch import _county_and_issuer, batch
     from formkit.documents.roster import SheetRow
 
+    county, values = _county_and_issuer(settings, issuer)
     chosen_templates = {form: Path(path) for form, path in (templates or {}).items()}
     results: dict[str, BatchResult] = {}
     when = as_of or date.today()
@@ -351,11 +352,11 @@ def generate_due(
         # The manifest names each row's sheet: a township workbook holds one school per sheet.
         records = [(SheetRow(item.row, item.sheet), due_record(item, when)) for item in chosen]
         if records:
-            result = batch(form, records, Path(out_dir) / form, settings=settings, pdf=pdf, merge=merge,
+            result = batch(form, records, Path(out_dir) / form, issuer=values, settings=county, pdf=pdf, merge=merge,
                            register=register, jobs=jobs, overwrite=overwrite, skip_invalid=True,
-                           template=chosen_templates.get(form), options=options)
+                           template=chosen_templates.get(form))
             results[form] = result
-            _remember(form, chosen, result, settings or {}, when, register)
+            _remember(form, chosen, result, values, when, register)
     return DueGeneration(results, _failures(items, results))
 
 

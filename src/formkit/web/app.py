@@ -370,8 +370,8 @@ class Desk:
             template = session.templates.get(spec.name)
             # The dry run validates every row (and reads the register) before anything is written.
             planned = await run_in_threadpool(
-                lambda: batch(spec.name, roster, session.folder("dry"), settings=settings, dry_run=True,
-                              skip_invalid=skip, register=self.register, template=template, options=self.settings))
+                lambda: batch(spec.name, roster, session.folder("dry"), issuer=settings, dry_run=True,
+                              skip_invalid=skip, register=self.register, template=template, settings=self.settings))
         except InvalidRosterError as exc:
             # A township workbook holds one school per sheet: its rows are named with their sheet.
             rows = [(row_label(row, len(exc.sheets) > 1), p) for row, problems in exc.rows for p in problems]
@@ -390,10 +390,10 @@ class Desk:
 
         def work(job: Job) -> None:
             job.phase = "正在生成文书"
-            job.results.append(batch(spec.name, roster, job.out_dir / spec.title, settings=settings, skip_invalid=skip,
+            job.results.append(batch(spec.name, roster, job.out_dir / spec.title, issuer=settings, skip_invalid=skip,
                                      register=self.register, template=template, jobs=1,
                                      progress=_progress(job, options["pdf"]), pdf=options["pdf"],
-                                     merge=options["merge"], options=self.settings))
+                                     merge=options["merge"], settings=self.settings))
 
         job = session.start_job(f"{spec.title}（{roster.name}）", work, total=sum(1 for i in planned.items if i.file))
         job.zip_name = f"{spec.title}_{date.today().isoformat()}.zip"
@@ -429,9 +429,9 @@ class Desk:
 
         def work(job: Job) -> None:
             job.phase = "正在生成文书"
-            job.results.append(batch(spec.name, [record], job.out_dir / spec.title, settings=settings,
+            job.results.append(batch(spec.name, [record], job.out_dir / spec.title, issuer=settings,
                                      register=self.register, template=template, jobs=1, progress=_progress(job, False),
-                                     options=self.settings))
+                                     settings=self.settings))
 
         job = session.start_job(f"{spec.title}（{name}）", work)
         job.zip_name = f"{spec.title}_{safe_name(name)}.zip"
@@ -590,9 +590,9 @@ class Desk:
                     continue
                 title = get_form(form).title
                 job.phase = f"正在生成{title}"
-                job.results.append(batch(form, records, job.out_dir / title, settings=settings, pdf=pdf, merge=True,
+                job.results.append(batch(form, records, job.out_dir / title, issuer=settings, pdf=pdf, merge=True,
                                          skip_invalid=True, register=register, template=templates.get(form), jobs=1,
-                                         progress=_progress(job, pdf), options=self.settings))
+                                         progress=_progress(job, pdf), settings=self.settings))
 
         job = session.start_job("待办文书", work)
         job.zip_name = f"待办文书_{when.isoformat()}.zip"
