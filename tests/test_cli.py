@@ -237,3 +237,20 @@ def test_render_refusal_names_each_problem_with_its_code(runner: CliRunner, tmp_
     assert result.exit_code == 1 and "坏记录.json" in result.output
     assert "监护人.联系电话：" in result.output and "[phone-format]" in result.output, result.output
     assert not (tmp_path / "n.docx").exists()
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["ledger", "check"], "缺少参数 PATHS"),
+    (["renderx"], "没有“renderx”这个命令"),
+    (["ledger", "check", "a.xlsx", "--month", "3"], "没有 --month 这个选项"),
+    (["batch", "return-notice", "x.json", "--jobs", "abc"], "--jobs 的值不对：“abc”不是整数"),
+])
+def test_a_mistyped_command_line_is_told_in_chinese(args: list[str], expected: str) -> None:
+    """click's own usage errors go through the same Chinese voice as formkit's (exit 2, a hint)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "formkit", *args], capture_output=True, text=True, check=False)
+    assert out.returncode == 2, out.stderr
+    assert f"错误：{expected}" in out.stderr and "提示：运行 formkit" in out.stderr, out.stderr
+    assert "Error:" not in out.stderr and "Usage:" not in out.stderr

@@ -12,6 +12,7 @@ import dataclasses
 import errno
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -533,9 +534,65 @@ def _where(i: DueItem) -> str:
     return f"{Path(i.file).name} {sheet}第{i.row}行"
 
 
+# click's own messages for a mistyped command line, in the clerk's language (the rest of the
+# message, e.g. a file name, is kept as typed).
+_CLICK_MESSAGES = (
+    (re.compile(r"Got unexpected extra arguments? \((.*)\)"), "多余的参数：{0}"),
+    (re.compile(r"No such command '(.*)'\."), "没有“{0}”这个命令"),
+    (re.compile(r"(?:Path|File|Directory) '(.*)' does not exist\."), "{0} 不存在"),
+    (re.compile(r"(?:Path|File) '(.*)' is a directory\."), "{0} 是文件夹，这里要的是文件"),
+    (re.compile(r"Directory '(.*)' is a file\."), "{0} 是文件，这里要的是文件夹"),
+    (re.compile(r"'(.*)' is not one of (.*)\."), "“{0}”不是可选的值（可选：{1}）"),
+    (re.compile(r"'(.*)' is not a valid integer(?: range)?\."), "“{0}”不是整数"),
+    (re.compile(r"'(.*)' is not a valid float(?: range)?\."), "“{0}”不是数字"),
+    (re.compile(r"'(.*)' is not a valid boolean\."), "“{0}”不是 是/否 值"),
+    (re.compile(r"Option '(.*)' requires an argument\."), "选项 {0} 后面要跟一个值"),
+    (re.compile(r"Option '(.*)' requires (\d+) arguments\."), "选项 {0} 后面要跟 {1} 个值"),
+)
+
+
+def _click_detail(message: str) -> str:
+    for pattern, chinese in _CLICK_MESSAGES:
+        found = pattern.fullmatch(message.strip())
+        if found:
+            return chinese.format(*found.groups())
+    return message
+
+
+def _usage_text(exc: click.UsageError) -> str:
+    """A mistyped command line (click's ``UsageError``) as a Chinese message; the exit code stays 2."""
+    from click import exceptions as ce
+
+    if isinstance(exc, ce.MissingParameter) and exc.param is not None:
+        option = exc.param.param_type_name == "option" and exc.param.opts
+        what = f"缺少选项 {exc.param.opts[0]}" if option else f"缺少参数 {exc.param.human_readable_name}"
+    elif isinstance(exc, ce.NoSuchOption):
+        what = f"没有 {exc.option_name} 这个选项"
+        if exc.possibilities:
+            what += f"（是否想用：{'、'.join(sorted(exc.possibilities))}）"
+    elif isinstance(exc, ce.BadParameter):
+        param = exc.param
+        name = ((param.opts[0] if param.param_type_name == "option" and param.opts else param.human_readable_name)
+                if param is not None else str(exc.param_hint or ""))
+        what = f"{name} 的值不对：{_click_detail(exc.message)}" if name else _click_detail(exc.message)
+    else:
+        what = _click_detail(exc.message)
+    usage = exc.ctx.get_usage().replace("Usage:", "用法：") if exc.ctx is not None else ""
+    command = exc.ctx.command_path if exc.ctx is not None else "formkit"
+    return f"{usage}\n错误：{what}。\n提示：运行 {command} --help 查看用法。".lstrip()
+
+
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="formkit")
+    try:
+        code = cli.main(prog_name="formkit", standalone_mode=False)
+    except click.UsageError as exc:
+        _echo_err(_usage_text(exc))
+        sys.exit(EXIT_UNUSABLE)
+    except click.Abort:
+        _echo_err("已中断。")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":
