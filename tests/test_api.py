@@ -56,6 +56,7 @@ def test_client_batches_a_township_workbook_sheet_by_sheet(tmp_path: Path) -> No
     township_book().save(book)
     (tmp_path / "县版").mkdir()
     rows, hints = township_batch(book, tmp_path / "out", tmp_path / "县版")
-    assert hints == [formkit.CODES["invalid-roster"].cli_hint] and "--skip-invalid" in hints[0]
+    assert hints[0] == formkit.CODES["invalid-roster"].cli_hint and "--skip-invalid" in hints[0]
+    assert "平寨中学:7" in hints[1:]  # each refused row names its worksheet (sheet_of)
     assert {row.split(":")[0] for row in rows} == {"平寨小学", "平寨中学"}  # the hidden 旧表 is not read
     assert "平寨中学:7:skipped-invalid" in rows and "平寨小学:6:written" in rows

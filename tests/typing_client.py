@@ -131,6 +131,8 @@ def township_batch(workbook: Path, out: Path, county: Path) -> tuple[list[str], 
     except formkit.InvalidRosterError as err:
         info: formkit.CodeInfo = formkit.CODES[err.code]
         hints.append(info.cli_hint)
+        # Which worksheet each refused row is on (a township workbook numbers rows per sheet).
+        hints += [f"{formkit.sheet_of(row)}:{row}" for row, _problems in err.rows]
         result = formkit.batch("return-notice", workbook, out, issuer=issuer, settings=options, skip_invalid=True)
     except OSError as err:
         written_err: formkit.OutputError = formkit.output_error(err, out)

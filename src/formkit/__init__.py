@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # static typing sees the real names; at run time they load on
     from formkit.documents.lint import TemplateIssue, TemplateReport, check_template, format_template_report
     from formkit.documents.register import default_register_path
     from formkit.documents.render import render, render_to
-    from formkit.documents.roster import RecordsReport, read_records
+    from formkit.documents.roster import RecordsReport, SheetRow, read_records, sheet_of
     from formkit.ledger.check import FileSummary, Finding, LedgerReport, check_ledger, format_report
     from formkit.ledger.due import (
         DueFailure,
@@ -148,6 +148,8 @@ _LAZY: dict[str, str] = {
     "read_json_record": "documents.forms",
     "read_ledger": "tables.reader",
     "read_records": "documents.roster",
+    "sheet_of": "documents.roster",
+    "SheetRow": "documents.roster",
     "record_warnings": "documents.forms",
     "render": "documents.render",
     "render_to": "documents.render",
@@ -217,6 +219,7 @@ __all__ = [
     "RecordsReport",
     "School",
     "Settings",
+    "SheetRow",
     "Student",
     "Summary",
     "TemplateError",
@@ -254,6 +257,7 @@ __all__ = [
     "render_to",
     "report_record",
     "serve",
+    "sheet_of",
     "summary",
     "validate_record",
 ]
