@@ -372,3 +372,15 @@ def test_check_judges_a_roster_as_batch_does() -> None:
     report = check_ledger(COUNTY / "roster-xueji.xlsx", AS_OF)
     row_errors = {(f.row, f.code) for f in report.findings if f.severity == "error" and f.row > 3}
     assert row_errors == {(7, "id-checksum")}
+
+
+def test_a_pinned_wording_no_header_has_is_reported_not_silently_ignored(tmp_path: Path) -> None:
+    path = small_ledger(tmp_path / "a.xlsx", HEADERS, ROW)
+    report = check_ledger(path, AS_OF, columns={"户  主": "guardian", "家长姓名(户主)": "guardian"})
+    # "户  主" is the sheet's 户主 (spaces do not count); the second wording is on no header: a typo.
+    assert report.unused_pins == ["家长姓名(户主)"] and report.findings == []
+    assert report.to_dict()["unused_pins"] == ["家长姓名(户主)"]
+    result = CliRunner().invoke(cli, ["ledger", "check", str(path), "--as-of", "2024-05-01",
+                                      "--column", "户主=guardian", "--column", "学生名字=name"])
+    assert "列名说明“学生名字”在读到的表头中都没有找到" in result.output and "“户主”在" not in result.output
+    assert check_ledger(path, AS_OF, columns={"户主": "guardian"}).unused_pins == []

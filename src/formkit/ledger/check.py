@@ -26,7 +26,7 @@ from formkit.core.fileio import Source, source_name
 from formkit.core.rules import CaseFacts, RuleProblem
 from formkit.core.settings import Settings, settings_or_default
 from formkit.documents.roster import decode_sex, is_resident_id, roster_id_type_column
-from formkit.tables.columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column, HeaderMatcher
+from formkit.tables.columns import COLUMNS_BY_KEY, LEDGER_COLUMNS, Column, HeaderMatcher, normalise_header
 from formkit.tables.reader import LedgerTable, no_header_error, read_ledger, read_workbook
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -167,6 +167,9 @@ class LedgerReport:
     as_of: date | None = None
     enums: EnumTable | None = field(default=None, repr=False)
     """The enumeration table the rows were checked against (figures and due lists reuse it)."""
+    unused_pins: list[str] = field(default_factory=list)
+    """Pinned header wordings (``columns``) that matched no header of any workbook read: most
+    likely mistyped, and silently useless otherwise."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -187,6 +190,7 @@ class LedgerReport:
             "files": [f.to_dict() for f in self.files],
             "findings": [f.to_dict() for f in self.findings],
             "counts": self.counts,
+            "unused_pins": self.unused_pins,
         }
 
     def to_json(self) -> str:
@@ -633,6 +637,9 @@ def _check_ledger(paths: Iterable[Source] | Source, as_of: date | None, *, sheet
         raise UsageError(f"{'、'.join(f.path for f in report.files)} 是 formkit 自己生成的文件（汇总表或标注副本），"
                          "不是台账。请指定要检查的台账文件或文件夹。")
     _duplicates(per_table, report.findings)
+    if columns and report.tables:
+        used = set().union(*(t.pins_used for t in report.tables))
+        report.unused_pins = [text for text in columns if normalise_header(text) not in used]
     order = {f.path: i for i, f in enumerate(report.files)}
     sheet_order = {(t.path, t.sheet): i for i, t in enumerate(report.tables)}
     report.findings.sort(key=lambda f: (order.get(f.file, 0), sheet_order.get((f.file, f.sheet), 0), f.row,
@@ -680,7 +687,8 @@ def _copy_names(paths: Sequence[str]) -> list[str]:
 
 def format_report(report: LedgerReport) -> str:
     """The Chinese terminal table: grouped by file, then row; IDs already masked."""
-    lines: list[str] = []
+    lines: list[str] = [f"注意：列名说明“{text}”在读到的表头中都没有找到，没有起作用。请核对表头文字"
+                        "（换行、空格、全角半角和括号可不计较）。" for text in report.unused_pins]
     by_file: dict[str, list[Finding]] = {}
     for finding in report.findings:
         by_file.setdefault(finding.file, []).append(finding)

@@ -294,6 +294,8 @@ class HeaderMatcher:
         for text, key in pins.items():
             add_pin(checked, text, key, source="columns")
         self.pins = {normalise_header(text): key for text, key in checked.items()}
+        self.used: set[str] = set()
+        """The pins (normalised header text) that matched a cell: a pin never used names no header."""
         self._cache: dict[tuple[str, str], HeaderMatch | None] = {}
 
     def match(self, cell: object, group: object = "") -> HeaderMatch | None:
@@ -303,8 +305,10 @@ class HeaderMatcher:
         if memo in self._cache:
             return self._cache[memo]
         found: HeaderMatch | None = None
-        pin = self.pins.get(grp + text) or self.pins.get(text)
+        pinned = grp + text if grp + text in self.pins else text
+        pin = self.pins.get(pinned)
         if pin is not None:
+            self.used.add(pinned)
             found = HeaderMatch(pin, PIN_SCORE, True)
         else:
             scored = score_header(text, grp)

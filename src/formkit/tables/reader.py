@@ -91,6 +91,8 @@ class LedgerTable:
     header_problems: list[HeaderProblem] = field(default_factory=list)
     skipped_rows: list[tuple[int, str]] = field(default_factory=list)
     """(Excel row number, why) for every non-blank row below the header that is not data."""
+    pins_used: set[str] = field(default_factory=set, repr=False)
+    """The pinned header wordings (normalised) that matched a header cell of this workbook."""
 
     @property
     def unknown_headers(self) -> list[str]:
@@ -425,6 +427,8 @@ def read_workbook(path: Source, *, limits: Limits | None = None,
             out.skipped.append((name, f"前 {HEADER_SCAN_ROWS} 行没有台账表头"))
             continue
         out.tables.append(build_table(p, name, grid, found, interned=True))
+    for table in out.tables:
+        table.pins_used = matcher.used
     return out
 
 
@@ -459,7 +463,9 @@ def read_ledger(path: Source, *, sheet: str | None = None, limits: Limits | None
             if sheet is not None or name in PREFERRED_SHEETS:
                 break
             continue
-        return build_table(p, name, grid, found, interned=True)
+        table = build_table(p, name, grid, found, interned=True)
+        table.pins_used = matcher.used
+        return table
     if not names:
         raise InputFileError(f"{p} 里没有工作表。", path=str(p), code="no-header")
     raise no_header_error(p, f"工作表“{sheet or order[0]}”" if order else "任何工作表")
