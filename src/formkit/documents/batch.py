@@ -925,7 +925,8 @@ class _IssuerSeen:
             example = "、".join(f"{k}=…" for k in missing)
             raise UsageError(
                 f"缺少发文信息：{'、'.join(_ISSUER_LABELS[k] for k in missing)}。请在发文信息中给出 {example}，"
-                f"或写在 formkit.toml 的 [issuer] 中（可参考 samples/formkit.toml）。",
+                f"或写在名单旁的 formkit.toml 里，例如：[issuer] 下一行 body = \"石门镇人民政府\"，"
+                f"一行 issue_date = 2024-04-08。",
                 code="issuer-missing",
             )
 
