@@ -245,7 +245,7 @@ def test_live_lock_refuses_with_clear_message(tmp_path: Path, monkeypatch: pytes
     assert str(os.getpid()) in result.output and "内部错误" not in result.output
     assert lock.exists() and not list(out.glob("*.docx"))
     with pytest.raises(OutputError) as caught:
-        run(out, tmp_path / "reg.sqlite", source=RECORDS[:2], options=Settings(lock_wait=0.3))
+        run(out, tmp_path / "reg.sqlite", source=RECORDS[:2], settings=Settings(lock_wait=0.3))
     assert caught.value.code == "output-locked"
 
 
