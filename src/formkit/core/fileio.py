@@ -504,15 +504,18 @@ def inside(folder: Path, candidate: Path) -> Path:
     return target
 
 
-def read_input(path: Path, what: str = "文件") -> bytes:
+def read_input(path: Path, what: str = "文件", limit: int | None = None) -> bytes:
     """Read a user-supplied file; a missing or unreadable one is an ``InputFileError`` in Chinese.
 
-    ``what`` names the file's role in the message (``模板文件``, ``配置文件`` …).
+    ``what`` names the file's role in the message (``模板文件``, ``配置文件`` …). With ``limit``, at
+    most ``limit + 1`` bytes are read: the caller's size check then refuses a file that is too large
+    without the whole of it (or of an endless device such as ``/dev/zero``) ever being in memory.
     """
     from formkit.core.errors import InputFileError
 
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            return handle.read() if limit is None else handle.read(limit + 1)
     except FileNotFoundError:
         raise InputFileError(f"找不到{what}：{path}。请检查路径。", path=str(path), code="file-missing") from None
     except IsADirectoryError:
@@ -533,19 +536,38 @@ def source_name(source: Source) -> str:
     return str(source) if isinstance(source, str | Path) else UPLOADED
 
 
-def source_bytes(source: Source, what: str = "文件") -> bytes:
-    """The content of ``source``; a missing file is an ``InputFileError`` naming ``what``."""
+def source_bytes(source: Source, what: str = "文件", limit: int | None = None) -> bytes:
+    """The content of ``source``; a missing file is an ``InputFileError`` naming ``what``.
+
+    With ``limit``, at most ``limit + 1`` bytes are taken from a path or a file object (see
+    :func:`read_input`): an upload stream that is huge or never ends reaches the size guard as
+    "too large" instead of exhausting memory first.
+    """
     from formkit.core.errors import InputFileError
 
     if isinstance(source, str | Path):
-        return read_input(Path(source), what)
+        return read_input(Path(source), what, limit)
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source)
+    chunks: list[bytes] = []
+    wanted = -1 if limit is None else limit + 1
     try:
-        data = source.read()
+        while wanted:
+            # A file object may hand back more than it was asked for: take only what was asked.
+            data = source.read(_CHUNK if wanted < 0 else min(wanted, _CHUNK))
+            if not isinstance(data, bytes | bytearray | memoryview) and data is not None:
+                raise InputFileError(f"{what}{UPLOADED}应以二进制方式打开（open(…, \"rb\")）。", path=UPLOADED,
+                                     code="file-type")
+            if not data:
+                break
+            piece = bytes(data if wanted < 0 else data[:wanted])
+            chunks.append(piece)
+            wanted = wanted if wanted < 0 else wanted - len(piece)
     except (OSError, ValueError) as exc:
+        if isinstance(exc, FormkitError):
+            raise
         raise InputFileError(f"无法读取{what}{UPLOADED}：{exc}。", path=UPLOADED, code="file-unreadable") from None
-    if not isinstance(data, bytes):
-        raise InputFileError(f"{what}{UPLOADED}应以二进制方式打开（open(…, \"rb\")）。", path=UPLOADED,
-                             code="file-type")
-    return data
+    return b"".join(chunks)
+
+
+_CHUNK = 1 << 20

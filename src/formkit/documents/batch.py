@@ -685,10 +685,11 @@ def batch(
     if not roster.total:
         raise InputFileError(f"{source} 中没有任何记录行。", path=source, code="no-rows")
     sheets, several = roster.sheets, len(roster.sheets) > 1
-    template_bytes = read_input(Path(template), "模板文件") if template is not None else None
+    template_bytes = None
     if template is not None:
-        from formkit.documents.engine import CompiledTemplate
+        from formkit.documents.engine import TEMPLATE_LIMITS, CompiledTemplate
 
+        template_bytes = read_input(Path(template), "模板文件", TEMPLATE_LIMITS.max_file_bytes)
         CompiledTemplate(template_bytes or b"", Path(template).name)  # fail early, in the main process
     jobs = jobs or os.cpu_count() or 1
     out = Path(out_dir)

@@ -582,7 +582,7 @@ def check_ledger(
 
 def _check_ledger(paths: Iterable[Source] | Source, as_of: date | None, *, sheet: str | None,
                   columns: Mapping[str, str] | None, settings: Settings) -> LedgerReport:
-    if isinstance(paths, str | Path | bytes) or hasattr(paths, "read"):
+    if isinstance(paths, str | Path | bytes | bytearray | memoryview) or hasattr(paths, "read"):
         paths = [cast(Source, paths)]
     paths = list(paths)
     when = as_of or date.today()

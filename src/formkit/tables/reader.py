@@ -316,9 +316,10 @@ def open_workbook(path: Path | bytes, limits: Limits | None = None, name: str | 
                              path=shown, code="file-corrupt") from None
 
 
-def _opened(source: Source) -> Path | bytes:
-    """What the guard and the parser read: the file of a path, else the bytes of an upload."""
-    return Path(source) if isinstance(source, str | Path) else source_bytes(source, "表格文件")
+def _opened(source: Source, limits: Limits) -> Path | bytes:
+    """What the guard and the parser read: the file of a path, else the bytes of an upload (read
+    no further than the guard's size limit, which then refuses it)."""
+    return Path(source) if isinstance(source, str | Path) else source_bytes(source, "表格文件", limits.max_file_bytes)
 
 
 def _sheet_grid(wb: CalamineWorkbook, name: str, path: Path) -> list[list[Any]]:
@@ -397,7 +398,8 @@ def read_workbook(path: Source, *, limits: Limits | None = None,
     """
     p = Path(source_name(path))
     chosen = settings_or_default(settings)
-    wb = open_workbook(_opened(path), limits or chosen.limits, str(p))
+    chosen_limits = limits or chosen.limits
+    wb = open_workbook(_opened(path, chosen_limits), chosen_limits, str(p))
     matcher = HeaderMatcher(chosen.columns if columns is None else columns)
     visible = set(_visible(wb))
     out = WorkbookRead(str(p))
@@ -432,7 +434,8 @@ def read_ledger(path: Source, *, sheet: str | None = None, limits: Limits | None
     """
     p = Path(source_name(path))
     chosen = settings_or_default(settings)
-    wb = open_workbook(_opened(path), limits or chosen.limits, str(p))
+    chosen_limits = limits or chosen.limits
+    wb = open_workbook(_opened(path, chosen_limits), chosen_limits, str(p))
     matcher = HeaderMatcher(chosen.columns if columns is None else columns)
     names = list(wb.sheet_names)
     visible = _visible(wb)
