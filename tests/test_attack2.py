@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from formkit import Settings, check_ledger, check_template
-from formkit.core.errors import InputFileError
+from formkit.core.errors import InputFileError, OutputError
 from formkit.documents.engine import TEMPLATE_LIMITS
 from formkit.tables.reader import read_ledger, read_workbook
 from formkit.tables.xlsx_guard import Limits
-from tests.helpers import ROOT
+from tests.helpers import ROOT, filled_ledger_kept_once, sample
 
 BOMB = ROOT / "tests" / "data" / "bad" / "zip-bomb.xlsx"
 
@@ -91,3 +92,54 @@ def test_zip_bomb_as_any_bytes_like_is_a_file_finding(wrap: type) -> None:
     data = wrap(BOMB.read_bytes())
     report = check_ledger(data)
     assert [(f.path, f.error_code) for f in report.files] == [("<上传的文件>", "file-too-large")]
+
+
+CLERK = b"the clerk's own file, typed in while formkit was working"
+
+
+def test_render_to_never_replaces_a_file_that_appeared_after_its_check(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from formkit.documents import render as render_module
+
+    target = tmp_path / "notice.docx"
+    real = render_module.render
+
+    def slow_render(*args: Any, **kwargs: Any) -> bytes:
+        # Rendering takes seconds; a clerk saves a file of the same name meanwhile.
+        target.write_bytes(CLERK)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(render_module, "render", slow_render)
+    with pytest.raises(OutputError) as caught:
+        render_module.render_to(target, "compel-notice", sample("compel-notice"))
+    assert caught.value.code == "output-exists"
+    assert target.read_bytes() == CLERK
+    assert [p.name for p in tmp_path.iterdir()] == ["notice.docx"]  # no temp file left
+
+
+def test_new_ledger_summary_and_annotate_never_replace_a_file_that_appeared_after_their_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from formkit.ledger import workbook
+
+    report = check_ledger(filled_ledger_kept_once(tmp_path))
+    (tmp_path / "out").mkdir()
+    real_bytes = workbook.workbook_bytes
+    planted: list[Path] = []
+
+    def late_clerk(wb: Any) -> bytes:
+        planted[0].write_bytes(CLERK)  # saved by a clerk while formkit built the workbook
+        return real_bytes(wb)
+
+    monkeypatch.setattr(workbook, "workbook_bytes", late_clerk)
+    writers = [
+        (tmp_path / "new.xlsx", lambda: workbook.new_ledger(tmp_path / "new.xlsx", records=[])),
+        (tmp_path / "sum.xlsx", lambda: workbook.summary(report, tmp_path / "sum.xlsx")),
+        (tmp_path / "out" / "ledger-filled.checked.xlsx", lambda: workbook.annotate(report, tmp_path / "out")),
+    ]
+    for target, write in writers:
+        planted[:] = [target]
+        with pytest.raises(OutputError) as caught:
+            write()
+        assert caught.value.code == "output-exists", target
+        assert target.read_bytes() == CLERK, target
+    assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".formkit-tmp-")]

@@ -119,7 +119,7 @@ def claim_output(
         if ours is not None:
             raise OutputError(f"目标文件已存在，且不是 formkit 上次写出的样子（可能已有人修改），未覆盖：{shown}。"
                               "为免丢失这些修改，没有写出任何文件。", code="output-edited")
-        raise OutputError(f"目标文件已存在，未覆盖：{shown}。它可能已被手工修改或填写过。", code="output-exists")
+        raise _exists_error(blocked)
     return targets
 
 
@@ -144,13 +144,15 @@ def _replaced_mode(path: Path) -> int | None:
 
 
 @contextmanager
-def _atomic(path: Path, *, text: bool) -> Iterator[IO[Any]]:
+def _atomic(path: Path, *, text: bool, replace: bool = True) -> Iterator[IO[Any]]:
     """Open a temp file beside ``path``; on success fsync it and rename it over ``path``.
 
     A crash or kill leaves either the old file or the new one, never half of one; the
     temp file carries a recognisable prefix and its writer's pid so a later run can remove
     leftovers. A new file gets the mode the umask allows; a replaced file keeps its mode.
     Operating-system failures become an ``OutputError`` naming the file and the cause.
+    ``replace=False`` (a writer whose :func:`claim_output` found nothing there) puts the file in
+    place only if still nothing is there: a file saved meanwhile is kept (``output-exists``).
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,13 +172,37 @@ def _atomic(path: Path, *, text: bool) -> Iterator[IO[Any]]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _place_new(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError) and not isinstance(exc, FormkitError) and (
                 exc.errno in _OUTPUT_ERRNOS or exc.filename in (str(tmp), str(path)) or exc.filename2 == str(path)):
             raise output_error(exc, path) from None
         raise
+
+
+def _place_new(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` to ``path`` unless ``path`` exists by now (claimed free, then taken meanwhile)."""
+    try:
+        # A hard link is created only if the name is free, in one step: no window between check and rename.
+        os.link(tmp, path, follow_symlinks=False)
+    except FileExistsError:
+        raise _exists_error([path]) from None
+    except OSError:
+        # No hard links here (FAT, some network shares): the check just before the rename is the best left.
+        if os.path.lexists(path):
+            raise _exists_error([path]) from None
+        os.replace(tmp, path)
+    else:
+        tmp.unlink()
+
+
+def _exists_error(blocked: Iterable[Path]) -> OutputError:
+    shown = "、".join(str(t) for t in blocked)
+    return OutputError(f"目标文件已存在，未覆盖：{shown}。它可能已被手工修改或填写过。", code="output-exists")
 
 
 @contextmanager
@@ -186,9 +212,12 @@ def atomic_stream(path: Path) -> Iterator[IO[str]]:
         yield handle
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and a rename."""
-    with _atomic(path, text=False) as handle:
+def atomic_write(path: Path, data: bytes, *, replace: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder and a rename.
+
+    ``replace=False``: only if nothing is at ``path`` by then (else ``OutputError`` ``output-exists``).
+    """
+    with _atomic(path, text=False, replace=replace) as handle:
         handle.write(data)
 
 

@@ -120,9 +120,9 @@ def render_to(
             tmp_docx = work / (output.stem + ".docx")
             tmp_docx.write_bytes(payload)
             (made,) = convert_to_pdf([tmp_docx], work / "pdf", settings=chosen)
-            atomic_write(output, made.read_bytes())
+            atomic_write(output, made.read_bytes(), replace=overwrite)
         return output
-    atomic_write(docx_path, payload)
+    atomic_write(docx_path, payload, replace=overwrite)
     if pdf:
         convert_to_pdf([docx_path], docx_path.parent, settings=chosen)
     return output
