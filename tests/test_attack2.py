@@ -16,7 +16,7 @@ from formkit.core.errors import InputFileError, OutputError
 from formkit.documents.engine import TEMPLATE_LIMITS
 from formkit.tables.reader import read_ledger, read_workbook
 from formkit.tables.xlsx_guard import Limits
-from tests.helpers import ROOT, filled_ledger_kept_once, sample
+from tests.helpers import ROOT, SAMPLES, filled_ledger_kept_once, sample
 
 BOMB = ROOT / "tests" / "data" / "bad" / "zip-bomb.xlsx"
 
@@ -143,3 +143,29 @@ def test_new_ledger_summary_and_annotate_never_replace_a_file_that_appeared_afte
         assert caught.value.code == "output-exists", target
         assert target.read_bytes() == CLERK, target
     assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".formkit-tmp-")]
+
+
+def test_batch_keeps_a_document_a_clerk_saved_while_the_batch_ran(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import formkit.documents.batch as fb
+    from formkit.core import fileio
+
+    out = tmp_path / "out"
+    real_add = fileio.FileGroup.add
+    planted: list[Path] = []
+
+    def add_after_a_clerk(self: fileio.FileGroup, path: Path, data: bytes, **kw: Any) -> None:
+        if not planted:  # between the batch's look at the name and its commit
+            path.write_bytes(CLERK)
+            planted.append(path)
+        real_add(self, path, data, **kw)
+
+    monkeypatch.setattr(fileio.FileGroup, "add", add_after_a_clerk)
+    settings = fb.load_settings(None, ["body=石门镇人民政府", "issue_date=2024-04-08", "number_prefix=石镇教复"])
+    result = fb.batch("return-notice", SAMPLES / "roster.xlsx", out, settings=settings,
+                      register=tmp_path / "reg.sqlite", jobs=1)
+    assert planted[0].read_bytes() == CLERK
+    kept = [i for i in result.items if i.status == "kept-edited"]
+    assert [out / i.file for i in kept] == planted
+    assert result.counts == {"written": len(result.items) - 1, "kept-edited": 1}
+    assert not [p for p in out.rglob("*") if p.name.startswith(".formkit-tmp-")]

@@ -184,20 +184,33 @@ def _atomic(path: Path, *, text: bool, replace: bool = True) -> Iterator[IO[Any]
         raise
 
 
+_NO_HARD_LINKS = {errno.EPERM, errno.EACCES, errno.EXDEV, errno.EMLINK, errno.ENOSYS,
+                  getattr(errno, "ENOTSUP", errno.EPERM), getattr(errno, "EOPNOTSUPP", errno.EPERM)}
+
+
 def _place_new(tmp: Path, path: Path) -> None:
     """Rename ``tmp`` to ``path`` unless ``path`` exists by now (claimed free, then taken meanwhile)."""
+    if not _placed_new(tmp, path):
+        raise _exists_error([path])
+
+
+def _placed_new(tmp: Path, path: Path) -> bool:
+    """Move ``tmp`` to ``path`` if nothing is there; False (``tmp`` left alone) if something is."""
     try:
         # A hard link is created only if the name is free, in one step: no window between check and rename.
-        os.link(tmp, path, follow_symlinks=False)
+        os.link(tmp, path)
     except FileExistsError:
-        raise _exists_error([path]) from None
-    except OSError:
+        return False
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
         # No hard links here (FAT, some network shares): the check just before the rename is the best left.
         if os.path.lexists(path):
-            raise _exists_error([path]) from None
+            return False
         os.replace(tmp, path)
     else:
         tmp.unlink()
+    return True
 
 
 def _exists_error(blocked: Iterable[Path]) -> OutputError:
@@ -233,6 +246,7 @@ class FileGroup:
 
     def __init__(self) -> None:
         self._pending: list[tuple[int, Path, Path]] = []
+        self._new_only: set[Path] = set()
 
     def __enter__(self) -> FileGroup:
         return self
@@ -240,8 +254,14 @@ class FileGroup:
     def __exit__(self, *exc: object) -> None:
         self.abort()
 
-    def add(self, path: Path, data: bytes) -> None:
-        """Write ``data`` to a temp file beside ``path`` (made visible by :meth:`commit`)."""
+    def add(self, path: Path, data: bytes, *, replace: bool = True) -> None:
+        """Write ``data`` to a temp file beside ``path`` (made visible by :meth:`commit`).
+
+        ``replace=False``: ``path`` was free when the caller looked; :meth:`commit` keeps a file
+        that arrived there since instead of replacing it.
+        """
+        if not replace:
+            self._new_only.add(path)
         try:
             fd, tmp = _new_temp(path.parent, path.suffix)
         except OSError as exc:
@@ -259,11 +279,15 @@ class FileGroup:
         except OSError as exc:
             raise output_error(exc, path) from None
 
-    def commit(self) -> None:
-        """Sync every file of the group, then rename each over its target and sync the folders."""
+    def commit(self) -> list[Path]:
+        """Sync every file of the group, then rename each over its target and sync the folders.
+
+        Returns the targets added with ``replace=False`` that were taken meanwhile and so kept.
+        """
         pending, folders = self._pending, {path.parent for _, _, path in self._pending}
+        taken: list[Path] = []
         if not pending:
-            return
+            return taken
         try:
             if not _syncfs(pending[0][0]) or len(folders) > 1:
                 for fd, _, _ in pending:
@@ -275,12 +299,17 @@ class FileGroup:
         self._pending = [(-1, tmp, path) for _, tmp, path in pending]
         for _, tmp, path in pending:
             try:
-                os.replace(tmp, path)
+                if path not in self._new_only:
+                    os.replace(tmp, path)
+                elif not _placed_new(tmp, path):
+                    tmp.unlink()
+                    taken.append(path)
             except OSError as exc:
                 raise output_error(exc, path) from None
         self._pending = []
         for folder in folders:
             sync_folder(folder)
+        return taken
 
     def abort(self) -> None:
         for fd, tmp, _ in self._pending:

@@ -485,6 +485,7 @@ def _render_chunk(tasks: list[Task]) -> list[Outcome]:
     """
     spec, settings, compiled, options = _WORKER["spec"], _WORKER["settings"], _WORKER["compiled"], _WORKER["options"]
     outcomes: list[Outcome] = []
+    fresh: dict[Path, tuple[int, str]] = {}
     with FileGroup() as group:
         for index, blob, target, doc_number, known, force in tasks:
             record = _validated(spec, pickle.loads(blob), settings, options)
@@ -508,9 +509,14 @@ def _render_chunk(tasks: list[Task]) -> list[Outcome]:
                     outcomes.append((index, known, "kept-edited"))
                     continue
                 status = "updated"
-            group.add(path, payload)
+            # A name free when looked at above must still be free when the file is put there.
+            group.add(path, payload, replace=force or status == "updated")
             outcomes.append((index, digest, status))
-        group.commit()
+            if status == "written":
+                fresh[path] = (len(outcomes) - 1, known)
+        for taken in group.commit():
+            at, known = fresh[taken]
+            outcomes[at] = (outcomes[at][0], known, "kept-edited")
     return outcomes
 
 
