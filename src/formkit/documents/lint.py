@@ -155,9 +155,8 @@ def check_template(path: Source, form: str | None = None) -> TemplateReport:
     sources: list[str] = []
     try:
         parts = templated_parts(members, p.name)
-    except TemplateError as exc:
-        add(TemplateIssue("error", exc.code, str(exc)))
-        return report
+    except TemplateError as exc:  # a part not in UTF-8: as unusable as a package that is no .docx
+        raise InputFileError(f"{p} 不是有效的 Word（.docx）文件：{exc}", path=str(p), code="file-type") from None
     for xml in parts.values():
         paragraphs += paragraph_texts(xml)
         if has_tags(xml):
