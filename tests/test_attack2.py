@@ -6,6 +6,8 @@ file that appeared after its overwrite check.
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +171,74 @@ def test_batch_keeps_a_document_a_clerk_saved_while_the_batch_ran(tmp_path: Path
     assert [out / i.file for i in kept] == planted
     assert result.counts == {"written": len(result.items) - 1, "kept-edited": 1}
     assert not [p for p in out.rglob("*") if p.name.startswith(".formkit-tmp-")]
+
+
+CONTROL_SHEET = "&#27;[2J&#27;]0;pwn&#7;X&#x202E;"
+"""A sheet name calamine accepts through character references: clear screen, set the terminal
+title, bell, and a right-to-left override."""
+
+
+def _renamed_sheet(data: bytes, name: str) -> bytes:
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            part = source.read(info)
+            if info.filename == "xl/workbook.xml":
+                part = re.sub(rb'(<sheet [^>]*?name=")[^"]*"', lambda m: m.group(1) + name.encode() + b'"', part,
+                              count=1)
+            target.writestr(info, part)
+    return out.getvalue()
+
+
+def test_sheet_name_escape_sequences_never_reach_the_terminal(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from formkit.cli import cli
+
+    ledger = tmp_path / "ledger.xlsx"
+    ledger.write_bytes(_renamed_sheet((SAMPLES / "ledger-filled.xlsx").read_bytes(), CONTROL_SHEET))
+    assert read_workbook(ledger).tables[0].sheet.startswith("\x1b[2J")  # the name really is hostile
+    roster = tmp_path / "roster.xlsx"
+    roster.write_bytes(_renamed_sheet((SAMPLES / "roster.xlsx").read_bytes(), CONTROL_SHEET))
+    runs = [
+        (["ledger", "check", str(ledger), "--annotate", str(tmp_path / "checked")], 1),
+        (["batch", "return-notice", str(roster), "-o", str(tmp_path / "out"), "--set", "body=石门镇人民政府",
+          "--set", "issue_date=2024-04-08", "--register", str(tmp_path / "reg.sqlite"), "--jobs", "1",
+          "--dry-run"], 0),
+    ]
+    for args, code in runs:
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == code, result.output
+        assert args[0] == "batch" or "\ufffd[2J\ufffd]0;pwn" in result.output  # the sheet is still named, defused
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e]", result.output), args
+
+
+def test_annotating_a_workbook_openpyxl_cannot_parse_is_not_an_internal_error(tmp_path: Path) -> None:
+    from formkit.ledger.workbook import annotate
+
+    ledger = tmp_path / "ledger.xlsx"
+    ledger.write_bytes(_renamed_sheet((SAMPLES / "ledger-filled.xlsx").read_bytes(), CONTROL_SHEET))
+    report = check_ledger(ledger)
+    (copy,) = annotate(report, tmp_path / "checked")
+    book = read_workbook(copy)
+    assert [name for name, _ in book.skipped] == ["检查结果"] and not book.tables
+
+
+def test_template_with_a_utf16_part_is_an_input_error_not_an_internal_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from formkit.cli import cli
+
+    shipped = zipfile.ZipFile(ROOT / "templates" / "docx" / "compel-notice.docx")
+    template = tmp_path / "compel-notice.docx"
+    with zipfile.ZipFile(template, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in shipped.infolist():
+            part = shipped.read(info)
+            if info.filename == "word/document.xml":  # well-formed XML, but UTF-16: the renderer refuses it
+                part = part.decode("utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+            out.writestr(info, part)
+    with pytest.raises(InputFileError) as caught:
+        check_template(template)
+    assert caught.value.code == "file-type"
+    result = CliRunner().invoke(cli, ["template", "check", str(template)])
+    assert result.exit_code == 2 and "内部错误" not in result.output and "UTF-8" in result.output

@@ -395,7 +395,8 @@ def annotate_workbook(
     if source.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             loaded = load_workbook(source)
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile):
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile,
+                SyntaxError):  # lxml refuses a character reference calamine accepts (a sheet named "&#27;…")
             # calamine read it, openpyxl (stricter) cannot: the findings list still goes back to the school.
             loaded = None
     if loaded is not None:
