@@ -242,3 +242,18 @@ def test_template_with_a_utf16_part_is_an_input_error_not_an_internal_error(tmp_
     assert caught.value.code == "file-type"
     result = CliRunner().invoke(cli, ["template", "check", str(template)])
     assert result.exit_code == 2 and "内部错误" not in result.output and "UTF-8" in result.output
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
+def test_settings_cannot_quietly_switch_the_render_limit_off(value: float) -> None:
+    from formkit.core.errors import UsageError
+    from formkit.core.settings import DEFAULT_LOCK_WAIT, DEFAULT_RENDER_SECONDS
+
+    with pytest.raises(UsageError):
+        Settings(render_seconds=value)
+    with pytest.raises(UsageError):
+        Settings(lock_wait=value)
+    # From the environment an unusable number keeps the default, as an unreadable one does.
+    chosen = Settings.from_environ({"FORMKIT_RENDER_SECONDS": str(value), "FORMKIT_LOCK_WAIT": str(value)})
+    assert (chosen.render_seconds, chosen.lock_wait) == (DEFAULT_RENDER_SECONDS, DEFAULT_LOCK_WAIT)
+    assert Settings(render_seconds=0).render_seconds == 0  # documented: no limit, asked for explicitly
