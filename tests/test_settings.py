@@ -68,7 +68,8 @@ def test_batch_workers_receive_the_templates_dir(tmp_path: Path) -> None:
     county = Settings(templates_dir=county_templates(tmp_path / "county"))
     record = sample("return-notice")
     issuer = {f"issuer.{k}": v for k, v in record.pop("issuer").items()}
-    records = [dict(record, student=dict(record["student"], name=f"王小{c}")) for c in "一二三四五六七八九十"]
+    records = [dict(record, student=dict(record["student"], name=f"王小{c}", id_number=make_id(seq=f"{201 + 2 * i}")))
+               for i, c in enumerate("一二三四五六七八九十")]  # ten students, not one student ten times
     result = formkit.batch("return-notice", records, tmp_path / "out", settings=issuer, jobs=2,
                            register=tmp_path / "r.sqlite", options=county)
     texts = [docx_text((tmp_path / "out" / item.file).read_bytes()) for item in result.items]
