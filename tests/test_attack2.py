@@ -257,3 +257,23 @@ def test_settings_cannot_quietly_switch_the_render_limit_off(value: float) -> No
     chosen = Settings.from_environ({"FORMKIT_RENDER_SECONDS": str(value), "FORMKIT_LOCK_WAIT": str(value)})
     assert (chosen.render_seconds, chosen.lock_wait) == (DEFAULT_RENDER_SECONDS, DEFAULT_LOCK_WAIT)
     assert Settings(render_seconds=0).render_seconds == 0  # documented: no limit, asked for explicitly
+
+
+def test_a_sheet_named_after_an_id_number_is_masked_in_reports_errors_and_manifests(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from formkit.cli import cli
+
+    full = "520121201305120119"
+    ledger, roster = tmp_path / "ledger.xlsx", tmp_path / "roster.xlsx"
+    ledger.write_bytes(_renamed_sheet((SAMPLES / "ledger-filled.xlsx").read_bytes(), full))
+    roster.write_bytes(_renamed_sheet((SAMPLES / "roster.xlsx").read_bytes(), full))
+    assert read_workbook(ledger).tables[0].sheet == full
+    runs = [["ledger", "check", str(ledger)], ["ledger", "check", str(ledger), "--sheet", "无此表"],
+            ["batch", "return-notice", str(roster), "-o", str(tmp_path / "out"), "--set", "body=石门镇人民政府",
+             "--set", "issue_date=2024-04-08", "--register", str(tmp_path / "reg.sqlite"), "--jobs", "1"]]
+    for args in runs:
+        result = CliRunner().invoke(cli, args)
+        assert "5201**********0119" in result.output or args[0] == "batch", result.output
+        assert full not in result.output, args
+    assert full not in (tmp_path / "out" / "manifest.csv").read_text(encoding="utf-8-sig")

@@ -141,7 +141,7 @@ def _invalid_dicts(invalid: list[tuple[int, list[Problem]]]) -> list[dict[str, A
 def row_label(row: int, several_sheets: bool) -> str:
     """``第7行``, or ``工作表“平寨中学”第7行`` when the roster has several sheets (``row`` a :class:`SheetRow`)."""
     sheet = sheet_of(row)
-    return f"工作表“{sheet}”第{int(row)}行" if several_sheets and sheet else f"第{int(row)}行"
+    return f"工作表“{mask_message(sheet)}”第{int(row)}行" if several_sheets and sheet else f"第{int(row)}行"
 
 
 @dataclass(slots=True)
@@ -1033,7 +1033,7 @@ def _write_manifest(out: Path, result: BatchResult, earlier: list[dict[str, Any]
         for item in items:
             # Names come from rosters: "=HYPERLINK(…)" must stay text when Excel opens the file.
             writer.writerow([neutralise_formula(_scrub(str(cell))) for cell in (
-                item.sheet, item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256, item.status)])
+                mask_message(item.sheet), item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256, item.status)])
 
 
 __all__ = ["BatchItem", "BatchResult", "InvalidRosterError", "batch", "find_config", "format_batch", "load_settings",

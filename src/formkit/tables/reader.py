@@ -25,6 +25,7 @@ from formkit.core.enums import normalize_text
 from formkit.core.errors import InputFileError
 from formkit.core.fileio import UPLOADED, Source, source_bytes, source_name
 from formkit.core.settings import Settings, settings_or_default
+from formkit.core.validators import mask_message
 from formkit.tables.columns import (
     COLUMNS_BY_KEY,
     GROUP_MAX_CHARS,
@@ -441,7 +442,8 @@ def read_ledger(path: Source, *, sheet: str | None = None, limits: Limits | None
     visible = _visible(wb)
     if sheet is not None:
         if sheet not in names:
-            raise InputFileError(f"{p} 中没有名为“{sheet}”的工作表。现有工作表：{'、'.join(names)}。",
+            shown = "、".join(mask_message(n) for n in names)  # a sheet may be named after a student's ID
+            raise InputFileError(f"{p} 中没有名为“{mask_message(sheet)}”的工作表。现有工作表：{shown}。",
                                  path=str(p), code="sheet-missing")
         order = [sheet]
     else:
