@@ -385,6 +385,7 @@ def test_disk_full_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         raise OSError(errno.ENOSPC, "No space left on device", str(src), None, str(dst))
 
     monkeypatch.setattr(fileio.os, "replace", full)
+    monkeypatch.setattr(fileio.os, "link", full)  # a new file is put in place by a hard link
     roster = roster_file(tmp_path, RECORDS[:2])
     result = CliRunner().invoke(cli, ["batch", "return-notice", str(roster), "-o", str(tmp_path / "out"), *SETS,
                                       "--register", str(tmp_path / "reg.sqlite"), "--jobs", "1"])

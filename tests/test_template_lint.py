@@ -14,6 +14,7 @@ from docx.oxml.ns import qn
 
 import formkit
 from formkit.cli import cli
+from formkit.core.errors import InputFileError
 from formkit.documents.engine import docx_text
 from formkit.documents.lint import check_template
 from tests.helpers import ROOT, sample
@@ -134,13 +135,14 @@ def test_cli_exit_codes_and_templates_dir(tmp_path: Path) -> None:
 
 
 def test_a_part_that_is_not_utf8_is_an_issue_not_a_crash() -> None:
-    """A body saved as UTF-16 (some converters do) is reported as template-file, not an internal error."""
+    """A body saved as UTF-16 (some converters do) is refused as file-type, not an internal error."""
     shipped = zipfile.ZipFile(io.BytesIO((ROOT / "templates" / "docx" / "return-notice.docx").read_bytes()))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as out:
         for name in shipped.namelist():
             data = shipped.read(name)
             out.writestr(name, data.decode("utf-8").encode("utf-16") if name == "word/document.xml" else data)
-    report = check_template(buf.getvalue(), "return-notice")
-    assert [(i.code, i.severity) for i in report.issues] == [("template-file", "error")] and not report.valid
-    assert "UTF-8" in report.issues[0].message
+    # As unusable as a package that is no .docx at all: an input error (exit 2), never an internal one.
+    with pytest.raises(InputFileError) as refused:
+        check_template(buf.getvalue(), "return-notice")
+    assert refused.value.code == "file-type" and "UTF-8" in str(refused.value)

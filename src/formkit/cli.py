@@ -34,8 +34,19 @@ OVERWRITE_HINT = "确认要覆盖请加 --force。"
 _OUTPUT_ERRNOS = {errno.ENOSPC, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
+# Sheet names, cells and file names come from untrusted workbooks; an escape sequence in one
+# (a sheet named "\x1b]0;…\x07" through a character reference) would drive the clerk's terminal,
+# and a bidi override would reorder what the line seems to say.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _echo(text: str, *, err: bool = False) -> None:
+    """``click.echo`` with control characters and bidi overrides shown as U+FFFD."""
+    click.echo(_TERMINAL_UNSAFE.sub("\ufffd", text), err=err)
+
+
 def _echo_err(text: str) -> None:
-    click.echo(text, err=True)
+    _echo(text, err=True)
 
 
 def _error_text(exc: FormkitError) -> str:
@@ -168,11 +179,11 @@ def forms_cmd(as_json: bool) -> None:
 
     items = forms()
     if as_json:
-        click.echo(json.dumps([f.to_dict() for f in items], ensure_ascii=False, indent=2))
+        _echo(json.dumps([f.to_dict() for f in items], ensure_ascii=False, indent=2))
         return
     width = max(len(f.name) for f in items)
     for f in items:
-        click.echo(f"{f.name.ljust(width)}  {f.title}　—　{f.description}")
+        _echo(f"{f.name.ljust(width)}  {f.title}　—　{f.description}")
 
 
 @cli.command("validate")
@@ -187,10 +198,10 @@ def validate_cmd(data: Path, form_name: str) -> None:
     record = validate_record(form_name, raw, where=str(data), settings=_settings())
     warnings = record_warnings(record)
     if warnings:
-        click.echo("数据有效，但有需要核对的地方：")
-        click.echo("\n".join(_problem_lines(warnings)))
+        _echo("数据有效，但有需要核对的地方：")
+        _echo("\n".join(_problem_lines(warnings)))
     else:
-        click.echo(f"{data}：数据有效，可以生成“{form_name}”。")
+        _echo(f"{data}：数据有效，可以生成“{form_name}”。")
 
 
 @cli.command("render")
@@ -208,9 +219,9 @@ def render_cmd(form_name: str, data: Path, output: Path, also_pdf: bool, templat
 
     written = render_to(output, form_name, read_json_record(data), pdf=also_pdf, template=template,
                         overwrite=force, where=str(data), settings=_settings())
-    click.echo(f"已生成：{written}")
+    _echo(f"已生成：{written}")
     if also_pdf and written.suffix.lower() != ".pdf":
-        click.echo(f"已生成：{written.with_suffix('.pdf')}")
+        _echo(f"已生成：{written.with_suffix('.pdf')}")
 
 
 @cli.command("batch")
@@ -268,7 +279,7 @@ def batch_cmd(form_name: str, roster: Path, out_dir: Path, sets: tuple[str, ...]
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    click.echo(result.to_json() if as_json else _batch_text(result))
+    _echo(result.to_json() if as_json else _batch_text(result))
     # A kept hand-edited file is reported, not an error: 1 means rows with data errors.
     sys.exit(EXIT_FINDINGS if result.invalid else EXIT_OK)
 
@@ -295,7 +306,7 @@ def ledger_new_cmd(output: Path, roster: Path | None, school: str | None, county
     pins = _pins(find_config(roster) if roster is not None else None, column_pins)
     made = new_ledger(output, roster=roster, school=school, county=county, township=township, overwrite=force,
                       columns=pins, settings=_settings())
-    click.echo(f"已生成台账：{made.path}" + (f"（已预填 {made.rows} 行）" if made.rows else ""))
+    _echo(f"已生成台账：{made.path}" + (f"（已预填 {made.rows} 行）" if made.rows else ""))
 
 
 @ledger_group.command("check")
@@ -319,7 +330,7 @@ def ledger_check_cmd(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path 
 
     pins = _pins(find_config(paths[0]), column_pins)
     report = check_ledger(list(paths), _as_of(as_of), sheet=sheet, columns=pins, settings=_settings())
-    click.echo(report.to_json() if as_json else format_report(report))
+    _echo(report.to_json() if as_json else format_report(report))
     if not as_json:
         _unreadable_hints(report)
     if annotate_dir is not None:
@@ -377,9 +388,9 @@ def ledger_due_cmd(paths: tuple[Path, ...], as_of: str | None, as_json: bool, ou
     items = due(report, when, deadline_days=deadline_days, register=register or default_register_path(),
                 report_to=settings.get("issuer.report_to"))
     if as_json:
-        click.echo(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2))
+        _echo(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2))
     elif items or report.readable:  # "nothing due" would be false comfort when a ledger could not be read
-        click.echo(format_due(items, when))
+        _echo(format_due(items, when))
     skipped = False
     if out_dir is not None:
         made = generate_due(items, out_dir, issuer=settings, as_of=when, pdf=pdf, merge=merge, register=register,
@@ -424,12 +435,12 @@ def ledger_summary_cmd(paths: tuple[Path, ...], output: Path, month: str | None,
                       columns=_pins(find_config(paths[0]), column_pins), settings=_settings())
     totals = figures.totals()
     if report_path is not None:
-        click.echo(f"已生成月报：{report_path}")
+        _echo(f"已生成月报：{report_path}")
     for path, count in figures.files_with_errors:
         _echo_err(f"注意：{path} 有 {count} 个错误，汇总数可能不准确。")
     for path in figures.skipped:
         _echo_err(f"说明：{path} 没有“劝返状态”列，是学生名单而不是台账，未计入汇总。")
-    click.echo(f"已生成汇总表：{output}（{totals['cases']} 个案例，已复学 {totals['returned']}，仍未返校 {totals['out']}）")
+    _echo(f"已生成汇总表：{output}（{totals['cases']} 个案例，已复学 {totals['returned']}，仍未返校 {totals['out']}）")
     for path, reason in figures.unreadable:
         _echo_err(f"错误：无法读取 {path}，未计入汇总：{reason}")
     # A summary silently missing a township's ledger is worse than none: unusable input is exit 2.
@@ -451,7 +462,7 @@ def template_check_cmd(path: Path, form_name: str | None, as_json: bool) -> None
     from formkit import check_template, format_template_report
 
     report = check_template(path, form_name)
-    click.echo(report.to_json() if as_json else format_template_report(report))
+    _echo(report.to_json() if as_json else format_template_report(report))
     sys.exit(EXIT_OK if report.valid else EXIT_FINDINGS)
 
 

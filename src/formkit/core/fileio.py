@@ -119,7 +119,7 @@ def claim_output(
         if ours is not None:
             raise OutputError(f"目标文件已存在，且不是 formkit 上次写出的样子（可能已有人修改），未覆盖：{shown}。"
                               "为免丢失这些修改，没有写出任何文件。", code="output-edited")
-        raise OutputError(f"目标文件已存在，未覆盖：{shown}。它可能已被手工修改或填写过。", code="output-exists")
+        raise _exists_error(blocked)
     return targets
 
 
@@ -144,13 +144,15 @@ def _replaced_mode(path: Path) -> int | None:
 
 
 @contextmanager
-def _atomic(path: Path, *, text: bool) -> Iterator[IO[Any]]:
+def _atomic(path: Path, *, text: bool, replace: bool = True) -> Iterator[IO[Any]]:
     """Open a temp file beside ``path``; on success fsync it and rename it over ``path``.
 
     A crash or kill leaves either the old file or the new one, never half of one; the
     temp file carries a recognisable prefix and its writer's pid so a later run can remove
     leftovers. A new file gets the mode the umask allows; a replaced file keeps its mode.
     Operating-system failures become an ``OutputError`` naming the file and the cause.
+    ``replace=False`` (a writer whose :func:`claim_output` found nothing there) puts the file in
+    place only if still nothing is there: a file saved meanwhile is kept (``output-exists``).
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,13 +172,50 @@ def _atomic(path: Path, *, text: bool) -> Iterator[IO[Any]]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _place_new(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError) and not isinstance(exc, FormkitError) and (
                 exc.errno in _OUTPUT_ERRNOS or exc.filename in (str(tmp), str(path)) or exc.filename2 == str(path)):
             raise output_error(exc, path) from None
         raise
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.EACCES, errno.EXDEV, errno.EMLINK, errno.ENOSYS,
+                  getattr(errno, "ENOTSUP", errno.EPERM), getattr(errno, "EOPNOTSUPP", errno.EPERM)}
+
+
+def _place_new(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` to ``path`` unless ``path`` exists by now (claimed free, then taken meanwhile)."""
+    if not _placed_new(tmp, path):
+        raise _exists_error([path])
+
+
+def _placed_new(tmp: Path, path: Path) -> bool:
+    """Move ``tmp`` to ``path`` if nothing is there; False (``tmp`` left alone) if something is."""
+    try:
+        # A hard link is created only if the name is free, in one step: no window between check and rename.
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        # No hard links here (FAT, some network shares): the check just before the rename is the best left.
+        if os.path.lexists(path):
+            return False
+        os.replace(tmp, path)
+    else:
+        tmp.unlink()
+    return True
+
+
+def _exists_error(blocked: Iterable[Path]) -> OutputError:
+    shown = "、".join(str(t) for t in blocked)
+    return OutputError(f"目标文件已存在，未覆盖：{shown}。它可能已被手工修改或填写过。", code="output-exists")
 
 
 @contextmanager
@@ -186,9 +225,12 @@ def atomic_stream(path: Path) -> Iterator[IO[str]]:
         yield handle
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and a rename."""
-    with _atomic(path, text=False) as handle:
+def atomic_write(path: Path, data: bytes, *, replace: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder and a rename.
+
+    ``replace=False``: only if nothing is at ``path`` by then (else ``OutputError`` ``output-exists``).
+    """
+    with _atomic(path, text=False, replace=replace) as handle:
         handle.write(data)
 
 
@@ -204,6 +246,7 @@ class FileGroup:
 
     def __init__(self) -> None:
         self._pending: list[tuple[int, Path, Path]] = []
+        self._new_only: set[Path] = set()
 
     def __enter__(self) -> FileGroup:
         return self
@@ -211,8 +254,14 @@ class FileGroup:
     def __exit__(self, *exc: object) -> None:
         self.abort()
 
-    def add(self, path: Path, data: bytes) -> None:
-        """Write ``data`` to a temp file beside ``path`` (made visible by :meth:`commit`)."""
+    def add(self, path: Path, data: bytes, *, replace: bool = True) -> None:
+        """Write ``data`` to a temp file beside ``path`` (made visible by :meth:`commit`).
+
+        ``replace=False``: ``path`` was free when the caller looked; :meth:`commit` keeps a file
+        that arrived there since instead of replacing it.
+        """
+        if not replace:
+            self._new_only.add(path)
         try:
             fd, tmp = _new_temp(path.parent, path.suffix)
         except OSError as exc:
@@ -230,11 +279,15 @@ class FileGroup:
         except OSError as exc:
             raise output_error(exc, path) from None
 
-    def commit(self) -> None:
-        """Sync every file of the group, then rename each over its target and sync the folders."""
+    def commit(self) -> list[Path]:
+        """Sync every file of the group, then rename each over its target and sync the folders.
+
+        Returns the targets added with ``replace=False`` that were taken meanwhile and so kept.
+        """
         pending, folders = self._pending, {path.parent for _, _, path in self._pending}
+        taken: list[Path] = []
         if not pending:
-            return
+            return taken
         try:
             if not _syncfs(pending[0][0]) or len(folders) > 1:
                 for fd, _, _ in pending:
@@ -246,12 +299,17 @@ class FileGroup:
         self._pending = [(-1, tmp, path) for _, tmp, path in pending]
         for _, tmp, path in pending:
             try:
-                os.replace(tmp, path)
+                if path not in self._new_only:
+                    os.replace(tmp, path)
+                elif not _placed_new(tmp, path):
+                    tmp.unlink()
+                    taken.append(path)
             except OSError as exc:
                 raise output_error(exc, path) from None
         self._pending = []
         for folder in folders:
             sync_folder(folder)
+        return taken
 
     def abort(self) -> None:
         for fd, tmp, _ in self._pending:
@@ -504,15 +562,18 @@ def inside(folder: Path, candidate: Path) -> Path:
     return target
 
 
-def read_input(path: Path, what: str = "文件") -> bytes:
+def read_input(path: Path, what: str = "文件", limit: int | None = None) -> bytes:
     """Read a user-supplied file; a missing or unreadable one is an ``InputFileError`` in Chinese.
 
-    ``what`` names the file's role in the message (``模板文件``, ``配置文件`` …).
+    ``what`` names the file's role in the message (``模板文件``, ``配置文件`` …). With ``limit``, at
+    most ``limit + 1`` bytes are read: the caller's size check then refuses a file that is too large
+    without the whole of it (or of an endless device such as ``/dev/zero``) ever being in memory.
     """
     from formkit.core.errors import InputFileError
 
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            return handle.read() if limit is None else handle.read(limit + 1)
     except FileNotFoundError:
         raise InputFileError(f"找不到{what}：{path}。请检查路径。", path=str(path), code="file-missing") from None
     except IsADirectoryError:
@@ -533,19 +594,38 @@ def source_name(source: Source) -> str:
     return str(source) if isinstance(source, str | Path) else UPLOADED
 
 
-def source_bytes(source: Source, what: str = "文件") -> bytes:
-    """The content of ``source``; a missing file is an ``InputFileError`` naming ``what``."""
+def source_bytes(source: Source, what: str = "文件", limit: int | None = None) -> bytes:
+    """The content of ``source``; a missing file is an ``InputFileError`` naming ``what``.
+
+    With ``limit``, at most ``limit + 1`` bytes are taken from a path or a file object (see
+    :func:`read_input`): an upload stream that is huge or never ends reaches the size guard as
+    "too large" instead of exhausting memory first.
+    """
     from formkit.core.errors import InputFileError
 
     if isinstance(source, str | Path):
-        return read_input(Path(source), what)
+        return read_input(Path(source), what, limit)
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source)
+    chunks: list[bytes] = []
+    wanted = -1 if limit is None else limit + 1
     try:
-        data = source.read()
+        while wanted:
+            # A file object may hand back more than it was asked for: take only what was asked.
+            data = source.read(_CHUNK if wanted < 0 else min(wanted, _CHUNK))
+            if not isinstance(data, bytes | bytearray | memoryview) and data is not None:
+                raise InputFileError(f"{what}{UPLOADED}应以二进制方式打开（open(…, \"rb\")）。", path=UPLOADED,
+                                     code="file-type")
+            if not data:
+                break
+            piece = bytes(data if wanted < 0 else data[:wanted])
+            chunks.append(piece)
+            wanted = wanted if wanted < 0 else wanted - len(piece)
     except (OSError, ValueError) as exc:
+        if isinstance(exc, FormkitError):
+            raise
         raise InputFileError(f"无法读取{what}{UPLOADED}：{exc}。", path=UPLOADED, code="file-unreadable") from None
-    if not isinstance(data, bytes):
-        raise InputFileError(f"{what}{UPLOADED}应以二进制方式打开（open(…, \"rb\")）。", path=UPLOADED,
-                             code="file-type")
-    return data
+    return b"".join(chunks)
+
+
+_CHUNK = 1 << 20

@@ -9,12 +9,14 @@ that changes nothing passes nothing (:data:`DEFAULT_SETTINGS`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
 from formkit.core.enums import EnumTable, load_enums
+from formkit.core.errors import UsageError
 from formkit.core.zip_guard import Limits
 
 DEFAULT_RENDER_SECONDS = 10.0
@@ -59,6 +61,12 @@ class Settings:
     def __post_init__(self) -> None:
         # A frozen value must not share a dict its caller may still change.
         object.__setattr__(self, "columns", _frozen(self.columns))
+        for name in ("render_seconds", "lock_wait"):
+            # NaN compares false with every deadline and a negative render limit means "none":
+            # either would quietly switch a guard off.
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise UsageError(f"设置项 {name} 应是不小于 0 的秒数，收到 {value!r}。", code="usage")
         if self.templates_dir is not None:
             object.__setattr__(self, "templates_dir", Path(self.templates_dir))
 
@@ -98,9 +106,10 @@ class Settings:
 
 def _number(raw: str | None, default: float) -> float:
     try:
-        return float(raw) if raw and raw.strip() else default
+        value = float(raw) if raw and raw.strip() else default
     except ValueError:
         return default
+    return value if math.isfinite(value) and value >= 0 else default
 
 
 DEFAULT_SETTINGS = Settings()

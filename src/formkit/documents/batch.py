@@ -141,7 +141,7 @@ def _invalid_dicts(invalid: list[tuple[int, list[Problem]]]) -> list[dict[str, A
 def row_label(row: int, several_sheets: bool) -> str:
     """``第7行``, or ``工作表“平寨中学”第7行`` when the roster has several sheets (``row`` a :class:`SheetRow`)."""
     sheet = sheet_of(row)
-    return f"工作表“{sheet}”第{int(row)}行" if several_sheets and sheet else f"第{int(row)}行"
+    return f"工作表“{mask_message(sheet)}”第{int(row)}行" if several_sheets and sheet else f"第{int(row)}行"
 
 
 @dataclass(slots=True)
@@ -502,6 +502,7 @@ def _render_chunk(tasks: list[Task]) -> list[Outcome]:
     state = _worker_state()
     spec, settings, compiled, options = state["spec"], state["settings"], state["compiled"], state["options"]
     outcomes: list[Outcome] = []
+    fresh: dict[Path, tuple[int, str]] = {}
     with FileGroup() as group:
         for index, blob, target, doc_number, known, force in tasks:
             record = _validated(spec, pickle.loads(blob), settings, options)
@@ -525,9 +526,14 @@ def _render_chunk(tasks: list[Task]) -> list[Outcome]:
                     outcomes.append((index, known, "kept-edited"))
                     continue
                 status = "updated"
-            group.add(path, payload)
+            # A name free when looked at above must still be free when the file is put there.
+            group.add(path, payload, replace=force or status == "updated")
             outcomes.append((index, digest, status))
-        group.commit()
+            if status == "written":
+                fresh[path] = (len(outcomes) - 1, known)
+        for taken in group.commit():
+            at, known = fresh[taken]
+            outcomes[at] = (outcomes[at][0], known, "kept-edited")
     return outcomes
 
 
@@ -722,10 +728,11 @@ def batch(
     if not roster.total:
         raise InputFileError(f"{source} 中没有任何记录行。", path=source, code="no-rows")
     sheets, several = roster.sheets, len(roster.sheets) > 1
-    template_bytes = read_input(Path(template), "模板文件") if template is not None else None
+    template_bytes = None
     if template is not None:
-        from formkit.documents.engine import CompiledTemplate
+        from formkit.documents.engine import TEMPLATE_LIMITS, CompiledTemplate
 
+        template_bytes = read_input(Path(template), "模板文件", TEMPLATE_LIMITS.max_file_bytes)
         CompiledTemplate(template_bytes or b"", Path(template).name)  # fail early, in the main process
     jobs = jobs or os.cpu_count() or 1
     out = Path(out_dir)
@@ -1064,7 +1071,7 @@ def _write_manifest(out: Path, result: BatchResult, earlier: list[dict[str, Any]
         for item in items:
             # Names come from rosters: "=HYPERLINK(…)" must stay text when Excel opens the file.
             writer.writerow([neutralise_formula(_scrub(str(cell))) for cell in (
-                item.sheet, item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256, item.status)])
+                mask_message(item.sheet), item.row, item.name, item.id_masked, item.doc_number, item.file, item.pdf, item.sha256, item.status)])
 
 
 __all__ = ["BatchItem", "BatchResult", "InvalidRosterError", "batch", "find_config", "format_batch", "load_settings",

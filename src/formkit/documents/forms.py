@@ -424,7 +424,9 @@ def load_template_bytes(spec_name: str, templates_dir: Path | None = None) -> by
     _, override = template_source(spec_name, templates_dir)
     if override is None:
         return _shipped(spec_name)
-    return read_input(override, "模板文件")
+    from formkit.documents.engine import TEMPLATE_LIMITS
+
+    return read_input(override, "模板文件", TEMPLATE_LIMITS.max_file_bytes)
 
 
 def read_json_record(path: Path | str) -> dict[str, Any]:

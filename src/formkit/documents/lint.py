@@ -23,6 +23,7 @@ from formkit.core.errors import InputFileError, TemplateError, UsageError
 from formkit.core.fileio import Source, source_bytes, source_name
 from formkit.core.models import _inner_model
 from formkit.documents.engine import (
+    TEMPLATE_LIMITS,
     CompiledTemplate,
     has_tags,
     jinja_source,
@@ -141,7 +142,7 @@ def check_template(path: Source, form: str | None = None) -> TemplateReport:
         raise UsageError(f"上传的模板没有文件名，无法判断是哪个表单，请指定 form（{names}）。")
     spec = get_form(form) if form else _guess_form(p)
     report = TemplateReport(str(p), spec.name)
-    data = source_bytes(path, "模板文件")
+    data = source_bytes(path, "模板文件", TEMPLATE_LIMITS.max_file_bytes)
     add = report.issues.append
     try:
         members = read_package(data, p.name)
@@ -154,9 +155,8 @@ def check_template(path: Source, form: str | None = None) -> TemplateReport:
     sources: list[str] = []
     try:
         parts = templated_parts(members, p.name)
-    except TemplateError as exc:
-        add(TemplateIssue(exc.code, str(exc)))
-        return report
+    except TemplateError as exc:  # a part not in UTF-8: as unusable as a package that is no .docx
+        raise InputFileError(f"{p} 不是有效的 Word（.docx）文件：{exc}", path=str(p), code="file-type") from None
     for xml in parts.values():
         paragraphs += paragraph_texts(xml)
         if has_tags(xml):

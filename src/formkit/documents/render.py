@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from formkit.core.fileio import Source, atomic_write, claim_output, source_bytes, source_name, work_area
 from formkit.core.settings import Settings, settings_or_default
-from formkit.documents.engine import CompiledTemplate
+from formkit.documents.engine import TEMPLATE_LIMITS, CompiledTemplate
 from formkit.documents.forms import (
     FormSpec,
     build_context,
@@ -39,7 +39,7 @@ def _compiled(name: str, shown: str, stamp: int, templates_dir: Path | None) -> 
 
 def compile_template_file(path: Source) -> CompiledTemplate:
     """Compile a user-supplied template (a path, its bytes or a binary file object; read once)."""
-    return CompiledTemplate(source_bytes(path, "模板文件"), Path(source_name(path)).name)
+    return CompiledTemplate(source_bytes(path, "模板文件", TEMPLATE_LIMITS.max_file_bytes), Path(source_name(path)).name)
 
 
 def _as_record(spec: FormSpec, record: BaseModel | object, settings: Settings | None = None,
@@ -121,9 +121,9 @@ def render_to(
             tmp_docx = work / (output.stem + ".docx")
             tmp_docx.write_bytes(payload)
             (made,) = convert_to_pdf([tmp_docx], work / "pdf", settings=chosen)
-            atomic_write(output, made.read_bytes())
+            atomic_write(output, made.read_bytes(), replace=overwrite)
         return output
-    atomic_write(docx_path, payload)
+    atomic_write(docx_path, payload, replace=overwrite)
     if pdf:
         convert_to_pdf([docx_path], docx_path.parent, settings=chosen)
     return output

@@ -59,7 +59,7 @@ def nest(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_text(path: Path) -> str:
-    data = read_input(path, "名单文件")
+    data = read_input(path, "名单文件", MAX_TEXT_BYTES)
     if len(data) > MAX_TEXT_BYTES:
         raise InputFileError(f"{path} 太大（超过 {MAX_TEXT_BYTES // 1048576} MB）。", path=str(path), code="file-too-large")
     if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -592,7 +592,7 @@ def check_ledger(
 
 def _check_ledger(paths: Iterable[Source] | Source, as_of: date | None, *, sheet: str | None,
                   columns: Mapping[str, str] | None, settings: Settings) -> LedgerReport:
-    if isinstance(paths, str | Path | bytes) or hasattr(paths, "read"):
+    if isinstance(paths, str | Path | bytes | bytearray | memoryview) or hasattr(paths, "read"):
         paths = [cast(Source, paths)]
     paths = list(paths)
     when = as_of or date.today()
@@ -734,4 +734,6 @@ def format_report(report: LedgerReport) -> str:
     read = sum(len(f.sheets) for f in report.files)
     lines.append(f"共检查 {len(report.files) - own} 个文件（{read} 个工作表）：{counts['error']} 个错误，"
                  f"{counts['warning']} 个提醒{tail}。")
-    return "\n".join(lines)
+    # Sheet names, file names and skipped-sheet reasons come from the workbook: an ID a clerk used
+    # as a sheet name is masked here like one typed into a cell.
+    return _mask("\n".join(lines))

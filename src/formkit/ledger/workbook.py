@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -304,11 +305,13 @@ def write_ledger(
     township: str | None = None,
     template: bytes | None = None,
     fill_date: date | None = None,
+    replace: bool = True,
 ) -> Path:
     """Write a ledger workbook to ``path``, pre-filled with ``records`` (nested dicts).
 
     ``template`` is the blank ledger to start from (the shipped one by default). The
-    file is written atomically; an existing file is replaced (callers check first).
+    file is written atomically; an existing file is replaced (callers check first) unless
+    ``replace`` is false (see :func:`formkit.core.fileio.atomic_write`).
     """
     data = template if template is not None else template_bytes("xlsx", "ledger.xlsx")
     wb = load_workbook(io.BytesIO(data))
@@ -331,7 +334,7 @@ def write_ledger(
             cell.border = _BORDER
             cell.number_format = _number_format(column)
     target = Path(path)
-    atomic_write(target, workbook_bytes(wb))
+    atomic_write(target, workbook_bytes(wb), replace=replace)
     return target
 
 
@@ -380,6 +383,7 @@ def annotate_workbook(
     findings: Sequence[Finding],
     sheet: str,
     checked_on: date | None = None,
+    replace: bool = True,
 ) -> Path:
     """Write a copy of ``source`` with findings marked: red/yellow fills, comments, a 检查结果 sheet.
 
@@ -391,7 +395,8 @@ def annotate_workbook(
     if source.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             loaded = load_workbook(source)
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile):
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile,
+                SyntaxError):  # lxml refuses a character reference calamine accepts (a sheet named "&#27;…")
             # calamine read it, openpyxl (stricter) cannot: the findings list still goes back to the school.
             loaded = None
     if loaded is not None:
@@ -477,7 +482,7 @@ def annotate_workbook(
     out.page_setup.fitToHeight = 0
     out.sheet_properties.pageSetUpPr.fitToPage = True
     mark_output(wb, "checked")
-    atomic_write(target, seal(workbook_bytes(wb)))
+    atomic_write(target, seal(workbook_bytes(wb)), replace=replace)
     return target
 
 
@@ -489,7 +494,8 @@ def _wrapped_lines(value: object, width: float) -> int:
     return max(1, -(-units // max(1, int(width) - 1)))
 
 
-def write_summary(out: Path, figures: Summary, unreadable: Sequence[tuple[str, str]] = ()) -> Path:
+def write_summary(out: Path, figures: Summary, unreadable: Sequence[tuple[str, str]] = (), *,
+                  replace: bool = True) -> Path:
     """The township/county summary workbook: 汇总, 月报 and 明细 sheets with native charts."""
     from openpyxl.chart import BarChart, Reference
 
@@ -592,7 +598,7 @@ def write_summary(out: Path, figures: Summary, unreadable: Sequence[tuple[str, s
         detail.column_dimensions[letter].width = width
     detail.freeze_panes = "A2"
     mark_output(wb, "summary")
-    atomic_write(out, workbook_bytes(wb))
+    atomic_write(out, workbook_bytes(wb), replace=replace)
     return out
 
 
@@ -641,7 +647,7 @@ def new_ledger(
     if roster is not None:
         rows = [row for _, row in read_rows(Path(roster), columns, settings=settings)]
     write_ledger(target, rows, school=school, county=county, township=township, template=template,
-                 fill_date=fill_date)
+                 fill_date=fill_date, replace=overwrite)
     return NewLedger(target, len(rows))
 
 
@@ -680,6 +686,8 @@ def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = Fal
     if any(t.resolve() in inputs for t in targets):
         raise UsageError(f"标注副本的位置“{target}”就是被检查的台账本身；原文件不能被改写，请换一个文件名或文件夹。",
                          code="annotate-target")
+    # A copy absent now must still be absent when it is written; one judged formkit's own may be replaced.
+    fresh = {t for t in targets if not overwrite and not os.path.lexists(t)}
     claim_output(targets, overwrite, ours=untouched)
     by_file: dict[str, list[Finding]] = {}
     for finding in report.findings:
@@ -687,7 +695,8 @@ def annotate(report: LedgerReport, out_dir: Path | str, *, overwrite: bool = Fal
     written = []
     for (path, sheet), copy_path in zip(books, targets, strict=True):
         try:
-            written.append(annotate_workbook(Path(path), copy_path, by_file.get(path, []), sheet))
+            written.append(annotate_workbook(Path(path), copy_path, by_file.get(path, []), sheet,
+                                             replace=copy_path not in fresh))
         except FormkitError:
             raise
         except OSError as exc:
@@ -720,7 +729,7 @@ def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, o
     if for_report or report is not None:
         figures.area = figures.report_area(report_area)
     try:
-        write_summary(targets[0], figures, unreadable=figures.unreadable)
+        write_summary(targets[0], figures, unreadable=figures.unreadable, replace=overwrite)
     except FormkitError:
         raise
     except OSError as exc:
@@ -730,5 +739,5 @@ def summary(report_or_paths: LedgerReport | Iterable[Path | str] | Path | str, o
         from formkit.documents.render import render_to
 
         render_to(report, "monthly-report", report_record(figures, figures.area), template=report_template,
-                  overwrite=True, settings=settings)  # claimed above, with the workbook
+                  overwrite=overwrite, settings=settings)  # claimed above; one saved there since is kept
     return figures

@@ -25,6 +25,7 @@ from formkit.core.enums import normalize_text
 from formkit.core.errors import InputFileError
 from formkit.core.fileio import UPLOADED, Source, source_bytes, source_name
 from formkit.core.settings import Settings, settings_or_default
+from formkit.core.validators import mask_message
 from formkit.tables.columns import (
     COLUMNS_BY_KEY,
     GROUP_MAX_CHARS,
@@ -318,9 +319,10 @@ def open_workbook(path: Path | bytes, limits: Limits | None = None, name: str | 
                              path=shown, code="file-corrupt") from None
 
 
-def _opened(source: Source) -> Path | bytes:
-    """What the guard and the parser read: the file of a path, else the bytes of an upload."""
-    return Path(source) if isinstance(source, str | Path) else source_bytes(source, "表格文件")
+def _opened(source: Source, limits: Limits) -> Path | bytes:
+    """What the guard and the parser read: the file of a path, else the bytes of an upload (read
+    no further than the guard's size limit, which then refuses it)."""
+    return Path(source) if isinstance(source, str | Path) else source_bytes(source, "表格文件", limits.max_file_bytes)
 
 
 def _sheet_grid(wb: CalamineWorkbook, name: str, path: Path) -> list[list[Any]]:
@@ -407,7 +409,8 @@ def read_workbook(path: Source, *, limits: Limits | None = None,
     """
     p = Path(source_name(path))
     chosen = settings_or_default(settings)
-    wb = open_workbook(_opened(path), limits or chosen.limits, str(p))
+    chosen_limits = limits or chosen.limits
+    wb = open_workbook(_opened(path, chosen_limits), chosen_limits, str(p))
     matcher = HeaderMatcher(chosen.columns if columns is None else columns)
     visible = set(_visible(wb))
     out = WorkbookRead(str(p))
@@ -444,13 +447,15 @@ def read_ledger(path: Source, *, sheet: str | None = None, limits: Limits | None
     """
     p = Path(source_name(path))
     chosen = settings_or_default(settings)
-    wb = open_workbook(_opened(path), limits or chosen.limits, str(p))
+    chosen_limits = limits or chosen.limits
+    wb = open_workbook(_opened(path, chosen_limits), chosen_limits, str(p))
     matcher = HeaderMatcher(chosen.columns if columns is None else columns)
     names = list(wb.sheet_names)
     visible = _visible(wb)
     if sheet is not None:
         if sheet not in names:
-            raise InputFileError(f"{p} 中没有名为“{sheet}”的工作表。现有工作表：{'、'.join(names)}。",
+            shown = "、".join(mask_message(n) for n in names)  # a sheet may be named after a student's ID
+            raise InputFileError(f"{p} 中没有名为“{mask_message(sheet)}”的工作表。现有工作表：{shown}。",
                                  path=str(p), code="sheet-missing")
         order = [sheet]
     else:
