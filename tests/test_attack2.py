@@ -164,7 +164,7 @@ def test_batch_keeps_a_document_a_clerk_saved_while_the_batch_ran(tmp_path: Path
 
     monkeypatch.setattr(fileio.FileGroup, "add", add_after_a_clerk)
     settings = fb.load_settings(None, ["body=石门镇人民政府", "issue_date=2024-04-08", "number_prefix=石镇教复"])
-    result = fb.batch("return-notice", SAMPLES / "roster.xlsx", out, settings=settings,
+    result = fb.batch("return-notice", SAMPLES / "roster.xlsx", out, issuer=settings,
                       register=tmp_path / "reg.sqlite", jobs=1)
     assert planted[0].read_bytes() == CLERK
     kept = [i for i in result.items if i.status == "kept-edited"]
@@ -277,3 +277,26 @@ def test_a_sheet_named_after_an_id_number_is_masked_in_reports_errors_and_manife
         assert "5201**********0119" in result.output or args[0] == "batch", result.output
         assert full not in result.output, args
     assert full not in (tmp_path / "out" / "manifest.csv").read_text(encoding="utf-8-sig")
+
+
+def test_a_sheet_named_after_an_id_number_is_masked_in_json_too(tmp_path: Path) -> None:
+    """--json, the library's to_dict() and manifest.json show the sheet as the reports do."""
+    import json as _json
+
+    from click.testing import CliRunner
+
+    from formkit.cli import cli
+
+    full = "520121201305120119"
+    ledger, roster = tmp_path / "ledger.xlsx", tmp_path / "roster.xlsx"
+    ledger.write_bytes(_renamed_sheet((SAMPLES / "ledger-filled.xlsx").read_bytes(), full))
+    roster.write_bytes(_renamed_sheet((SAMPLES / "roster.xlsx").read_bytes(), full))
+    checked = CliRunner().invoke(cli, ["ledger", "check", str(ledger), "--json"])
+    due = CliRunner().invoke(cli, ["ledger", "due", str(ledger), "--json", "--as-of", "2024-05-01"])
+    made = CliRunner().invoke(cli, ["batch", "return-notice", str(roster), "-o", str(tmp_path / "out"), "--json",
+                                    "--set", "body=石门镇人民政府", "--set", "issue_date=2024-04-08",
+                                    "--register", str(tmp_path / "reg.sqlite"), "--jobs", "1"])
+    for result in (checked, due, made):
+        assert full not in result.output and "5201**********0119" in result.output, result.output[:400]
+    assert _json.loads(checked.output)["files"][0]["sheets"] == ["5201**********0119"]
+    assert full not in (tmp_path / "out" / "manifest.json").read_text(encoding="utf-8")

@@ -124,8 +124,9 @@ class BatchResult:
             "out_dir": self.out_dir,
             "dry_run": self.dry_run,
             "counts": self.counts,
-            "sheets": self.sheets,
-            "items": [asdict(i) for i in self.items],
+            # Worksheet names come from the roster: one named after a student's ID is masked.
+            "sheets": [mask_message(s) for s in self.sheets],
+            "items": [{**asdict(i), "sheet": mask_message(i.sheet)} for i in self.items],
             "invalid": _invalid_dicts(self.invalid),
             "merged": self.merged,
         }
@@ -135,7 +136,7 @@ class BatchResult:
 
 
 def _invalid_dicts(invalid: list[tuple[int, list[Problem]]]) -> list[dict[str, Any]]:
-    return [{"sheet": sheet_of(r), "row": r, "problems": [p.to_dict() for p in ps]} for r, ps in invalid]
+    return [{"sheet": mask_message(sheet_of(r)), "row": r, "problems": [p.to_dict() for p in ps]} for r, ps in invalid]
 
 
 def row_label(row: int, several_sheets: bool) -> str:
@@ -1056,12 +1057,14 @@ def _write_manifest(out: Path, result: BatchResult, earlier: list[dict[str, Any]
     still there) and manifest.csv, streamed item by item so a 10,000-document batch never builds the
     whole manifest in memory. Runs hold the folder's lock, so this read-modify-write loses nothing."""
     head = {"form": result.form, "out_dir": result.out_dir, "dry_run": result.dry_run, "counts": result.counts,
-            "sheets": result.sheets, "invalid": _invalid_dicts(result.invalid), "merged": result.merged}
+            "sheets": [mask_message(s) for s in result.sheets], "invalid": _invalid_dicts(result.invalid),
+            "merged": result.merged}
     items = [*result.items, *_earlier_items(out, result, earlier or [], known or {})]
     with atomic_stream(out / MANIFEST) as handle:
         handle.write(_scrub(json.dumps(head, ensure_ascii=False, indent=2))[:-2] + ',\n  "items": [')
         for i, item in enumerate(items):
             fields = {name: getattr(item, name) for name in _ITEM_FIELDS}  # asdict's deep copy, without the cost
+            fields["sheet"] = mask_message(item.sheet)  # a sheet may be named after a student's ID
             handle.write(("," if i else "") + "\n    " + _scrub(json.dumps(fields, ensure_ascii=False)))
         handle.write("\n  ]\n}\n")
     with atomic_stream(out / MANIFEST_CSV) as handle:

@@ -243,6 +243,10 @@ class PdfConverter:
         self.close()
         work = Path(tempfile.mkdtemp(prefix="formkit-lo-", dir=self.work_root))
         self._work = work
+        # The bridge notices a dead parent only between requests; this watchdog, doing nothing but
+        # wait for its input to close, kills LibreOffice's group and removes the profile at once.
+        # It starts before LibreOffice: a kill landing between the two would otherwise leave both.
+        self._watch = _watchdog(self.work_root or work)
         pipe = f"formkit-{uuid.uuid4().hex}"
         env = {**os.environ, "HOME": str(work), "FONTCONFIG_FILE": _fontconfig(work)}
         cmd = [self.soffice, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless", "--invisible",
@@ -252,9 +256,6 @@ class PdfConverter:
         # formkit handles); the bridge joins it, so one killpg stops everything this converter started.
         self._office = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, env=env, process_group=0)
-        # The bridge notices a dead parent only between requests; this watchdog, doing nothing but
-        # wait for its input to close, kills LibreOffice's group and removes the profile at once.
-        self._watch = _watchdog(self.work_root or work)
         _tell(self._watch, str(self._office.pid))
         self._bridge = subprocess.Popen([self.uno_python, "-c", _BRIDGE, pipe, str(self.start_timeout)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

@@ -8,6 +8,7 @@ makes ``report.readable`` false (the CLI exits 2).
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import re
@@ -50,6 +51,13 @@ def _mask(text: str) -> str:
     return _PII_RUN.sub(hide, text) if text else text
 
 
+@functools.lru_cache(maxsize=1024)
+def mask_sheet(name: str) -> str:
+    """A worksheet name as shown anywhere outside the workbook: a student's ID a clerk used as a
+    sheet name is masked like one typed into a cell (names repeat: remembered)."""
+    return _mask(name)
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem at one place. ``message`` and ``value`` are safe to show: anything shaped
@@ -73,7 +81,9 @@ class Finding:
         object.__setattr__(self, "value", _mask(self.value))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["sheet"] = mask_sheet(self.sheet)
+        return out
 
 
 @dataclass
@@ -95,9 +105,10 @@ class FileSummary:
     """Why the whole file was not checked (formkit's own output left among the ledgers); not an error."""
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path, "sheet": self.sheet, "rows": self.rows, "sheets": self.sheets,
-                               "skipped": [{"sheet": s, "reason": r} for s, r in self.skipped],
-                               "unknown_headers": self.unknown}
+        out: dict[str, Any] = {"path": self.path, "sheet": mask_sheet(self.sheet), "rows": self.rows,
+                               "sheets": [mask_sheet(s) for s in self.sheets],
+                               "skipped": [{"sheet": mask_sheet(s), "reason": r} for s, r in self.skipped],
+                               "unknown_headers": {mask_sheet(s): h for s, h in self.unknown.items()}}
         if self.error:
             out["error"] = self.error
             out["error_code"] = self.error_code

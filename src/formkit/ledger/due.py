@@ -75,6 +75,7 @@ class DueItem:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        out["sheet"] = v.mask_message(self.sheet)
         out.pop("record")
         out.pop("student_key")
         out["due_since"] = self.due_since.isoformat()
@@ -289,7 +290,7 @@ class DueGeneration:
     def to_dict(self) -> dict[str, Any]:
         return {
             "results": {form: result.to_dict() for form, result in self.results.items()},
-            "failures": [{"form": f.form, "file": f.item.file, "sheet": f.item.sheet, "row": f.item.row,
+            "failures": [{"form": f.form, "file": f.item.file, "sheet": v.mask_message(f.item.sheet), "row": f.item.row,
                           "name": f.item.name, "column": f.column, **f.problem.to_dict()} for f in self.failures],
         }
 
