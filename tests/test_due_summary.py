@@ -147,3 +147,9 @@ def test_summary_report_docx_and_one_report_per_township(tmp_path: Path) -> None
     made = batch("monthly-report", records, tmp_path / "reports", jobs=1)
     assert [i.file for i in made.items] == ["001_石门镇_控辍保学工作月报.docx", "002_龙井乡_控辍保学工作月报.docx"]
     assert "龙井乡中学" in docx_text((tmp_path / "reports" / made.items[1].file).read_bytes())
+
+
+def test_a_child_listed_twice_is_refused_naming_the_other_row() -> None:
+    items = [i for i in due(SAMPLES / "ledger-filled.xlsx", date(2024, 5, 1)) if i.name == "龙飞"]
+    reasons = {i.row: i.reason for i in items if i.state == "refused"}
+    assert "还出现在：第11行" in reasons[5] and "还出现在：第5行" in reasons[11]

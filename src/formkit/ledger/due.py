@@ -213,14 +213,14 @@ def due(
     issued, digest = _issued(register)
     # The same child in two rows (often two schools' sheets) may be in two different states: deciding
     # from either row could send one family a return notice and a compel notice at once.
-    twice = {(f.file, f.sheet, f.row) for f in report.findings if f.code == "duplicate-id"}
+    # The duplicate-id finding already names the other places the child is listed (capped, with a count).
+    twice = {(f.file, f.sheet, f.row): f.message.rstrip("。") for f in report.findings if f.code == "duplicate-id"}
     items: list[DueItem] = []
     for case in report.cases:
         if "status" not in case.table.columns or (not case.get("name") and "name" not in case.invalid):
             continue  # a roster (no 劝返状态) tracks no case; a row without a name is no student
         key = student_key(case)
-        elsewhere = ("同一身份证号在台账中出现不止一次（见 ledger check 的 duplicate-id），应只保留正确的一行"
-                     if (case.file, case.sheet, case.row) in twice else "")
+        elsewhere = twice.get((case.file, case.sheet, case.row), "")
         for step in next_steps(case, when, issued.get(digest(key), {}), deadline_days=deadline_days,
                                report_to=report_to, elsewhere=elsewhere):
             item = _item(case, step, when, key)
