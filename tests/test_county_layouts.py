@@ -139,7 +139,9 @@ def test_due_reads_the_group_header_notice_date() -> None:
     assert ("红岩小学", 4) not in compel and ("红岩小学", 6) not in compel
     # 龙海 (红岩小学 row 6) is also 青山中学 row 5, in another state: neither row decides his paperwork.
     refused = {(i.sheet, i.row): i.reason for i in items if i.state == "refused"}
-    assert "同一身份证号" in refused[("红岩小学", 6)] and "同一身份证号" in refused[("青山中学", 5)]
+    # Each refusal names the other sheet and row the child is listed on.
+    assert "还出现在：工作表“青山中学” 第5行" in refused[("红岩小学", 6)]
+    assert "还出现在：工作表“红岩小学” 第6行" in refused[("青山中学", 5)]
     assert all(i.sheet in ("红岩小学", "青山中学") and 4 <= i.row <= 8 for i in items)
 
 
