@@ -46,3 +46,23 @@ def filled_ledger_kept_once(folder: Path) -> Path:
     path = folder / "ledger-filled.xlsx"
     wb.save(path)
     return path
+
+
+def one_case_ledger(reason: str = "厌学", guardian_header: str = "监护人姓名") -> bytes:
+    """A one-sheet, one-row ledger (陈小龙, 石桥小学) as xlsx bytes; ``guardian_header`` lets a test use a
+    county wording (``户主``) that only a pinned column reads."""
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "台账"
+    ws.append(["学生姓名", "身份证号", "学校", "年级", guardian_header, "联系电话", "对象类别", "辍学时间", "辍学原因",
+               "劝返责任人", "劝返状态"])
+    ws.append(["陈小龙", make_id("520102", "20120315", "011"), "石桥小学", "六年级", "陈大山", "13885120001", "辍学",
+               "2024-03-04", reason, "王老师", "劝返中"])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

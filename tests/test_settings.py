@@ -15,7 +15,6 @@ from pathlib import Path
 import docx
 import pytest
 from click.testing import CliRunner
-from openpyxl import Workbook
 
 import formkit
 from formkit import RecordError, Settings, TemplateError
@@ -23,7 +22,7 @@ from formkit.cli import cli
 from formkit.core.enums import load_enums
 from formkit.core.zip_guard import Limits
 from formkit.documents.engine import docx_text
-from tests.helpers import make_id, sample
+from tests.helpers import make_id, one_case_ledger, sample
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "formkit"
 COUNTY_ENUMS = """
@@ -102,15 +101,7 @@ def test_county_status_table_decides_what_counts_as_returned(tmp_path: Path) -> 
 
 
 def small_ledger(path: Path, reason: str) -> Path:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "台账"
-    ws.append(["学生姓名", "身份证号", "学校", "年级", "户主", "联系电话", "对象类别", "辍学时间", "辍学原因",
-               "劝返责任人", "劝返状态"])
-    ws.append(["陈小龙", make_id("520102", "20120315", "011"), "石桥小学", "六年级", "陈大山", "13885120001", "辍学",
-               "2024-03-04", reason, "王老师", "劝返中"])
-    wb.save(path)
+    path.write_bytes(one_case_ledger(reason, guardian_header="户主"))
     return path
 
 

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import docx
 import pytest
-from openpyxl import Workbook
 
 import formkit
 from formkit.documents import forms as forms_module
 from formkit.documents.engine import docx_text
-from tests.helpers import make_id, sample
+from tests.helpers import one_case_ledger, sample
 
 UPLOADED = "<上传的文件>"
 
@@ -35,17 +34,7 @@ def test_each_form_name_overload_returns_that_forms_model() -> None:
 
 
 def ledger_bytes(reason: str = "厌学") -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "台账"
-    ws.append(["学生姓名", "身份证号", "学校", "年级", "监护人姓名", "联系电话", "对象类别", "辍学时间", "辍学原因",
-               "劝返责任人", "劝返状态"])
-    ws.append(["陈小龙", make_id("520102", "20120315", "011"), "石桥小学", "六年级", "陈大山", "13885120001", "辍学",
-               "2024-03-04", reason, "王老师", "劝返中"])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return one_case_ledger(reason)
 
 
 def test_ledgers_are_read_from_bytes_and_file_objects(tmp_path: Path) -> None:
